@@ -1,0 +1,19 @@
+"""All tables; importing this module registers them on Base.metadata."""
+
+from db.models.cases import Case, CaseHistory, CaseParty
+from db.models.definitions import Definition
+from db.models.organisation import Jurisdiction, TaskForce, TaskForcePosition, TaskForceUnit, Unit
+from db.models.sequences import Sequence
+
+__all__ = [
+    "Case",
+    "CaseHistory",
+    "CaseParty",
+    "Definition",
+    "Jurisdiction",
+    "Sequence",
+    "TaskForce",
+    "TaskForcePosition",
+    "TaskForceUnit",
+    "Unit",
+]

@@ -1,0 +1,133 @@
+"""Every SQL statement about cases, built once (SQLAlchemy Core: the write path is hot)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, bindparam, delete, func, insert, select, update
+
+from db.models import Case, CaseHistory, CaseParty
+
+cases = Case.__table__
+history = CaseHistory.__table__
+parties_t = CaseParty.__table__
+
+
+@dataclass(frozen=True, slots=True)
+class CaseRow:
+    id: int
+    number: str
+    task_force_code: str
+    definition_id: int
+    state: str
+    version: int
+    closed: bool
+    title: str
+    data: dict[str, Any]
+    parties: dict[str, list[str]]
+    head_hash: str
+    due_at: datetime | None
+    state_entered_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryRow:
+    case_id: int
+    seq: int
+    kind: str
+    event: str
+    from_state: str | None
+    to_state: str
+    actor_id: str
+    actor_unit: str | None
+    actor_role: str | None
+    payload: dict[str, Any]
+    at: datetime
+    prev_hash: str
+    hash: str
+
+
+_CASE_COLS = (
+    cases.c.id, cases.c.number, cases.c.task_force_code, cases.c.definition_id, cases.c.state,
+    cases.c.version, cases.c.closed, cases.c.title, cases.c.data, cases.c.parties, cases.c.head_hash,
+    cases.c.due_at, cases.c.state_entered_at,
+)
+_SELECT_CASE = select(*_CASE_COLS).where(cases.c.id == bindparam("b_id"))
+_SELECT_CASE_FOR_UPDATE = _SELECT_CASE.with_for_update()
+
+# Optimistic concurrency: the row moves only if nobody moved it since we read it.
+_ADVANCE = (
+    update(cases)
+    .where(cases.c.id == bindparam("b_id"), cases.c.version == bindparam("b_seen"))
+    .values(
+        state=bindparam("state"),
+        version=bindparam("version"),
+        closed=bindparam("closed"),
+        head_hash=bindparam("head_hash"),
+        updated_at=bindparam("updated_at"),
+        state_entered_at=bindparam("state_entered_at"),
+    )
+)
+_INSERT_HISTORY = insert(history)
+_HISTORY_OF = (
+    select(
+        history.c.case_id, history.c.seq, history.c.kind, history.c.event, history.c.from_state,
+        history.c.to_state, history.c.actor_id, history.c.actor_unit, history.c.actor_role,
+        history.c.payload, history.c.at, history.c.prev_hash, history.c.hash,
+    )
+    .where(history.c.case_id == bindparam("b_id"))
+    .order_by(history.c.seq)
+)
+
+
+def load(conn: Connection, case_id: int, *, lock: bool = False) -> CaseRow | None:
+    stmt = _SELECT_CASE_FOR_UPDATE if lock and conn.dialect.name != "sqlite" else _SELECT_CASE
+    row = conn.execute(stmt, {"b_id": case_id}).first()
+    return CaseRow(*row) if row else None
+
+
+def insert_case(conn: Connection, values: dict[str, Any]) -> int:
+    return conn.execute(insert(cases).returning(cases.c.id), values).scalar_one()
+
+
+def advance(conn: Connection, case_id: int, seen_version: int, values: dict[str, Any]) -> bool:
+    """Move the case row; False when another writer got there first."""
+    return conn.execute(_ADVANCE, {"b_id": case_id, "b_seen": seen_version, **values}).rowcount == 1
+
+
+def advance_with(conn: Connection, case_id: int, seen_version: int, values: dict[str, Any]) -> bool:
+    """Like advance, for the rarer events that also change data, parties or the due date."""
+    stmt = update(cases).where(cases.c.id == case_id, cases.c.version == seen_version).values(**values)
+    return conn.execute(stmt).rowcount == 1
+
+
+def append_history(conn: Connection, row: HistoryRow) -> None:
+    conn.execute(_INSERT_HISTORY, {
+        "case_id": row.case_id, "seq": row.seq, "kind": row.kind, "event": row.event,
+        "from_state": row.from_state, "to_state": row.to_state, "actor_id": row.actor_id,
+        "actor_unit": row.actor_unit, "actor_role": row.actor_role, "payload": row.payload,
+        "at": row.at, "prev_hash": row.prev_hash, "hash": row.hash,
+    })
+
+
+def history_of(conn: Connection, case_id: int) -> list[HistoryRow]:
+    return [HistoryRow(*r) for r in conn.execute(_HISTORY_OF, {"b_id": case_id})]
+
+
+def replace_parties(conn: Connection, case_id: int, parties: dict[str, list[str]], roles: Iterable[str]) -> None:
+    roles = list(roles)
+    conn.execute(delete(parties_t).where(parties_t.c.case_id == case_id, parties_t.c.role.in_(roles)))
+    rows = [{"case_id": case_id, "role": r, "unit_code": u} for r in roles for u in dict.fromkeys(parties.get(r, []))]
+    if rows:
+        conn.execute(insert(parties_t), rows)
+
+
+def all_ids(conn: Connection) -> list[int]:
+    return list(conn.execute(select(cases.c.id).order_by(cases.c.id)).scalars())
+
+
+def count(conn: Connection) -> int:
+    return conn.execute(select(func.count()).select_from(cases)).scalar_one()

@@ -1,0 +1,303 @@
+"""Start cases and fire events: check role, state, payload and guards, then write state and one
+hash-chained history row in one transaction — or nothing at all."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Mapping
+from typing import Any
+
+from sqlalchemy import Connection, select
+
+from db.models import Unit
+from db.repositories import cases as repo
+from db.repositories import definitions as defs_repo
+from db.repositories import sequences
+from db.repositories.cases import CaseRow, HistoryRow
+from db.session import Database
+from engine.actors import Actor
+from engine.clock import Clock, SystemClock
+from engine.context import FireContext
+from engine.errors import (
+    BadPayload,
+    EngineError,
+    GuardFailed,
+    NotAllowed,
+    NotFound,
+    RoleNotHeld,
+    StaleVersion,
+)
+from engine.history import GENESIS, row_hash
+from engine.loader import definition_from_spec
+from engine.machine import CompiledEvent, CompiledMachine
+
+_COMPILED_BY_HASH: dict[str, CompiledMachine] = {}
+_COMPILE_LOCK = threading.Lock()
+
+
+def compile_spec(spec: Mapping[str, Any], source: str) -> CompiledMachine:
+    """Compile a stored definition, once per process per content hash."""
+    definition = definition_from_spec(spec, source)
+    with _COMPILE_LOCK:
+        machine = _COMPILED_BY_HASH.get(definition.content_hash)
+        if machine is None:
+            machine = _COMPILED_BY_HASH[definition.content_hash] = CompiledMachine(definition)
+        return machine
+
+
+class Cases:
+    """The case service. Methods without `_in` own their transaction; `*_in` join the caller's."""
+
+    def __init__(self, db: Database, clock: Clock | None = None) -> None:
+        self.db = db
+        self.clock = clock or SystemClock()
+        self._machines: dict[int, CompiledMachine] = {}
+        self._units: frozenset[str] = frozenset()
+
+    # --- look-ups ---------------------------------------------------------------------------
+
+    def machine(self, conn: Connection, definition_id: int) -> CompiledMachine:
+        machine = self._machines.get(definition_id)
+        if machine is None:
+            found = defs_repo.spec_of(conn, definition_id)
+            if found is None:
+                raise NotFound(f"definition {definition_id} not found", definition_id=definition_id)
+            machine = self._machines[definition_id] = compile_spec(*found)
+        return machine
+
+    def get(self, case_id: int) -> CaseRow:
+        with self.db.read() as conn:
+            return self._load(conn, case_id)
+
+    def _load(self, conn: Connection, case_id: int, lock: bool = False) -> CaseRow:
+        case = repo.load(conn, case_id, lock=lock)
+        if case is None:
+            raise NotFound(f"case {case_id} not found", case_id=case_id)
+        return case
+
+    def _check_units(self, conn: Connection, codes: list[str], field: str) -> None:
+        missing = [c for c in codes if c not in self._units]
+        if missing:
+            self._units = frozenset(conn.execute(select(Unit.code)).scalars())
+            missing = [c for c in codes if c not in self._units]
+            if missing:
+                raise BadPayload(field, f"unknown unit {', '.join(missing)}")
+
+    def _check_unit_fields(self, conn: Connection, fields, payload: dict[str, Any]) -> None:
+        for f in fields:
+            if f.type in ("unit", "units") and f.name in payload:
+                value = payload[f.name]
+                self._check_units(conn, value if isinstance(value, list) else [value], f.name)
+
+    # --- start ------------------------------------------------------------------------------
+
+    def start(self, *, task_force: str, workflow: str, actor: Actor, title: str, description: str = "",
+              parties: Mapping[str, list[str]] | None = None, payload: Mapping[str, Any] | None = None,
+              version: int | None = None) -> CaseRow:
+        with self.db.write() as conn:
+            return self.start_in(conn, task_force=task_force, workflow=workflow, actor=actor, title=title,
+                                 description=description, parties=parties, payload=payload, version=version)
+
+    def start_in(self, conn: Connection, *, task_force: str, workflow: str, actor: Actor, title: str,
+                 description: str = "", parties: Mapping[str, list[str]] | None = None,
+                 payload: Mapping[str, Any] | None = None, version: int | None = None) -> CaseRow:
+        found = defs_repo.find(conn, task_force, workflow, version)
+        if found is None:
+            raise NotFound(f"workflow {workflow!r} (version {version or 'latest'}) not found in {task_force!r}",
+                           workflow=workflow)
+        m = self.machine(conn, found.id)
+        d = m.definition
+        role = next((r for r in d.create.roles if r in actor.roles), None)
+        if role is None:
+            raise RoleNotHeld("create", "(new)", [], d.create.roles)
+        if not title or not title.strip():
+            raise BadPayload("title", "must not be empty")
+        clean_parties: dict[str, list[str]] = {}
+        for prole, units in (parties or {}).items():
+            if prole not in d.roles or d.roles[prole].kind != "party":
+                raise BadPayload(f"parties.{prole}", f"not a party role of {d.name}")
+            units = list(dict.fromkeys(units))
+            self._check_units(conn, units, f"parties.{prole}")
+            clean_parties[prole] = units
+        fields = m.validate(None, payload)
+        self._check_unit_fields(conn, d.create.fields, fields)
+
+        now = self.clock.now()
+        year = FireContext.local_date(now).year
+        serial = sequences.next_value(conn, f"case:{task_force}:{d.number_prefix}", year)
+        initial = d.initial
+        case_id = repo.insert_case(conn, {
+            "number": f"{d.number_prefix}-{year}-{serial:04d}", "task_force_code": task_force,
+            "definition_id": found.id, "state": initial, "version": 1, "closed": initial in m.final,
+            "title": title.strip(), "description": description, "data": fields, "parties": clean_parties,
+            "head_hash": GENESIS, "created_at": now, "updated_at": now, "state_entered_at": now, "due_at": None,
+        })
+        ctx = FireContext(conn, case_id, initial, initial, "create", actor, fields, now, dict(fields),
+                          dict(clean_parties), None)
+        for named, kwargs in m.create_effects:
+            named.fn(ctx, **kwargs)
+        record = {"title": title.strip(), "parties": ctx.parties, "fields": fields}
+        row = self._history_row(case_id, 1, "create", "create", None, initial, actor, role, record, now, GENESIS)
+        repo.append_history(conn, row)
+        values: dict[str, Any] = {"head_hash": row.hash, "data": ctx.data, "parties": ctx.parties}
+        if ctx.due_changed:
+            values["due_at"] = ctx.new_due
+        repo.advance_with(conn, case_id, 1, values)
+        repo.replace_parties(conn, case_id, ctx.parties, ctx.parties.keys())
+        return self._load(conn, case_id)
+
+    # --- fire -------------------------------------------------------------------------------
+
+    def fire(self, case: CaseRow | int, event: str, actor: Actor, payload: Mapping[str, Any] | None = None,
+             *, expected_version: int | None = None) -> CaseRow:
+        with self.db.write() as conn:
+            return self.fire_in(conn, case, event, actor, payload, expected_version=expected_version)
+
+    def fire_in(self, conn: Connection, case: CaseRow | int, event: str, actor: Actor,
+                payload: Mapping[str, Any] | None = None, *, expected_version: int | None = None) -> CaseRow:
+        """Apply one event. A CaseRow may be passed to skip the read: the version check still holds."""
+        if isinstance(case, int):
+            case = self._load(conn, case)
+        if expected_version is not None and expected_version != case.version:
+            current = self._load(conn, case.id)
+            raise StaleVersion(case.id, expected_version, current.version, current.state)
+        m = self.machine(conn, case.definition_id)
+        held = actor.roles_on(case.parties)
+        ev = self._permitted(m, case.state, event, held)
+        clean = m.validate(ev, payload)
+        if ev.spec.fields:
+            self._check_unit_fields(conn, ev.spec.fields, clean)
+        dest = m.dest[(case.state, event)]
+        now = self.clock.now()
+        ctx = None
+        if ev.guards or ev.effects:
+            ctx = FireContext(conn, case.id, case.state, dest, event, actor, clean, now, case.data,
+                              case.parties, case.due_at)
+            for named, kwargs in ev.guards:
+                reason = named.fn(ctx, **kwargs)
+                if reason:
+                    raise GuardFailed(named.name, reason)
+        role = next((r for r in ev.spec.roles if r in held), None)
+        seq = case.version + 1
+        row = self._history_row(case.id, seq, "event", event, case.state, dest, actor, role, clean, now,
+                                case.head_hash)
+        if ctx is not None:
+            for named, kwargs in ev.effects:
+                named.fn(ctx, **kwargs)
+        values = {
+            "state": dest, "version": seq, "closed": dest in m.final, "head_hash": row.hash, "updated_at": now,
+            "state_entered_at": now if dest != case.state else case.state_entered_at,
+        }
+        if ctx is not None and (ctx.changed_data or ctx.changed_parties or ctx.due_changed):
+            if ctx.changed_data:
+                values["data"] = ctx.data
+            if ctx.changed_parties:
+                values["parties"] = ctx.parties
+            if ctx.due_changed:
+                values["due_at"] = ctx.new_due
+            moved = repo.advance_with(conn, case.id, case.version, values)
+        else:
+            moved = repo.advance(conn, case.id, case.version, values)
+        if not moved:
+            current = self._load(conn, case.id)
+            raise StaleVersion(case.id, case.version, current.version, current.state)
+        repo.append_history(conn, row)
+        if ctx is not None and ctx.changed_parties:
+            repo.replace_parties(conn, case.id, ctx.parties, ctx.changed_parties.keys())
+        return CaseRow(
+            case.id, case.number, case.task_force_code, case.definition_id, dest, seq, dest in m.final,
+            case.title, values.get("data", case.data), values.get("parties", case.parties), row.hash,
+            values.get("due_at", case.due_at), values["state_entered_at"],
+        )
+
+    @staticmethod
+    def _permitted(m: CompiledMachine, state: str, event: str, held: frozenset[str]) -> CompiledEvent:
+        allowed = m.allowed(state, held)
+        if event in allowed:
+            return m.events[event]
+        if event in m.triggers.get(state, ()):
+            raise RoleNotHeld(event, state, allowed, m.events[event].spec.roles)
+        raise NotAllowed(event, state, allowed)
+
+    @staticmethod
+    def _history_row(case_id: int, seq: int, kind: str, event: str, from_state: str | None, to_state: str,
+                     actor: Actor, role: str | None, payload: dict[str, Any], at, prev: str) -> HistoryRow:
+        digest = row_hash(case_id=case_id, seq=seq, kind=kind, event=event, from_state=from_state,
+                          to_state=to_state, actor_id=actor.id, actor_unit=actor.unit, actor_role=role,
+                          payload=payload, at=at, prev_hash=prev)
+        return HistoryRow(case_id, seq, kind, event, from_state, to_state, actor.id, actor.unit, role, payload,
+                          at, prev, digest)
+
+    # --- reading ----------------------------------------------------------------------------
+
+    def allowed_events(self, case: CaseRow | int, actor: Actor) -> list[str]:
+        with self.db.read() as conn:
+            if isinstance(case, int):
+                case = self._load(conn, case)
+            return self.machine(conn, case.definition_id).allowed(case.state, actor.roles_on(case.parties))
+
+    def history(self, case_id: int) -> list[HistoryRow]:
+        with self.db.read() as conn:
+            self._load(conn, case_id)
+            return repo.history_of(conn, case_id)
+
+    def replay(self, case_id: int) -> str:
+        """The state the history leads to, recomputed through the case's definition."""
+        with self.db.read() as conn:
+            case = self._load(conn, case_id)
+            return self._replay(self.machine(conn, case.definition_id), repo.history_of(conn, case_id))
+
+    @staticmethod
+    def _replay(m: CompiledMachine, rows: list[HistoryRow]) -> str:
+        state: str | None = None
+        for row in rows:
+            if row.kind == "create":
+                if state is not None or row.to_state != m.definition.initial:
+                    raise EngineError(f"case {row.case_id}: create row {row.seq} out of place")
+                state = row.to_state
+                continue
+            if row.from_state != state:
+                raise EngineError(f"case {row.case_id}: row {row.seq} starts from {row.from_state!r}, "
+                                  f"replay is at {state!r}")
+            dest = m.dest.get((state, row.event))
+            if dest is None or dest != row.to_state:
+                raise EngineError(f"case {row.case_id}: row {row.seq} {row.event!r} from {state!r} cannot reach "
+                                  f"{row.to_state!r}")
+            state = dest
+        if state is None:
+            raise EngineError("empty history")
+        return state
+
+    def verify(self) -> list[str]:
+        """Replay and re-hash every case; returns the problems found (empty when all is sound)."""
+        problems: list[str] = []
+        with self.db.read() as conn:
+            for case_id in repo.all_ids(conn):
+                case = self._load(conn, case_id)
+                rows = repo.history_of(conn, case_id)
+                problems.extend(self._verify_case(self.machine(conn, case.definition_id), case, rows))
+        return problems
+
+    def _verify_case(self, m: CompiledMachine, case: CaseRow, rows: list[HistoryRow]) -> list[str]:
+        out = []
+        try:
+            state = self._replay(m, rows)
+            if state != case.state:
+                out.append(f"case {case.number}: state {case.state!r} but history replays to {state!r}")
+        except EngineError as exc:
+            out.append(f"case {case.number}: {exc}")
+        if len(rows) != case.version or [r.seq for r in rows] != list(range(1, len(rows) + 1)):
+            out.append(f"case {case.number}: version {case.version} but {len(rows)} history rows")
+        prev = GENESIS
+        for r in rows:
+            expected = row_hash(case_id=r.case_id, seq=r.seq, kind=r.kind, event=r.event, from_state=r.from_state,
+                                to_state=r.to_state, actor_id=r.actor_id, actor_unit=r.actor_unit,
+                                actor_role=r.actor_role, payload=r.payload, at=r.at, prev_hash=prev)
+            if r.prev_hash != prev or r.hash != expected:
+                out.append(f"case {case.number}: hash chain broken at row {r.seq}")
+                break
+            prev = r.hash
+        else:
+            if rows and case.head_hash != prev:
+                out.append(f"case {case.number}: head hash does not match the last history row")
+        return out

@@ -1,0 +1,59 @@
+"""What a guard or effect sees of an event in flight, and the changes it may make."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Connection
+
+from engine.actors import Actor
+
+LOCAL_TZ = ZoneInfo("Asia/Shanghai")
+_UNSET: Any = object()
+
+
+@dataclass
+class FireContext:
+    conn: Connection
+    case_id: int
+    state: str
+    dest: str
+    event: str
+    actor: Actor
+    payload: dict[str, Any]
+    now: datetime
+    data: dict[str, Any]
+    parties: dict[str, list[str]]
+    due_at: datetime | None
+    changed_data: dict[str, Any] = field(default_factory=dict)
+    changed_parties: dict[str, list[str]] = field(default_factory=dict)
+    new_due: Any = _UNSET
+
+    def set_data(self, key: str, value: Any) -> None:
+        self.changed_data[key] = value
+        self.data = {**self.data, key: value}
+
+    def set_party(self, role: str, units: list[str]) -> None:
+        self.changed_parties[role] = list(units)
+        self.parties = {**self.parties, role: list(units)}
+
+    def set_due(self, when: datetime | None) -> None:
+        self.new_due = when
+        self.due_at = when
+
+    @property
+    def due_changed(self) -> bool:
+        return self.new_due is not _UNSET
+
+    @staticmethod
+    def local_date(moment: datetime) -> date:
+        return moment.astimezone(LOCAL_TZ).date()
+
+    @staticmethod
+    def end_of_local_day(day: date) -> datetime:
+        """The last instant of a local (Asia/Shanghai) day, in UTC: deadlines in days end at midnight."""
+        start_next = datetime.combine(day + timedelta(days=1), time(0), tzinfo=LOCAL_TZ)
+        return (start_next - timedelta(microseconds=1)).astimezone(UTC)

@@ -1,0 +1,102 @@
+"""Typed domain errors; the API maps each to one HTTP status and a bilingual body."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+
+class EngineError(Exception):
+    """Base of every refusal the engine makes; nothing is written when one is raised."""
+
+    code = "engine_error"
+    message_zh = "操作失败"
+
+    def __init__(self, message: str, **details) -> None:
+        super().__init__(message)
+        self.message = message
+        self.details = details
+
+
+class NotFound(EngineError):
+    code = "not_found"
+    message_zh = "未找到"
+
+
+class NotAllowed(EngineError):
+    """The event cannot be fired from the case's current state."""
+
+    code = "event_not_allowed"
+    message_zh = "当前状态下不允许该操作"
+
+    def __init__(self, event: str, state: str, allowed: Sequence[str], message: str | None = None) -> None:
+        allowed = list(allowed)
+        super().__init__(
+            message
+            or f"event {event!r} is not allowed in state {state!r}; allowed: {', '.join(allowed) or 'none'}",
+            event=event,
+            state=state,
+            allowed=allowed,
+        )
+        self.event, self.state, self.allowed = event, state, allowed
+
+
+class RoleNotHeld(NotAllowed):
+    """The event exists from this state, but this actor holds none of the roles that may fire it."""
+
+    code = "role_not_held"
+    message_zh = "您没有执行该操作的角色"
+
+    def __init__(self, event: str, state: str, allowed: Sequence[str], needed: Sequence[str]) -> None:
+        super().__init__(
+            event,
+            state,
+            allowed,
+            f"event {event!r} needs one of the roles {', '.join(needed)}; "
+            f"this actor may fire: {', '.join(allowed) or 'none'}",
+        )
+        self.details["needed_roles"] = list(needed)
+
+
+class GuardFailed(EngineError):
+    code = "guard_failed"
+    message_zh = "前置条件不满足"
+
+    def __init__(self, guard: str, reason: str) -> None:
+        super().__init__(f"guard {guard!r} failed: {reason}", guard=guard, reason=reason)
+        self.guard, self.reason = guard, reason
+
+
+class BadPayload(EngineError):
+    code = "bad_payload"
+    message_zh = "填写内容有误"
+
+    def __init__(self, field: str, reason: str) -> None:
+        super().__init__(f"field {field!r}: {reason}", field=field, reason=reason)
+        self.field, self.reason = field, reason
+
+
+class StaleVersion(EngineError):
+    code = "stale_version"
+    message_zh = "案件已被他人更新，请刷新后重试"
+
+    def __init__(self, case_id: int, seen: int | None, current: int, state: str) -> None:
+        super().__init__(
+            f"case {case_id} is at version {current} (state {state!r}), not {seen}",
+            case_id=case_id,
+            seen_version=seen,
+            current_version=current,
+            state=state,
+        )
+        self.current_version, self.state = current, state
+
+
+class DefinitionError(EngineError):
+    """A workflow definition (or organisation file) is invalid; says where and what."""
+
+    code = "definition_invalid"
+    message_zh = "流程定义无效"
+
+    def __init__(self, source: str, line: int | None, problem: str) -> None:
+        where = f"{source}:{line}" if line else source
+        super().__init__(f"{where}: {problem}", source=source, line=line, problem=problem)
+        self.source, self.line, self.problem = source, line, problem

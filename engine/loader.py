@@ -1,0 +1,310 @@
+"""YAML → Definition, with semantic checks that name the file, the line and the problem."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections import deque
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from engine import registry
+from engine.definition import (
+    FIELD_TYPES,
+    ROLE_KINDS,
+    CreateSpec,
+    Definition,
+    EventSpec,
+    FieldSpec,
+    Invocation,
+    RoleSpec,
+    StateSpec,
+)
+from engine.errors import DefinitionError
+
+NAME_RE = re.compile(r"^[a-z][a-z0-9_]*$")
+
+
+class _Map(dict):
+    """A mapping that remembers the line it started on."""
+
+    line: int | None = None
+
+
+class _List(list):
+    line: int | None = None
+
+
+class _LineLoader(yaml.SafeLoader):
+    pass
+
+
+def _construct_mapping(loader: _LineLoader, node: yaml.MappingNode) -> _Map:
+    loader.flatten_mapping(node)
+    result = _Map()
+    result.line = node.start_mark.line + 1
+    for key_node, value_node in node.value:
+        key = loader.construct_object(key_node, deep=True)
+        if key in result:
+            raise DefinitionError(loader.name, key_node.start_mark.line + 1, f"duplicate key {key!r}")
+        result[key] = loader.construct_object(value_node, deep=True)
+    return result
+
+
+def _construct_sequence(loader: _LineLoader, node: yaml.SequenceNode) -> _List:
+    result = _List(loader.construct_object(child, deep=True) for child in node.value)
+    result.line = node.start_mark.line + 1
+    return result
+
+
+_LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+_LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, _construct_sequence)
+
+
+def parse_yaml(text: str, source: str) -> Any:
+    """Parse YAML keeping line numbers on mappings and lists."""
+    loader = _LineLoader(text)
+    loader.name = source
+    try:
+        return loader.get_single_data()
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        raise DefinitionError(source, mark.line + 1 if mark else None, f"not valid YAML: {exc}") from exc
+    finally:
+        loader.dispose()
+
+
+def content_hash(data: Any) -> str:
+    """SHA-256 of the canonical JSON form: comments and layout do not change a definition."""
+    canonical = json.dumps(data, ensure_ascii=False, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def _plain(data: Any) -> Any:
+    if isinstance(data, Mapping):
+        return {k: _plain(v) for k, v in data.items()}
+    if isinstance(data, list):
+        return [_plain(v) for v in data]
+    return data
+
+
+class _Checker:
+    def __init__(self, source: str, org_roles: Iterable[str] | None) -> None:
+        self.source = source
+        self.org_roles = frozenset(org_roles) if org_roles is not None else None
+
+    def fail(self, node: Any, problem: str, line: int | None = None):
+        raise DefinitionError(self.source, line or getattr(node, "line", None), problem)
+
+    def mapping(self, node: Any, what: str, parent: Any = None) -> Mapping:
+        if not isinstance(node, Mapping):
+            self.fail(node if hasattr(node, "line") else parent, f"{what} must be a mapping")
+        return node
+
+    def require(self, node: Mapping, key: str, what: str) -> Any:
+        if key not in node or node[key] is None:
+            self.fail(node, f"{what} is missing {key!r}")
+        return node[key]
+
+    def unknown_keys(self, node: Mapping, allowed: set[str], what: str) -> None:
+        extra = sorted(set(node) - allowed)
+        if extra:
+            self.fail(node, f"{what} has unknown key(s) {', '.join(map(repr, extra))}; allowed: {', '.join(sorted(allowed))}")
+
+    def name(self, node: Any, value: Any, what: str) -> str:
+        if not isinstance(value, str) or not NAME_RE.match(value):
+            self.fail(node, f"{what} {value!r} must match {NAME_RE.pattern}")
+        return value
+
+    def invocations(self, node: Mapping, items: Any, kind: str, known: Mapping[str, Any]) -> tuple[Invocation, ...]:
+        if items is None:
+            return ()
+        if not isinstance(items, list):
+            self.fail(node, f"{kind}s must be a list")
+        out = []
+        for item in items:
+            if isinstance(item, str):
+                name, args = item, {}
+            elif isinstance(item, Mapping) and len(item) == 1:
+                name, args = next(iter(item.items()))
+                args = args or {}
+                if not isinstance(args, Mapping):
+                    self.fail(item, f"arguments of {kind} {name!r} must be a mapping")
+            else:
+                self.fail(items, f"each {kind} is a name or a one-key mapping of name to arguments")
+            if name not in known:
+                self.fail(item if hasattr(item, "line") else items,
+                          f"unknown {kind} {name!r}; known {kind}s: {', '.join(sorted(known))}")
+            problem = known[name].check_args(args)
+            if problem:
+                self.fail(item if hasattr(item, "line") else items, f"{kind} {name!r}: {problem}")
+            out.append(Invocation(name, tuple(sorted(_plain(args).items()))))
+        return tuple(out)
+
+    def fields(self, node: Mapping, items: Any) -> tuple[FieldSpec, ...]:
+        if items is None:
+            return ()
+        self.mapping(items, "fields", node)
+        out = []
+        for fname, spec in items.items():
+            self.name(items, fname, "field name")
+            if isinstance(spec, str):
+                spec = {"type": spec}
+            self.mapping(spec, f"field {fname!r}", items)
+            self.unknown_keys(spec, {"type", "required", "title", "choices"}, f"field {fname!r}")
+            ftype = spec.get("type")
+            if ftype not in FIELD_TYPES:
+                self.fail(spec, f"field {fname!r} has unknown type {ftype!r}; types: {', '.join(sorted(FIELD_TYPES))}")
+            choices = tuple(spec.get("choices") or ())
+            if ftype == "choice" and not choices:
+                self.fail(spec, f"field {fname!r} of type choice needs choices")
+            out.append(FieldSpec(fname, ftype, bool(spec.get("required", False)), str(spec.get("title", "")), choices))
+        return tuple(out)
+
+    def roles_ref(self, node: Mapping, names: Any, declared: Mapping[str, RoleSpec], what: str) -> tuple[str, ...]:
+        if not isinstance(names, list) or not names:
+            self.fail(node, f"{what} needs a non-empty list of roles")
+        for r in names:
+            if r not in declared:
+                self.fail(names if hasattr(names, "line") else node,
+                          f"{what} names unknown role {r!r}; declared roles: {', '.join(sorted(declared))}")
+        return tuple(names)
+
+
+def load_definition(
+    text: str, source: str = "<memory>", *, org_roles: Iterable[str] | None = None
+) -> Definition:
+    """Parse and check one definition. `org_roles`, when given, are the roles the organisation defines."""
+    c = _Checker(source, org_roles)
+    doc = parse_yaml(text, source)
+    c.mapping(doc, "a definition")
+    c.unknown_keys(doc, {"name", "version", "title", "description", "number_prefix", "roles", "states",
+                         "events", "create"}, "the definition")
+    name = c.name(doc, c.require(doc, "name", "the definition"), "definition name")
+    version = c.require(doc, "version", "the definition")
+    if not isinstance(version, int) or version < 1:
+        c.fail(doc, f"version must be a positive integer, not {version!r}")
+
+    roles: dict[str, RoleSpec] = {}
+    roles_node = c.mapping(c.require(doc, "roles", "the definition"), "roles", doc)
+    for rname, spec in roles_node.items():
+        c.name(roles_node, rname, "role name")
+        spec = c.mapping(spec, f"role {rname!r}", roles_node)
+        kind = spec.get("kind")
+        if kind not in ROLE_KINDS:
+            c.fail(spec, f"role {rname!r} has kind {kind!r}; kinds: org, party")
+        if kind == "org" and c.org_roles is not None and rname not in c.org_roles:
+            c.fail(spec, f"unknown role {rname!r}: the organisation defines {', '.join(sorted(c.org_roles))}")
+        roles[rname] = RoleSpec(rname, kind, str(spec.get("title", "")))
+
+    states: dict[str, StateSpec] = {}
+    states_node = c.require(doc, "states", "the definition")
+    if not isinstance(states_node, list) or not states_node:
+        c.fail(doc, "states must be a non-empty list")
+    for s in states_node:
+        c.mapping(s, "a state", states_node)
+        c.unknown_keys(s, {"name", "title", "initial", "final"}, "a state")
+        sname = c.name(s, c.require(s, "name", "a state"), "state name")
+        if sname in states:
+            c.fail(s, f"duplicate state {sname!r}")
+        states[sname] = StateSpec(sname, str(s.get("title", "")), bool(s.get("initial")), bool(s.get("final")))
+    initials = [s.name for s in states.values() if s.initial]
+    if len(initials) != 1:
+        c.fail(states_node, f"exactly one state must be initial, found {len(initials)}")
+
+    registered_guards, registered_effects = registry.guards(), registry.effects()
+    events: dict[str, EventSpec] = {}
+    seen_pairs: set[tuple[str, str]] = set()
+    events_node = c.require(doc, "events", "the definition")
+    if not isinstance(events_node, list):
+        c.fail(doc, "events must be a list")
+    for e in events_node:
+        c.mapping(e, "an event", events_node)
+        c.unknown_keys(e, {"name", "title", "from", "to", "roles", "guards", "fields", "effects"}, "an event")
+        ename = c.name(e, c.require(e, "name", "an event"), "event name")
+        if ename in events:
+            c.fail(e, f"duplicate event {ename!r}")
+        src = c.require(e, "from", f"event {ename!r}")
+        if src == "*":
+            sources = tuple(s.name for s in states.values() if not s.final)
+        elif isinstance(src, str):
+            sources = (src,)
+        elif isinstance(src, list) and src:
+            sources = tuple(src)
+        else:
+            c.fail(e, f"event {ename!r}: 'from' must be a state, a list of states or '*'")
+        for s in sources:
+            if s not in states:
+                c.fail(e, f"event {ename!r} comes from unknown state {s!r}")
+            if states[s].final:
+                c.fail(e, f"final state {s!r} has an outgoing event {ename!r}")
+            if (s, ename) in seen_pairs:
+                c.fail(e, f"event {ename!r} is declared twice from state {s!r}")
+            seen_pairs.add((s, ename))
+        dest = e.get("to")
+        if dest is not None and dest not in states:
+            c.fail(e, f"event {ename!r} goes to unknown state {dest!r}")
+        events[ename] = EventSpec(
+            name=ename,
+            sources=sources,
+            dest=dest,
+            roles=c.roles_ref(e, e.get("roles"), roles, f"event {ename!r}"),
+            title=str(e.get("title", "")),
+            guards=c.invocations(e, e.get("guards"), "guard", registered_guards),
+            fields=c.fields(e, e.get("fields")),
+            effects=c.invocations(e, e.get("effects"), "effect", registered_effects),
+        )
+
+    create_node = c.mapping(c.require(doc, "create", "the definition"), "create", doc)
+    c.unknown_keys(create_node, {"roles", "fields", "effects"}, "create")
+    create = CreateSpec(
+        roles=c.roles_ref(create_node, create_node.get("roles"), roles, "create"),
+        fields=c.fields(create_node, create_node.get("fields")),
+        effects=c.invocations(create_node, create_node.get("effects"), "effect", registered_effects),
+    )
+    for r in create.roles:
+        if roles[r].kind != "org":
+            c.fail(create_node, f"create role {r!r} is a party role; only organisation roles can open a case")
+
+    # Reachability from the initial state.
+    reached, queue = {initials[0]}, deque([initials[0]])
+    while queue:
+        here = queue.popleft()
+        for ev in events.values():
+            if here in ev.sources:
+                there = ev.dest or here
+                if there not in reached:
+                    reached.add(there)
+                    queue.append(there)
+    for s in states.values():
+        if s.name not in reached:
+            line = next((getattr(n, "line", None) for n in states_node if n.get("name") == s.name), None)
+            c.fail(states_node, f"state {s.name!r} is unreachable from {initials[0]!r}", line)
+
+    raw = _plain(doc)
+    return Definition(
+        name=name,
+        version=version,
+        title=str(doc.get("title", name)),
+        roles=roles,
+        states=states,
+        events=events,
+        create=create,
+        number_prefix=str(doc.get("number_prefix", name)),
+        content_hash=content_hash(raw),
+        source=source,
+        raw=raw,
+    )
+
+
+def load_definition_file(path: Path, *, org_roles: Iterable[str] | None = None) -> Definition:
+    return load_definition(path.read_text(encoding="utf-8"), str(path), org_roles=org_roles)
+
+
+def definition_from_spec(spec: Mapping[str, Any], source: str = "<database>") -> Definition:
+    """Rebuild a definition from the parsed form stored with a published version."""
+    return load_definition(json.dumps(spec, ensure_ascii=False), source)

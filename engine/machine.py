@@ -1,0 +1,120 @@
+"""Definition → compiled machine: a `transitions.Machine` built once, plus flat lookup tables.
+
+The machine is shared by every case of a (name, version); a case's state is bound per event,
+never by attaching the case as a model (add_model resets to `initial` and costs ~150 µs).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, ValidationError, create_model
+from transitions import Machine
+
+from engine import registry
+from engine.definition import Definition, EventSpec, FieldSpec
+from engine.errors import BadPayload
+
+_PY_TYPES: dict[str, Any] = {
+    "string": str,
+    "text": str,
+    "integer": int,
+    "number": float,
+    "boolean": bool,
+    "date": dt.date,
+    "datetime": dt.datetime,
+    "unit": str,
+    "units": list[str],
+    "strings": list[str],
+}
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+def _payload_model(name: str, fields: tuple[FieldSpec, ...]) -> type[BaseModel]:
+    spec: dict[str, Any] = {}
+    for f in fields:
+        py = Literal[f.choices] if f.type == "choice" else _PY_TYPES[f.type]  # type: ignore[valid-type]
+        spec[f.name] = (py, ...) if f.required else (py | None, None)
+    return create_model(f"Payload_{name}", __base__=_Strict, **spec)
+
+
+@dataclass(frozen=True)
+class CompiledEvent:
+    spec: EventSpec
+    roles: frozenset[str]
+    guards: tuple[tuple[registry.Named, dict[str, Any]], ...]
+    effects: tuple[tuple[registry.Named, dict[str, Any]], ...]
+    payload_model: type[BaseModel]
+    required_text: tuple[str, ...]
+
+
+class CompiledMachine:
+    """Everything `fire` needs about one definition, computed once."""
+
+    def __init__(self, definition: Definition) -> None:
+        self.definition = definition
+        d = definition
+        self.machine = Machine(
+            model=None,
+            states=list(d.states),
+            initial=d.initial,
+            transitions=[
+                {"trigger": e.name, "source": s, "dest": e.dest or s}
+                for e in d.events.values()
+                for s in e.sources
+            ],
+            auto_transitions=False,
+            ignore_invalid_triggers=False,
+        )
+        self.final = frozenset(s.name for s in d.states.values() if s.final)
+        self.dest: dict[tuple[str, str], str] = {}
+        self.triggers: dict[str, tuple[str, ...]] = {}
+        for state in d.states:
+            names = tuple(t for t in self.machine.get_triggers(state) if t in d.events)
+            self.triggers[state] = names
+            for trig in names:
+                (transition,) = self.machine.get_transitions(trigger=trig, source=state)
+                self.dest[(state, trig)] = transition.dest
+        gtable, etable = registry.guards(), registry.effects()
+        self.events: dict[str, CompiledEvent] = {
+            e.name: CompiledEvent(
+                spec=e,
+                roles=frozenset(e.roles),
+                guards=tuple((gtable[g.name], g.kwargs()) for g in e.guards),
+                effects=tuple((etable[f.name], f.kwargs()) for f in e.effects),
+                payload_model=_payload_model(e.name, e.fields),
+                required_text=tuple(f.name for f in e.fields if f.required and f.type in ("string", "text")),
+            )
+            for e in d.events.values()
+        }
+        self.create_model = _payload_model("create", d.create.fields)
+        self.create_required_text = tuple(
+            f.name for f in d.create.fields if f.required and f.type in ("string", "text")
+        )
+        self.create_effects = tuple((etable[f.name], f.kwargs()) for f in d.create.effects)
+        self.create_roles = frozenset(d.create.roles)
+
+    def allowed(self, state: str, roles: frozenset[str]) -> list[str]:
+        """Events this holder of `roles` may fire from `state`, in definition order."""
+        return [t for t in self.triggers.get(state, ()) if self.events[t].roles & roles]
+
+    def validate(self, event: CompiledEvent | None, payload: Mapping[str, Any] | None) -> dict[str, Any]:
+        model = event.payload_model if event else self.create_model
+        required_text = event.required_text if event else self.create_required_text
+        try:
+            parsed = model.model_validate(payload or {})
+        except ValidationError as exc:
+            err = exc.errors()[0]
+            field = ".".join(str(p) for p in err["loc"]) or "payload"
+            reason = "unknown field" if err["type"] == "extra_forbidden" else err["msg"]
+            raise BadPayload(field, reason) from None
+        for name in required_text:
+            if not getattr(parsed, name):
+                raise BadPayload(name, "must not be empty")
+        return parsed.model_dump(mode="json", exclude_none=True)

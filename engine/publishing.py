@@ -1,0 +1,59 @@
+"""Publish workflow definitions: a (task force, name, version) once published never changes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import Connection
+
+from db.repositories import definitions as repo
+from engine.clock import Clock
+from engine.definition import Definition
+from engine.errors import DefinitionError
+from engine.loader import load_definition_file
+from engine.organisation import Organisation, load_organisation, parse_organisation
+
+
+@dataclass(frozen=True)
+class TaskForceFiles:
+    organisation: Organisation
+    definitions: list[Definition]
+
+
+def read_task_force(folder: Path) -> TaskForceFiles:
+    """Parse and check a task force folder: organisation.yaml and definitions/*.yaml."""
+    org = parse_organisation(folder / "organisation.yaml")
+    defs = [load_definition_file(p, org_roles=org.role_codes)
+            for p in sorted((folder / "definitions").glob("*.yaml"))]
+    seen: set[tuple[str, int]] = set()
+    for d in defs:
+        if d.key in seen:
+            raise DefinitionError(d.source, None, f"{d.name} version {d.version} is defined twice")
+        seen.add(d.key)
+    return TaskForceFiles(org, defs)
+
+
+def publish(conn: Connection, task_force: str, definition: Definition, clock: Clock) -> tuple[int, bool]:
+    """Record a definition version; (id, True) when new, (id, False) when already there unchanged."""
+    found = repo.find(conn, task_force, definition.name, definition.version)
+    if found is not None:
+        if found.content_hash != definition.content_hash:
+            raise DefinitionError(definition.source, None,
+                                  f"{definition.name} version {definition.version} is already published with "
+                                  "different content; publish a new version instead of editing this one")
+        return found.id, False
+    new_id = repo.insert_definition(
+        conn, task_force=task_force, name=definition.name, version=definition.version, title=definition.title,
+        content_hash=definition.content_hash, spec=definition.raw, source_path=str(definition.source),
+        at=clock.now())
+    return new_id, True
+
+
+def load_task_force(conn: Connection, folder: Path, clock: Clock) -> dict[str, int]:
+    """Organisation and every definition of one folder, in the caller's transaction."""
+    files = read_task_force(folder)
+    changed = load_organisation(conn, files.organisation)
+    published = sum(publish(conn, files.organisation.code, d, clock)[1] for d in files.definitions)
+    return {"organisation_changed": int(changed), "definitions_published": published,
+            "definitions": len(files.definitions)}

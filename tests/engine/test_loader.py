@@ -1,0 +1,104 @@
+"""Invalid definitions fail to load with a message naming the file, the line and the problem."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from engine.errors import DefinitionError
+from engine.loader import load_definition
+from engine.publishing import read_task_force
+from workflows import ROOT
+
+GOOD = """\
+name: t
+version: 1
+roles:
+  office: {kind: org}
+  handler: {kind: party}
+create: {roles: [office]}
+states:
+  - {name: a, initial: true}
+  - {name: b}
+  - {name: z, final: true}
+events:
+  - {name: go, from: a, to: b, roles: [office]}
+  - {name: end, from: b, to: z, roles: [handler]}
+"""
+
+
+def bad(old: str, new: str) -> str:
+    assert old in GOOD
+    return GOOD.replace(old, new)
+
+
+def test_good_definition_loads():
+    d = load_definition(GOOD, "t.yaml")
+    assert d.initial == "a" and set(d.events) == {"go", "end"}
+    assert len(d.content_hash) == 64
+    # Layout and comments do not change the hash; content does.
+    assert load_definition("# note\n" + GOOD, "t.yaml").content_hash == d.content_hash
+    assert load_definition(bad("version: 1", "version: 2"), "t.yaml").content_hash != d.content_hash
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "message"),
+    [
+        (bad("to: b, roles", "to: q, roles"), 12, "goes to unknown state 'q'"),
+        (bad("from: a, to: b", "from: nowhere, to: b"), 12, "comes from unknown state 'nowhere'"),
+        (bad("  - {name: b}\n", "  - {name: b}\n  - {name: island}\n"), 10, "state 'island' is unreachable from 'a'"),
+        (GOOD + "  - {name: again, from: z, to: a, roles: [office]}\n", 14, "final state 'z' has an outgoing event 'again'"),
+        (bad("roles: [handler]}", "roles: [handler], guards: [is_sunny]}"), 13, "unknown guard 'is_sunny'"),
+        (bad("roles: [handler]}", "roles: [handler], effects: [send_fax]}"), 13, "unknown effect 'send_fax'"),
+        (bad("roles: [handler]}", "roles: [judge]}"), 13, "unknown role 'judge'"),
+        (bad("roles: [handler]}", "roles: [handler], guards: [{flag_set: {colour: red}}]}"), 13,
+         "guard 'flag_set': missing argument(s) flag"),
+        (bad("  - {name: a, initial: true}", "  - {name: a}"), 8, "exactly one state must be initial, found 0"),
+        (bad("  - {name: b}", "  - {name: a}"), 9, "duplicate state 'a'"),
+        (bad("create: {roles: [office]}", "create: {roles: [handler]}"), 6, "only organisation roles can open"),
+        (bad("version: 1", "version: one"), 1, "version must be a positive integer"),
+        ("name: t\nname: u\n", 2, "duplicate key 'name'"),
+        ("name: [unclosed\n", 2, "not valid YAML"),
+    ],
+)
+def test_invalid_definition_names_the_problem(text, line, message):
+    with pytest.raises(DefinitionError) as info:
+        load_definition(text, "bad.yaml")
+    err = info.value
+    assert message in err.problem
+    assert err.line == line, str(err)
+    assert str(err).startswith(f"bad.yaml:{line}: ")
+
+
+def test_org_roles_are_checked_against_the_organisation():
+    with pytest.raises(DefinitionError) as info:
+        load_definition(GOOD, "t.yaml", org_roles={"member"})
+    assert "unknown role 'office'" in info.value.problem
+
+
+def test_every_shipped_task_force_loads():
+    folders = [p for p in ROOT.iterdir() if (p / "organisation.yaml").is_file()]
+    assert folders
+    for folder in folders:
+        files = read_task_force(folder)
+        assert files.definitions, folder
+
+
+def test_a_published_version_cannot_change(db, clock):
+    from engine.publishing import publish
+
+    d1 = load_definition(GOOD.replace("name: t", "name: frozen_check"), "t.yaml")
+    d1b = load_definition(GOOD.replace("name: t", "name: frozen_check").replace("{name: b}", "{name: b, title: 乙}"),
+                          "t.yaml")
+    with db.write() as conn:
+        first, created = publish(conn, "toy", d1, clock)
+        again, created_again = publish(conn, "toy", d1, clock)
+    assert created and not created_again and first == again
+    with pytest.raises(DefinitionError, match="already published with different content"), db.write() as conn:
+        publish(conn, "toy", d1b, clock)
+
+
+def test_fixture_folder_is_valid():
+    files = read_task_force(Path(__file__).parent.parent / "fixtures" / "toy")
+    assert [d.name for d in files.definitions] == ["ticket"]

@@ -26,7 +26,9 @@ def _configure_sqlite(engine: Engine) -> None:
     @event.listens_for(engine, "begin")
     def _on_begin(conn):
         # A writer takes the lock up front: a deferred BEGIN that later upgrades can deadlock.
-        conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.get_execution_options().get("gz_write") else "BEGIN")
+        # Straight to the driver: this runs once per transaction on the hot path.
+        conn.connection.dbapi_connection.execute(
+            "BEGIN IMMEDIATE" if conn.get_execution_options().get("gz_write") else "BEGIN")
 
 
 class Database:

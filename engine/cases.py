@@ -184,17 +184,22 @@ class Cases:
         if ctx is not None:
             for named, kwargs in ev.effects:
                 named.fn(ctx, **kwargs)
+        closed = dest in m.final
         values = {
-            "state": dest, "version": seq, "closed": dest in m.final, "head_hash": row.hash, "updated_at": now,
+            "state": dest, "version": seq, "head_hash": row.hash, "updated_at": now,
             "state_entered_at": now if dest != case.state else case.state_entered_at,
         }
-        if ctx is not None and (ctx.changed_data or ctx.changed_parties or ctx.due_changed):
+        # `closed` is indexed: write it only when it changes, through the general statement.
+        if closed != case.closed:
+            values["closed"] = closed
+        if ctx is not None:
             if ctx.changed_data:
                 values["data"] = ctx.data
             if ctx.changed_parties:
                 values["parties"] = ctx.parties
             if ctx.due_changed:
                 values["due_at"] = ctx.new_due
+        if len(values) > 5:
             moved = repo.advance_with(conn, case.id, case.version, values)
         else:
             moved = repo.advance(conn, case.id, case.version, values)
@@ -205,7 +210,7 @@ class Cases:
         if ctx is not None and ctx.changed_parties:
             repo.replace_parties(conn, case.id, ctx.parties, ctx.changed_parties.keys())
         return CaseRow(
-            case.id, case.number, case.task_force_code, case.definition_id, dest, seq, dest in m.final,
+            case.id, case.number, case.task_force_code, case.definition_id, dest, seq, closed,
             case.title, values.get("data", case.data), values.get("parties", case.parties), row.hash,
             values.get("due_at", case.due_at), values["state_entered_at"],
         )

@@ -43,16 +43,30 @@ class Database:
             self.engine = create_engine(url, echo=echo, connect_args={"check_same_thread": False})
             _configure_sqlite(self.engine)
         else:
-            self.engine = create_engine(url, echo=echo, pool_size=12, max_overflow=8, pool_pre_ping=True)
+            # No pre-ping: it costs a round trip per transaction; a dropped connection fails one
+            # request and is replaced by the pool.
+            self.engine = create_engine(url, echo=echo, pool_size=12, max_overflow=8, pool_recycle=3600)
         # SQLite allows one writer; queueing in-process beats every thread spinning on busy_timeout.
         self._write_lock = threading.Lock() if self.is_sqlite else None
+        self._writer: Connection | None = None
 
     @contextmanager
     def write(self) -> Iterator[Connection]:
         """One write transaction: commits on success, rolls back on any exception."""
         if self._write_lock is not None:
-            with self._write_lock, self.engine.connect().execution_options(gz_write=True) as conn, conn.begin():
-                yield conn
+            with self._write_lock:
+                # One writer at a time, so one long-lived connection serves them all: no pool
+                # checkout and return per event.
+                conn = self._writer
+                if conn is None or conn.closed or conn.invalidated:
+                    conn = self._writer = self.engine.connect().execution_options(gz_write=True)
+                try:
+                    with conn.begin():
+                        yield conn
+                except BaseException:
+                    if conn.invalidated:
+                        self._writer = None
+                    raise
         else:
             with self.engine.connect() as conn, conn.begin():
                 yield conn
@@ -65,4 +79,7 @@ class Database:
             tx.rollback()
 
     def dispose(self) -> None:
+        if self._writer is not None:
+            self._writer.close()
+            self._writer = None
         self.engine.dispose()

@@ -104,8 +104,9 @@ class _DriverSQL:
         if not self.sqlite:
             return value
         # The exact text SQLAlchemy's SQLite DATETIME writes, so ORM and Core reads agree.
-        value = value.astimezone(UTC)
-        return f"{value:%Y-%m-%d %H:%M:%S}.{value.microsecond:06d}"
+        if value.utcoffset():
+            value = value.astimezone(UTC)
+        return value.replace(tzinfo=None).isoformat(" ", "microseconds")
 
 
 _DRIVER = {"sqlite": _DriverSQL("sqlite"), "postgresql": _DriverSQL("postgresql")}

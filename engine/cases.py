@@ -12,7 +12,7 @@ from sqlalchemy import Connection, select
 from db.models import Unit
 from db.repositories import cases as repo
 from db.repositories import definitions as defs_repo
-from db.repositories import sequences
+from db.repositories import outbox, sequences
 from db.repositories.cases import CaseRow, HistoryRow
 from db.session import Database
 from engine.actors import Actor
@@ -207,6 +207,8 @@ class Cases:
             current = self._load(conn, case.id)
             raise StaleVersion(case.id, case.version, current.version, current.state)
         repo.append_history(conn, row)
+        if ev.spec.documents:
+            outbox.enqueue(conn, [("document", case.id, seq, {"kind": kind}) for kind in ev.spec.documents], now)
         if ctx is not None and ctx.changed_parties:
             repo.replace_parties(conn, case.id, ctx.parties, ctx.changed_parties.keys())
         return CaseRow(

@@ -56,6 +56,8 @@ class EventSpec:
     guards: tuple[Invocation, ...] = ()
     fields: tuple[FieldSpec, ...] = ()
     effects: tuple[Invocation, ...] = ()
+    # Document kinds this event issues; rendered after commit through the outbox.
+    documents: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -145,6 +145,13 @@ class _Checker:
             out.append(Invocation(name, tuple(sorted(_plain(args).items()))))
         return tuple(out)
 
+    def names(self, node: Mapping, items: Any, what: str) -> tuple[str, ...]:
+        if items is None:
+            return ()
+        if not isinstance(items, list):
+            self.fail(node, f"{what} must be a list of names")
+        return tuple(self.name(node, i, what) for i in items)
+
     def fields(self, node: Mapping, items: Any) -> tuple[FieldSpec, ...]:
         if items is None:
             return ()
@@ -224,7 +231,8 @@ def load_definition(
         c.fail(doc, "events must be a list")
     for e in events_node:
         c.mapping(e, "an event", events_node)
-        c.unknown_keys(e, {"name", "title", "from", "to", "roles", "guards", "fields", "effects"}, "an event")
+        c.unknown_keys(e, {"name", "title", "from", "to", "roles", "guards", "fields", "effects", "documents"},
+                       "an event")
         ename = c.name(e, c.require(e, "name", "an event"), "event name")
         if ename in events:
             c.fail(e, f"duplicate event {ename!r}")
@@ -257,6 +265,7 @@ def load_definition(
             guards=c.invocations(e, e.get("guards"), "guard", registered_guards),
             fields=c.fields(e, e.get("fields")),
             effects=c.invocations(e, e.get("effects"), "effect", registered_effects),
+            documents=c.names(e, e.get("documents"), f"event {ename!r} documents"),
         )
 
     create_node = c.mapping(c.require(doc, "create", "the definition"), "create", doc)

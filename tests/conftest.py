@@ -16,7 +16,7 @@ import pytest
 from sqlalchemy import create_engine, delete, text
 from sqlalchemy.engine import make_url
 
-from db.models import Case, CaseHistory, CaseParty, Sequence
+from db.models import Case, CaseHistory, CaseParty, OutboxItem, Sequence
 from db.session import Database
 from engine.actors import Actor
 from engine.bootstrap import init_database
@@ -109,7 +109,7 @@ def _loaded(backend, fresh_url):
 def db(_loaded) -> Database:
     """The loaded database, with every case removed before the test."""
     with _loaded.write() as conn:
-        for model in (CaseHistory, CaseParty, Case, Sequence):
+        for model in (OutboxItem, CaseHistory, CaseParty, Case, Sequence):
             conn.execute(delete(model.__table__))
     return _loaded
 

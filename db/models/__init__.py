@@ -3,6 +3,7 @@
 from db.models.cases import Case, CaseHistory, CaseParty
 from db.models.definitions import Definition
 from db.models.organisation import Jurisdiction, TaskForce, TaskForcePosition, TaskForceUnit, Unit
+from db.models.outbox import OutboxItem
 from db.models.sequences import Sequence
 
 __all__ = [
@@ -11,6 +12,7 @@ __all__ = [
     "CaseParty",
     "Definition",
     "Jurisdiction",
+    "OutboxItem",
     "Sequence",
     "TaskForce",
     "TaskForcePosition",

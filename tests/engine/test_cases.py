@@ -7,7 +7,7 @@ from datetime import date
 import pytest
 from sqlalchemy import func, select, text
 
-from db.models import Case, CaseHistory, CaseParty, Sequence
+from db.models import Case, CaseHistory, CaseParty, OutboxItem, Sequence
 from db.repositories import cases as repo
 from engine.errors import BadPayload, GuardFailed, NotAllowed, NotFound, RoleNotHeld, StaleVersion
 from tests.conftest import BGOV, OFFICE, A, B
@@ -22,7 +22,7 @@ def snapshot(db):
     """Everything a refused event could have touched."""
     with db.read() as conn:
         rows = {}
-        for model in (Case, CaseHistory, CaseParty, Sequence):
+        for model in (Case, CaseHistory, CaseParty, Sequence, OutboxItem):
             t = model.__table__
             rows[t.name] = sorted(tuple(map(str, r)) for r in conn.execute(select(t)))
         return rows
@@ -180,3 +180,22 @@ def test_history_count_matches_versions(cases, db):
         n = conn.execute(select(func.count()).select_from(CaseHistory).where(CaseHistory.case_id == case.id)).scalar()
     assert n == case.version == 6
     assert date.fromisoformat("2026-03-02") <= cases.history(case.id)[-1].at.date()
+
+
+def test_documents_are_queued_in_the_event_transaction(cases, db, monkeypatch):
+    case = open_ticket(cases)
+    case = cases.fire(case, "assign", A, {"handler": "t_b_bureau"})
+    case = cases.fire(case, "start", B)
+
+    def outbox_rows():
+        with db.read() as conn:
+            return conn.execute(select(OutboxItem.topic, OutboxItem.case_id, OutboxItem.history_seq,
+                                       OutboxItem.payload, OutboxItem.status)).all()
+
+    monkeypatch.setattr(repo, "append_history", lambda *a, **k: (_ for _ in ()).throw(RuntimeError("crash")))
+    with pytest.raises(RuntimeError):
+        cases.fire(case.id, "finish", B, {"result": "done"})
+    monkeypatch.undo()
+    assert outbox_rows() == []
+    case = cases.fire(case, "finish", B, {"result": "done"})
+    assert outbox_rows() == [("document", case.id, case.version, {"kind": "receipt"}, "pending")]

@@ -13,11 +13,15 @@ from db.models import Unit
 from db.repositories import cases as repo
 from db.repositories import definitions as defs_repo
 from db.repositories import outbox, sequences
+from db.repositories import time as trepo
 from db.repositories.cases import CaseRow, HistoryRow
 from db.session import Database
 from engine.actors import Actor
+from engine.calendar import WorkCalendar, default_calendar
 from engine.clock import Clock, SystemClock
 from engine.context import FireContext
+from engine.deadlines import DeadlineKeeper
+from engine.definition import DeadlineSpec
 from engine.errors import (
     BadPayload,
     EngineError,
@@ -31,6 +35,7 @@ from engine.history import GENESIS, row_hash
 from engine.loader import definition_from_spec
 from engine.machine import CompiledEvent, CompiledMachine
 
+SYSTEM = Actor("system", None, frozenset({"system"}), name="系统")
 _COMPILED_BY_HASH: dict[str, CompiledMachine] = {}
 _COMPILE_LOCK = threading.Lock()
 
@@ -48,9 +53,10 @@ def compile_spec(spec: Mapping[str, Any], source: str) -> CompiledMachine:
 class Cases:
     """The case service. Methods without `_in` own their transaction; `*_in` join the caller's."""
 
-    def __init__(self, db: Database, clock: Clock | None = None) -> None:
+    def __init__(self, db: Database, clock: Clock | None = None, calendar: WorkCalendar | None = None) -> None:
         self.db = db
         self.clock = clock or SystemClock()
+        self.deadlines = DeadlineKeeper(calendar or default_calendar())
         self._machines: dict[int, CompiledMachine] = {}
         self._units: frozenset[str] = frozenset()
 
@@ -134,16 +140,28 @@ class Cases:
         })
         ctx = FireContext(conn, case_id, initial, initial, "create", actor, fields, now, dict(fields),
                           dict(clean_parties), None)
+        repo.replace_parties(conn, case_id, clean_parties, clean_parties.keys())
         for named, kwargs in m.create_effects:
             named.fn(ctx, **kwargs)
+        ops = [d.create.deadlines, *DeadlineKeeper.state_ops(d, None, initial)]
+        if any(ops):
+            due = self.deadlines.apply(conn, case_id=case_id, definition=d, ops=[o for o in ops if o],
+                                       payload=fields, data=ctx.data, now=now, cancel_episode=self._cancel_episode(conn))
+            if not ctx.due_changed:
+                ctx.set_due(due.due_at)
+            due_role = due.due_role
+        else:
+            due_role = None
         record = {"title": title.strip(), "parties": ctx.parties, "fields": fields}
         row = self._history_row(case_id, 1, "create", "create", None, initial, actor, role, record, now, GENESIS)
         repo.append_history(conn, row)
         values: dict[str, Any] = {"head_hash": row.hash, "data": ctx.data, "parties": ctx.parties}
         if ctx.due_changed:
             values["due_at"] = ctx.new_due
+            values["due_role"] = due_role
         repo.advance_with(conn, case_id, 1, values)
-        repo.replace_parties(conn, case_id, ctx.parties, ctx.parties.keys())
+        if ctx.changed_parties:
+            repo.replace_parties(conn, case_id, ctx.parties, ctx.changed_parties.keys())
         return self._load(conn, case_id)
 
     # --- fire -------------------------------------------------------------------------------
@@ -170,7 +188,8 @@ class Cases:
         dest = m.dest[(case.state, event)]
         now = self.clock.now()
         ctx = None
-        if ev.guards or ev.effects:
+        ops = m.deadline_ops.get((case.state, event))
+        if ev.guards or ev.effects or ops:
             ctx = FireContext(conn, case.id, case.state, dest, event, actor, clean, now, case.data,
                               case.parties, case.due_at)
             for named, kwargs in ev.guards:
@@ -181,7 +200,13 @@ class Cases:
         seq = case.version + 1
         row = self._history_row(case.id, seq, "event", event, case.state, dest, actor, role, clean, now,
                                 case.head_hash)
+        due_role = case_due_role = object()
         if ctx is not None:
+            if ops:
+                due = self.deadlines.apply(conn, case_id=case.id, definition=m.definition, ops=ops, payload=clean,
+                                           data=ctx.data, now=now, cancel_episode=self._cancel_episode(conn))
+                ctx.set_due(due.due_at)
+                due_role = due.due_role
             for named, kwargs in ev.effects:
                 named.fn(ctx, **kwargs)
         closed = dest in m.final
@@ -199,6 +224,8 @@ class Cases:
                 values["parties"] = ctx.parties
             if ctx.due_changed:
                 values["due_at"] = ctx.new_due
+            if due_role is not case_due_role:
+                values["due_role"] = due_role
         if len(values) > 5:
             moved = repo.advance_with(conn, case.id, case.version, values)
         else:
@@ -216,6 +243,37 @@ class Cases:
             case.title, values.get("data", case.data), values.get("parties", case.parties), row.hash,
             values.get("due_at", case.due_at), values["state_entered_at"],
         )
+
+    def _cancel_episode(self, conn: Connection):
+        """Meeting or extending a deadline ends its supervision episode: the open ladder case is cancelled."""
+
+        def cancel(case_id: int, deadline: str, spec: DeadlineSpec) -> None:
+            if spec.supervise is None:
+                return
+            for ladder_id in trepo.open_linked(conn, case_id, "supervision", deadline):
+                ladder = self._load(conn, ladder_id)
+                lm = self.machine(conn, ladder.definition_id)
+                if spec.supervise.cancel in lm.allowed(ladder.state, SYSTEM.roles_on(ladder.parties)):
+                    self.fire_in(conn, ladder, spec.supervise.cancel, SYSTEM, {})
+
+        return cancel
+
+    def annotate_in(self, conn: Connection, case: CaseRow | int, note: str, actor: Actor,
+                    payload: dict[str, Any], role: str | None = None) -> CaseRow:
+        """Append a history row that records something without moving the state (warnings, links)."""
+        if isinstance(case, int):
+            case = self._load(conn, case)
+        now = self.clock.now()
+        seq = case.version + 1
+        row = self._history_row(case.id, seq, "note", note, case.state, case.state, actor, role, payload, now,
+                                case.head_hash)
+        values = {"state": case.state, "version": seq, "head_hash": row.hash, "updated_at": now,
+                  "state_entered_at": case.state_entered_at}
+        if not repo.advance(conn, case.id, case.version, values):
+            current = self._load(conn, case.id)
+            raise StaleVersion(case.id, case.version, current.version, current.state)
+        repo.append_history(conn, row)
+        return self._load(conn, case.id)
 
     @staticmethod
     def _permitted(m: CompiledMachine, state: str, event: str, held: frozenset[str]) -> CompiledEvent:
@@ -262,6 +320,10 @@ class Cases:
                 if state is not None or row.to_state != m.definition.initial:
                     raise EngineError(f"case {row.case_id}: create row {row.seq} out of place")
                 state = row.to_state
+                continue
+            if row.kind == "note":
+                if not (row.from_state == row.to_state == state):
+                    raise EngineError(f"case {row.case_id}: note row {row.seq} claims a state change")
                 continue
             if row.from_state != state:
                 raise EngineError(f"case {row.case_id}: row {row.seq} starts from {row.from_state!r}, "

@@ -39,11 +39,60 @@ class RoleSpec:
 
 
 @dataclass(frozen=True, slots=True)
+class DurationRule:
+    amount: int
+    unit: str  # hour | calendar_day | working_day | month
+    when_flag: str | None = None  # applies when this case-data or payload flag is true
+
+
+@dataclass(frozen=True, slots=True)
+class SuperviseSpec:
+    """At expiry, open a case of `workflow` (the supervision ladder) linked to this one."""
+
+    workflow: str
+    parties: tuple[tuple[str, str], ...]  # (role on the new case, role on this case)
+    cancel: str  # the event fired on the open ladder case when this deadline is met or extended
+
+
+@dataclass(frozen=True, slots=True)
+class DeadlineSpec:
+    name: str
+    title: str
+    rules: tuple[DurationRule, ...]  # first whose flag holds; the last has no flag
+    from_field: str | None = None  # a payload date that gives the due day directly
+    start_field: str | None = None  # a payload date the clock starts from (e.g. date of service)
+    owner: str | None = None  # the party role that is late when this expires
+    warn_share: float | None = None
+    warn_before: DurationRule | None = None
+    on_expiry: str | None = None  # an event the clock fires at expiry
+    supervise: SuperviseSpec | None = None
+    sets_due: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class DeadlineOps:
+    start: tuple[str, ...] = ()
+    stop: tuple[str, ...] = ()
+    pause: tuple[str, ...] = ()
+    resume: tuple[str, ...] = ()
+    reset: tuple[str, ...] = ()
+    extend: tuple[tuple[str, str], ...] = ()  # (deadline, payload date field)
+
+    def __bool__(self) -> bool:
+        return bool(self.start or self.stop or self.pause or self.resume or self.reset or self.extend)
+
+
+NO_OPS = DeadlineOps()
+
+
+@dataclass(frozen=True, slots=True)
 class StateSpec:
     name: str
     title: str = ""
     initial: bool = False
     final: bool = False
+    # Applied on entering; deadlines it starts are stopped on leaving.
+    deadlines: DeadlineOps = NO_OPS
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +107,7 @@ class EventSpec:
     effects: tuple[Invocation, ...] = ()
     # Document kinds this event issues; rendered after commit through the outbox.
     documents: tuple[str, ...] = ()
+    deadlines: DeadlineOps = NO_OPS
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,6 +117,7 @@ class CreateSpec:
     roles: tuple[str, ...]
     fields: tuple[FieldSpec, ...] = ()
     effects: tuple[Invocation, ...] = ()
+    deadlines: DeadlineOps = NO_OPS
 
 
 @dataclass(frozen=True)
@@ -79,6 +130,7 @@ class Definition:
     events: dict[str, EventSpec]
     create: CreateSpec
     number_prefix: str
+    deadlines: dict[str, DeadlineSpec]
     content_hash: str
     source: str = "<memory>"
     raw: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)

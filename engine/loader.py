@@ -15,16 +15,24 @@ import yaml
 from engine import registry
 from engine.definition import (
     FIELD_TYPES,
+    NO_OPS,
     ROLE_KINDS,
     CreateSpec,
+    DeadlineOps,
+    DeadlineSpec,
     Definition,
+    DurationRule,
     EventSpec,
     FieldSpec,
     Invocation,
     RoleSpec,
     StateSpec,
+    SuperviseSpec,
 )
 from engine.errors import DefinitionError
+
+UNITS = ("hour", "calendar_day", "working_day", "month")
+OPS = ("start", "stop", "pause", "resume", "reset", "extend")
 
 NAME_RE = re.compile(r"^[a-z][a-z0-9_]*$")
 
@@ -145,6 +153,98 @@ class _Checker:
             out.append(Invocation(name, tuple(sorted(_plain(args).items()))))
         return tuple(out)
 
+    def duration(self, node: Any, what: str, when_flag: str | None = None) -> DurationRule:
+        self.mapping(node, what)
+        amount, unit = node.get("amount"), node.get("unit")
+        if not isinstance(amount, int) or isinstance(amount, bool) or amount < 1:
+            self.fail(node, f"{what}: amount must be a positive integer, not {amount!r}")
+        if unit not in UNITS:
+            self.fail(node, f"{what}: unit {unit!r} is not one of {', '.join(UNITS)}")
+        return DurationRule(amount, unit, when_flag)
+
+    def deadlines(self, node: Any, roles: Mapping[str, RoleSpec]) -> dict[str, DeadlineSpec]:
+        if node is None:
+            return {}
+        self.mapping(node, "deadlines")
+        out = {}
+        for dname, spec in node.items():
+            self.name(node, dname, "deadline name")
+            self.mapping(spec, f"deadline {dname!r}", node)
+            self.unknown_keys(spec, {"title", "amount", "unit", "when", "from_field", "start_field", "owner", "warn",
+                                     "on_expiry", "supervise", "sets_due"}, f"deadline {dname!r}")
+            rules = []
+            for alt in spec.get("when") or []:
+                self.mapping(alt, f"deadline {dname!r} when", spec)
+                flag = alt.get("flag")
+                if not isinstance(flag, str):
+                    self.fail(alt, f"deadline {dname!r}: each 'when' needs a flag")
+                rules.append(self.duration({k: v for k, v in alt.items() if k != "flag"},
+                                           f"deadline {dname!r} when {flag}", flag))
+            if "amount" in spec or "unit" in spec:
+                rules.append(self.duration({"amount": spec.get("amount"), "unit": spec.get("unit")}, f"deadline {dname!r}"))
+            elif not spec.get("from_field"):
+                self.fail(spec, f"deadline {dname!r} needs amount and unit, or from_field")
+            owner = spec.get("owner")
+            if owner is not None and (owner not in roles or roles[owner].kind != "party"):
+                self.fail(spec, f"deadline {dname!r}: owner {owner!r} is not a party role of this definition")
+            warn_share = warn_before = None
+            warn = spec.get("warn")
+            if warn is not None:
+                self.mapping(warn, f"deadline {dname!r} warn", spec)
+                if "share" in warn:
+                    warn_share = warn["share"]
+                    if not isinstance(warn_share, int | float) or not 0 < warn_share < 1:
+                        self.fail(warn, f"deadline {dname!r}: warn share must lie between 0 and 1")
+                else:
+                    warn_before = self.duration(warn, f"deadline {dname!r} warn")
+            supervise = None
+            if spec.get("supervise") is not None:
+                sup = self.mapping(spec["supervise"], f"deadline {dname!r} supervise", spec)
+                self.unknown_keys(sup, {"workflow", "parties", "cancel"}, f"deadline {dname!r} supervise")
+                parties = sup.get("parties") or {}
+                for new_role, here in parties.items():
+                    if here not in roles or roles[here].kind != "party":
+                        self.fail(sup, f"deadline {dname!r}: supervise maps {new_role!r} from unknown party role {here!r}")
+                supervise = SuperviseSpec(self.name(sup, sup.get("workflow"), "supervise workflow"),
+                                          tuple(sorted(parties.items())),
+                                          self.name(sup, sup.get("cancel", "cancel"), "supervise cancel event"))
+            out[dname] = DeadlineSpec(
+                name=dname, title=str(spec.get("title", dname)), rules=tuple(rules),
+                from_field=spec.get("from_field"), start_field=spec.get("start_field"), owner=owner,
+                warn_share=warn_share, warn_before=warn_before, on_expiry=spec.get("on_expiry"),
+                supervise=supervise, sets_due=bool(spec.get("sets_due", True)),
+            )
+        return out
+
+    def deadline_ops(self, node: Mapping, value: Any, known: Mapping[str, DeadlineSpec], what: str,
+                     fields: tuple[FieldSpec, ...] = ()) -> DeadlineOps:
+        if value is None:
+            return NO_OPS
+        self.mapping(value, f"{what} deadlines", node)
+        self.unknown_keys(value, set(OPS), f"{what} deadlines")
+        ops: dict[str, Any] = {}
+        for op, names in value.items():
+            if op == "extend":
+                self.mapping(names, f"{what} deadlines extend (deadline: date field)", value)
+                pairs = []
+                for dname, fname in names.items():
+                    field = next((f for f in fields if f.name == fname), None)
+                    if field is None or field.type != "date":
+                        self.fail(value, f"{what} extends {dname!r} from {fname!r}, which is not a date field of it")
+                    pairs.append((dname, fname))
+                ops[op] = tuple(pairs)
+                names = [d for d, _ in pairs]
+            else:
+                if isinstance(names, str):
+                    names = [names]
+                if not isinstance(names, list):
+                    self.fail(value, f"{what} deadlines {op} must list deadline names")
+                ops[op] = tuple(names)
+            for dname in names:
+                if dname not in known:
+                    self.fail(value, f"{what} names unknown deadline {dname!r}; declared: {', '.join(sorted(known)) or 'none'}")
+        return DeadlineOps(**ops)
+
     def names(self, node: Mapping, items: Any, what: str) -> tuple[str, ...]:
         if items is None:
             return ()
@@ -190,7 +290,7 @@ def load_definition(
     doc = parse_yaml(text, source)
     c.mapping(doc, "a definition")
     c.unknown_keys(doc, {"name", "version", "title", "description", "number_prefix", "roles", "states",
-                         "events", "create"}, "the definition")
+                         "events", "create", "deadlines"}, "the definition")
     name = c.name(doc, c.require(doc, "name", "the definition"), "definition name")
     version = c.require(doc, "version", "the definition")
     if not isinstance(version, int) or version < 1:
@@ -208,17 +308,20 @@ def load_definition(
             c.fail(spec, f"unknown role {rname!r}: the organisation defines {', '.join(sorted(c.org_roles))}")
         roles[rname] = RoleSpec(rname, kind, str(spec.get("title", "")))
 
+    deadlines = c.deadlines(doc.get("deadlines"), roles)
+
     states: dict[str, StateSpec] = {}
     states_node = c.require(doc, "states", "the definition")
     if not isinstance(states_node, list) or not states_node:
         c.fail(doc, "states must be a non-empty list")
     for s in states_node:
         c.mapping(s, "a state", states_node)
-        c.unknown_keys(s, {"name", "title", "initial", "final"}, "a state")
+        c.unknown_keys(s, {"name", "title", "initial", "final", "deadlines"}, "a state")
         sname = c.name(s, c.require(s, "name", "a state"), "state name")
         if sname in states:
             c.fail(s, f"duplicate state {sname!r}")
-        states[sname] = StateSpec(sname, str(s.get("title", "")), bool(s.get("initial")), bool(s.get("final")))
+        states[sname] = StateSpec(sname, str(s.get("title", "")), bool(s.get("initial")), bool(s.get("final")),
+                                  c.deadline_ops(s, s.get("deadlines"), deadlines, f"state {sname!r}"))
     initials = [s.name for s in states.values() if s.initial]
     if len(initials) != 1:
         c.fail(states_node, f"exactly one state must be initial, found {len(initials)}")
@@ -231,8 +334,8 @@ def load_definition(
         c.fail(doc, "events must be a list")
     for e in events_node:
         c.mapping(e, "an event", events_node)
-        c.unknown_keys(e, {"name", "title", "from", "to", "roles", "guards", "fields", "effects", "documents"},
-                       "an event")
+        c.unknown_keys(e, {"name", "title", "from", "to", "roles", "guards", "fields", "effects", "documents",
+                          "deadlines"}, "an event")
         ename = c.name(e, c.require(e, "name", "an event"), "event name")
         if ename in events:
             c.fail(e, f"duplicate event {ename!r}")
@@ -256,6 +359,7 @@ def load_definition(
         dest = e.get("to")
         if dest is not None and dest not in states:
             c.fail(e, f"event {ename!r} goes to unknown state {dest!r}")
+        efields = c.fields(e, e.get("fields"))
         events[ename] = EventSpec(
             name=ename,
             sources=sources,
@@ -263,21 +367,33 @@ def load_definition(
             roles=c.roles_ref(e, e.get("roles"), roles, f"event {ename!r}"),
             title=str(e.get("title", "")),
             guards=c.invocations(e, e.get("guards"), "guard", registered_guards),
-            fields=c.fields(e, e.get("fields")),
+            fields=efields,
             effects=c.invocations(e, e.get("effects"), "effect", registered_effects),
             documents=c.names(e, e.get("documents"), f"event {ename!r} documents"),
+            deadlines=c.deadline_ops(e, e.get("deadlines"), deadlines, f"event {ename!r}", efields),
         )
 
     create_node = c.mapping(c.require(doc, "create", "the definition"), "create", doc)
-    c.unknown_keys(create_node, {"roles", "fields", "effects"}, "create")
+    c.unknown_keys(create_node, {"roles", "fields", "effects", "deadlines"}, "create")
+    cfields = c.fields(create_node, create_node.get("fields"))
     create = CreateSpec(
         roles=c.roles_ref(create_node, create_node.get("roles"), roles, "create"),
-        fields=c.fields(create_node, create_node.get("fields")),
+        fields=cfields,
         effects=c.invocations(create_node, create_node.get("effects"), "effect", registered_effects),
+        deadlines=c.deadline_ops(create_node, create_node.get("deadlines"), deadlines, "create", cfields),
     )
     for r in create.roles:
         if roles[r].kind != "org":
             c.fail(create_node, f"create role {r!r} is a party role; only organisation roles can open a case")
+
+    for dl in deadlines.values():
+        if dl.on_expiry is not None:
+            ev = events.get(dl.on_expiry)
+            if ev is None:
+                c.fail(doc.get("deadlines"), f"deadline {dl.name!r} fires unknown event {dl.on_expiry!r} at expiry")
+            if "system" not in ev.roles:
+                c.fail(doc.get("deadlines"), f"deadline {dl.name!r} fires {ev.name!r}, which does not list the role "
+                                             "'system' (the clock)")
 
     # Reachability from the initial state.
     reached, queue = {initials[0]}, deque([initials[0]])
@@ -304,6 +420,7 @@ def load_definition(
         events=events,
         create=create,
         number_prefix=str(doc.get("number_prefix", name)),
+        deadlines=deadlines,
         content_hash=content_hash(raw),
         source=source,
         raw=raw,

@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError, create_model
 from transitions import Machine
 
 from engine import registry
-from engine.definition import Definition, EventSpec, FieldSpec
+from engine.definition import DeadlineOps, Definition, EventSpec, FieldSpec
 from engine.errors import BadPayload
 
 _PY_TYPES: dict[str, Any] = {
@@ -81,6 +81,19 @@ class CompiledMachine:
             for trig in names:
                 (transition,) = self.machine.get_transitions(trigger=trig, source=state)
                 self.dest[(state, trig)] = transition.dest
+        # Deadline operations per (source state, event): leaving stops what the state started,
+        # then the event's own operations, then what the destination starts on entry.
+        self.deadline_ops: dict[tuple[str, str], list] = {}
+        for (state, trig), there in self.dest.items():
+            ops = []
+            if there != state and d.states[state].deadlines.start:
+                ops.append(DeadlineOps(stop=d.states[state].deadlines.start))
+            if d.events[trig].deadlines:
+                ops.append(d.events[trig].deadlines)
+            if there != state and d.states[there].deadlines:
+                ops.append(d.states[there].deadlines)
+            if ops:
+                self.deadline_ops[(state, trig)] = ops
         gtable, etable = registry.guards(), registry.effects()
         self.events: dict[str, CompiledEvent] = {
             e.name: CompiledEvent(

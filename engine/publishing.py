@@ -31,7 +31,32 @@ def read_task_force(folder: Path) -> TaskForceFiles:
         if d.key in seen:
             raise DefinitionError(d.source, None, f"{d.name} version {d.version} is defined twice")
         seen.add(d.key)
+    latest = {d.name: d for d in sorted(defs, key=lambda d: d.version)}
+    for d in defs:
+        _check_references(d, latest, org)
     return TaskForceFiles(org, defs)
+
+
+def _check_references(d: Definition, latest: dict[str, Definition], org: Organisation) -> None:
+    """What one definition says of another (the ladder it opens) must hold in this task force."""
+    for dl in d.deadlines.values():
+        sup = dl.supervise
+        if sup is None:
+            continue
+        other = latest.get(sup.workflow)
+        if other is None:
+            raise DefinitionError(d.source, None, f"deadline {dl.name!r} opens unknown workflow {sup.workflow!r}")
+        if "system" not in other.create.roles:
+            raise DefinitionError(d.source, None, f"workflow {sup.workflow!r} cannot be opened by the clock "
+                                                  "(its create roles lack 'system')")
+        for new_role, _ in sup.parties:
+            if new_role not in other.roles or other.roles[new_role].kind != "party":
+                raise DefinitionError(d.source, None, f"{sup.workflow!r} has no party role {new_role!r}")
+        cancel = other.events.get(sup.cancel)
+        if cancel is None or "system" not in cancel.roles:
+            raise DefinitionError(d.source, None, f"{sup.workflow!r} has no event {sup.cancel!r} the clock may fire")
+    if "system" in d.roles and "system" not in org.role_codes:
+        raise DefinitionError(d.source, None, "the organisation defines no 'system' role for the clock")
 
 
 def publish(conn: Connection, task_force: str, definition: Definition, clock: Clock) -> tuple[int, bool]:

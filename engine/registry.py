@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
+from db.repositories import time as time_repo
 from engine.context import FireContext
 
 
@@ -133,6 +134,15 @@ def _as_date(value: Any) -> date:
     if isinstance(value, date):
         return value
     return date.fromisoformat(str(value)[:10])
+
+
+@guard("within_deadline")
+def within_deadline(ctx: FireContext, *, deadline: str, reason: str = "") -> str | None:
+    """A named deadline of the case is running and has not expired (e.g. an objection window)."""
+    row = time_repo.get_deadline(ctx.conn, ctx.case_id, deadline)
+    if row is None or row.status not in ("running", "paused") or ctx.now > row.due_at:
+        return reason or f"the deadline {deadline!r} is not running"
+    return None
 
 
 # --- effects ----------------------------------------------------------------------------------

@@ -5,8 +5,14 @@ from db.models.definitions import Definition
 from db.models.organisation import Jurisdiction, TaskForce, TaskForcePosition, TaskForceUnit, Unit
 from db.models.outbox import OutboxItem
 from db.models.sequences import Sequence
+from db.models.time import CadenceRun, CaseLink, Deadline, Setting, Timer
 
 __all__ = [
+    "CadenceRun",
+    "CaseLink",
+    "Deadline",
+    "Setting",
+    "Timer",
     "Case",
     "CaseHistory",
     "CaseParty",

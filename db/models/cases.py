@@ -37,6 +37,8 @@ class Case(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
     state_entered_at: Mapped[datetime] = mapped_column(UTCDateTime())
     due_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # The party role that is late when due_at passes ("open and past due, by unit").
+    due_role: Mapped[str | None] = mapped_column(String(40))
 
 
 class CaseParty(Base):

@@ -1,0 +1,138 @@
+"""Statements about deadlines, timers, links and cadence runs."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, and_, delete, func, insert, or_, select, update
+
+from db.models import CadenceRun, Case, CaseLink, CaseParty, Deadline, Setting, Timer
+
+deadlines_t = Deadline.__table__
+timers_t = Timer.__table__
+links_t = CaseLink.__table__
+runs_t = CadenceRun.__table__
+settings_t = Setting.__table__
+cases_t = Case.__table__
+parties_t = CaseParty.__table__
+
+
+# --- deadlines ----------------------------------------------------------------------------------
+
+def get_deadline(conn: Connection, case_id: int, name: str):
+    return conn.execute(select(deadlines_t).where(deadlines_t.c.case_id == case_id,
+                                                  deadlines_t.c.name == name)).first()
+
+
+def put_deadline(conn: Connection, row: dict[str, Any]) -> None:
+    conn.execute(delete(deadlines_t).where(deadlines_t.c.case_id == row["case_id"],
+                                           deadlines_t.c.name == row["name"]))
+    conn.execute(insert(deadlines_t), row)
+
+
+def set_deadline(conn: Connection, case_id: int, name: str, **values: Any) -> None:
+    conn.execute(update(deadlines_t).where(deadlines_t.c.case_id == case_id, deadlines_t.c.name == name)
+                 .values(**values))
+
+
+def deadlines_of(conn: Connection, case_id: int):
+    return conn.execute(select(deadlines_t).where(deadlines_t.c.case_id == case_id)
+                        .order_by(deadlines_t.c.due_at)).all()
+
+
+def provisional_deadlines(conn: Connection):
+    return conn.execute(select(deadlines_t).where(deadlines_t.c.provisional,
+                                                  deadlines_t.c.status.in_(("running", "paused")))).all()
+
+
+# --- timers -------------------------------------------------------------------------------------
+
+def arm(conn: Connection, case_id: int, deadline: str | None, action: str, due_at: datetime, now: datetime) -> None:
+    conn.execute(insert(timers_t), {"case_id": case_id, "deadline": deadline, "action": action, "due_at": due_at,
+                                    "status": "pending", "created_at": now})
+
+
+def disarm(conn: Connection, case_id: int, deadline: str, note: str) -> None:
+    conn.execute(update(timers_t).where(timers_t.c.case_id == case_id, timers_t.c.deadline == deadline,
+                                        timers_t.c.status == "pending").values(status="cancelled", note=note))
+
+
+def claim_due(conn: Connection, now: datetime, limit: int):
+    """Due pending timers, oldest first; on PostgreSQL rows another worker holds are skipped."""
+    stmt = (select(timers_t).where(timers_t.c.status == "pending", timers_t.c.due_at <= now)
+            .order_by(timers_t.c.due_at, timers_t.c.id).limit(limit))
+    if conn.dialect.name == "postgresql":
+        stmt = stmt.with_for_update(skip_locked=True)
+    return conn.execute(stmt).all()
+
+
+def finish_timer(conn: Connection, timer_id: int, status: str, now: datetime, note: str | None = None) -> bool:
+    """Mark a pending timer done; False when someone else already did (never fire twice)."""
+    return conn.execute(update(timers_t).where(timers_t.c.id == timer_id, timers_t.c.status == "pending")
+                        .values(status=status, fired_at=now, note=note)).rowcount == 1
+
+
+def mark_dropped(conn: Connection, timer_id: int, note: str) -> None:
+    conn.execute(update(timers_t).where(timers_t.c.id == timer_id).values(status="dropped", note=note))
+
+
+def next_timer_at(conn: Connection) -> datetime | None:
+    return conn.execute(select(func.min(timers_t.c.due_at)).where(timers_t.c.status == "pending")).scalar()
+
+
+# --- links --------------------------------------------------------------------------------------
+
+def link(conn: Connection, from_case: int, to_case: int, kind: str, now: datetime, deadline: str | None = None) -> None:
+    conn.execute(insert(links_t), {"from_case_id": from_case, "to_case_id": to_case, "kind": kind,
+                                   "deadline": deadline, "created_at": now})
+
+
+def links_of(conn: Connection, case_id: int):
+    return conn.execute(select(links_t).where(or_(links_t.c.from_case_id == case_id, links_t.c.to_case_id == case_id))
+                        .order_by(links_t.c.id)).all()
+
+
+def open_linked(conn: Connection, from_case: int, kind: str, deadline: str) -> list[int]:
+    return list(conn.execute(
+        select(links_t.c.to_case_id).join(cases_t, cases_t.c.id == links_t.c.to_case_id)
+        .where(links_t.c.from_case_id == from_case, links_t.c.kind == kind, links_t.c.deadline == deadline,
+               cases_t.c.closed.is_(False))).scalars())
+
+
+# --- cadence runs -------------------------------------------------------------------------------
+
+def run_exists(conn: Connection, task_force: str, cadence: str, period: str, unit: str) -> bool:
+    return conn.execute(select(runs_t.c.case_id).where(
+        runs_t.c.task_force_code == task_force, runs_t.c.cadence == cadence, runs_t.c.period == period,
+        runs_t.c.unit_code == unit)).first() is not None
+
+
+def record_run(conn: Connection, task_force: str, cadence: str, period: str, unit: str, case_id: int) -> None:
+    conn.execute(insert(runs_t), {"task_force_code": task_force, "cadence": cadence, "period": period,
+                                  "unit_code": unit, "case_id": case_id})
+
+
+# --- settings -----------------------------------------------------------------------------------
+
+def get_setting(conn: Connection, key: str) -> dict[str, Any] | None:
+    return conn.execute(select(settings_t.c.value).where(settings_t.c.key == key)).scalar()
+
+
+def put_setting(conn: Connection, key: str, value: dict[str, Any]) -> None:
+    conn.execute(delete(settings_t).where(settings_t.c.key == key))
+    conn.execute(insert(settings_t), {"key": key, "value": value})
+
+
+# --- views --------------------------------------------------------------------------------------
+
+def open_due_by_unit(conn: Connection, task_force: str | None, as_of: datetime, *, overdue_only: bool):
+    """(unit, case count) for open cases whose current due date has passed (or falls by `as_of`)."""
+    cond = [cases_t.c.closed.is_(False), cases_t.c.due_at.is_not(None), cases_t.c.due_at <= as_of]
+    if task_force:
+        cond.append(cases_t.c.task_force_code == task_force)
+    stmt = (select(parties_t.c.unit_code, func.count())
+            .select_from(cases_t.join(parties_t, and_(parties_t.c.case_id == cases_t.c.id,
+                                                      parties_t.c.role == cases_t.c.due_role)))
+            .where(*cond).group_by(parties_t.c.unit_code))
+    return conn.execute(stmt).all()

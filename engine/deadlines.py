@@ -1,0 +1,177 @@
+"""Named clocks on a case, declared in the definition: start, stop, pause, resume, extend, reset.
+
+Applied inside the event's transaction; timers are armed and disarmed in the same transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+
+from sqlalchemy import Connection
+
+from db.repositories import time as trepo
+from engine.calendar import LOCAL_TZ, WorkCalendar, end_of_local_day
+from engine.definition import DeadlineOps, DeadlineSpec, Definition, DurationRule
+
+RUNNING, PAUSED = "running", "paused"
+
+
+@dataclass(frozen=True)
+class DueChange:
+    due_at: datetime | None
+    due_role: str | None
+
+
+def _as_date(value: Any) -> date:
+    return value if isinstance(value, date) and not isinstance(value, datetime) else date.fromisoformat(str(value)[:10])
+
+
+def _local_noon(day: date) -> datetime:
+    # A day given without a time (date of service) starts the clock that day; the day itself never counts.
+    return datetime.combine(day, time(12), tzinfo=LOCAL_TZ).astimezone(UTC)
+
+
+def pick_rule(spec: DeadlineSpec, flags: Mapping[str, Any]) -> DurationRule | None:
+    for rule in spec.rules:
+        if rule.when_flag is None or flags.get(rule.when_flag):
+            return rule
+    return None
+
+
+class DeadlineKeeper:
+    """Applies deadline operations for one event and keeps the case's current due date."""
+
+    def __init__(self, calendar: WorkCalendar) -> None:
+        self.calendar = calendar
+
+    def compute(self, spec: DeadlineSpec, start: datetime, values: Mapping[str, Any],
+                flags: Mapping[str, Any]) -> tuple[datetime, bool, dict[str, Any]]:
+        """Due moment, provisional flag and the rule used. `values`: payload, then case data, by name."""
+        if spec.start_field and values.get(spec.start_field):
+            start = _local_noon(_as_date(values[spec.start_field]))
+        if spec.from_field and values.get(spec.from_field):
+            return end_of_local_day(_as_date(values[spec.from_field])), False, {"from_field": spec.from_field}
+        rule = pick_rule(spec, flags)
+        if rule is None:
+            raise ValueError(f"deadline {spec.name!r} has no rule for these flags and no {spec.from_field!r}")
+        due = self.calendar.add(start, rule.amount, rule.unit)
+        return due.at, due.provisional, {"amount": rule.amount, "unit": rule.unit, "flag": rule.when_flag}
+
+    def warn_at(self, spec: DeadlineSpec, started: datetime, due: datetime) -> datetime | None:
+        if spec.warn_share is not None:
+            return started + (due - started) * spec.warn_share
+        if spec.warn_before is not None:
+            w = spec.warn_before
+            if w.unit == "working_day":
+                return self.calendar.subtract_working_days(due, w.amount)
+            if w.unit == "hour":
+                return due - timedelta(hours=w.amount)
+            return due - timedelta(days=w.amount * (30 if w.unit == "month" else 1))
+        return None
+
+    def apply(self, conn: Connection, *, case_id: int, definition: Definition, ops: Iterable[DeadlineOps],
+              payload: Mapping[str, Any], data: Mapping[str, Any], now: datetime,
+              cancel_episode: Callable[[int, str, DeadlineSpec], None]) -> DueChange:
+        flags = {**data, **payload}
+        for op in ops:
+            for name in op.stop:
+                self._stop(conn, case_id, definition.deadlines[name], now, cancel_episode)
+            for name in op.pause:
+                row = trepo.get_deadline(conn, case_id, name)
+                if row is not None and row.status == RUNNING:
+                    trepo.set_deadline(conn, case_id, name, status=PAUSED, paused_at=now)
+                    trepo.disarm(conn, case_id, name, "paused")
+            for name in op.resume:
+                self._resume(conn, case_id, definition.deadlines[name], now)
+            for name, field in op.extend:
+                spec = definition.deadlines[name]
+                if payload.get(field) is not None:
+                    row = trepo.get_deadline(conn, case_id, name)
+                    due = end_of_local_day(_as_date(payload[field]))
+                    self._run(conn, case_id, spec, row.started_at if row else now, due, False, now,
+                              {"extended_to": str(payload[field])}, extensions=(row.extensions + 1) if row else 1)
+                    cancel_episode(case_id, name, spec)
+            for name in op.reset:
+                spec = definition.deadlines[name]
+                # A reset takes a new date from this event only; the old one is what is being replaced.
+                due, provisional, rule = self.compute(spec, now, payload, flags)
+                row = trepo.get_deadline(conn, case_id, name)
+                self._run(conn, case_id, spec, now, due, provisional, now, rule,
+                          extensions=row.extensions if row else 0)
+                cancel_episode(case_id, name, spec)
+            for name in op.start:
+                spec = definition.deadlines[name]
+                due, provisional, rule = self.compute(spec, now, flags, flags)
+                started = _local_noon(_as_date(flags[spec.start_field])) if (
+                    spec.start_field and flags.get(spec.start_field)) else now
+                self._run(conn, case_id, spec, started, due, provisional, now, rule)
+        return self.current_due(conn, case_id, definition)
+
+    def _run(self, conn: Connection, case_id: int, spec: DeadlineSpec, started: datetime, due: datetime,
+             provisional: bool, now: datetime, rule: dict[str, Any], extensions: int = 0) -> None:
+        trepo.disarm(conn, case_id, spec.name, "restarted")
+        warn = self.warn_at(spec, started, due)
+        trepo.put_deadline(conn, {
+            "case_id": case_id, "name": spec.name, "status": RUNNING, "started_at": started, "due_at": due,
+            "warn_at": warn, "paused_at": None, "stopped_at": None, "provisional": provisional,
+            "owner_role": spec.owner, "rule": rule, "extensions": extensions,
+        })
+        if warn is not None and warn > now:
+            trepo.arm(conn, case_id, spec.name, "warn", warn, now)
+        trepo.arm(conn, case_id, spec.name, "expire", due, now)
+
+    def _stop(self, conn: Connection, case_id: int, spec: DeadlineSpec, now: datetime, cancel_episode) -> None:
+        row = trepo.get_deadline(conn, case_id, spec.name)
+        if row is None or row.status not in (RUNNING, PAUSED, "expired"):
+            return
+        trepo.set_deadline(conn, case_id, spec.name, status="met" if now <= row.due_at else "late", stopped_at=now)
+        trepo.disarm(conn, case_id, spec.name, "stopped")
+        cancel_episode(case_id, spec.name, spec)
+
+    def _resume(self, conn: Connection, case_id: int, spec: DeadlineSpec, now: datetime) -> None:
+        row = trepo.get_deadline(conn, case_id, spec.name)
+        if row is None or row.status != PAUSED:
+            return
+        unit = row.rule.get("unit")
+        if unit == "working_day":
+            # The clock stood still: every working day of the pause is added back.
+            lost = self.calendar.working_days_between(row.paused_at, now)
+            due = self.calendar.add(row.due_at, lost, "working_day").at if lost > 0 else row.due_at
+        else:
+            due = row.due_at + (now - row.paused_at)
+        trepo.set_deadline(conn, case_id, spec.name, status=RUNNING, paused_at=None, due_at=due)
+        if row.warn_at is not None:
+            warn = row.warn_at + (due - row.due_at)
+            trepo.set_deadline(conn, case_id, spec.name, warn_at=warn)
+            if warn > now:
+                trepo.arm(conn, case_id, spec.name, "warn", warn, now)
+        trepo.arm(conn, case_id, spec.name, "expire", due, now)
+
+    @staticmethod
+    def current_due(conn: Connection, case_id: int, definition: Definition) -> DueChange:
+        """The earliest running (or expired, still open) deadline that sets the case's due date."""
+        best = None
+        for row in trepo.deadlines_of(conn, case_id):
+            spec = definition.deadlines.get(row.name)
+            if spec is None or not spec.sets_due or row.status not in (RUNNING, "expired"):
+                continue
+            if best is None or row.due_at < best.due_at:
+                best = row
+        return DueChange(best.due_at, best.owner_role) if best else DueChange(None, None)
+
+    @staticmethod
+    def state_ops(definition: Definition, source: str | None, dest: str) -> list[DeadlineOps]:
+        """Leaving a state stops what it started; entering one applies its operations."""
+        if source == dest:
+            return []
+        out = []
+        if source is not None:
+            started = definition.states[source].deadlines.start
+            if started:
+                out.append(DeadlineOps(stop=started))
+        if definition.states[dest].deadlines:
+            out.append(definition.states[dest].deadlines)
+        return out

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from datetime import UTC, date, datetime
 from typing import Annotated
 
 import typer
@@ -76,6 +77,69 @@ def verify(database_url: DbOption = None) -> None:
         typer.echo(f"{len(problems)} problem(s) in {total} cases", err=True)
         sys.exit(1)
     typer.echo(f"OK: {total} cases replay to their state; every hash chain holds")
+
+
+def _day(value: str) -> date:
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise typer.BadParameter(f"{value!r} is not a date like 2026-12-31") from None
+
+
+@app.command()
+def schedule(from_: Annotated[str, typer.Option("--from", help="first day, e.g. 2026-01-01")],
+             to: Annotated[str, typer.Option("--to", help="last day, e.g. 2026-12-31")],
+             database_url: DbOption = None) -> None:
+    """生成周期性工作（会议、排查、报送）/ materialise recurring duties for the periods starting in a range."""
+    from engine.cases import Cases
+    from engine.scheduler import schedule as run_schedule
+    from workflows import ROOT
+
+    created = run_schedule(Cases(_database(database_url)), ROOT, _day(from_), _day(to))
+    typer.echo(f"{created} 个新案件 new duty cases (existing periods are left as they are)")
+
+
+@app.command()
+def tick(until: Annotated[str, typer.Option(help="advance the simulated clock to the end of this day")],
+         from_: Annotated[str | None, typer.Option("--from", help="start here when no simulation is running")] = None,
+         database_url: DbOption = None) -> None:
+    """推进模拟时钟 / advance a simulated clock: duties appear, timers fire, day by day."""
+    from engine.cases import Cases
+    from engine.clock import FixedClock
+    from engine.scheduler import tick as run_tick
+    from workflows import ROOT
+
+    clock = FixedClock(datetime.now(UTC))
+    cases = Cases(_database(database_url), clock)
+    report = run_tick(cases, clock, ROOT, _day(until), _day(from_) if from_ else None)
+    t = report.timers
+    typer.echo(f"到 {until}：新建 {report.created} 个周期性案件；计时器触发 {t.fired} 个"
+               f"（提醒 {t.warnings}，到期 {t.expired}，开启督办 {t.ladders_opened}），放弃 {t.dropped} 个")
+
+
+@app.command()
+def clock(interval: Annotated[float, typer.Option(help="seconds between rounds")] = 30.0,
+          once: Annotated[bool, typer.Option(help="one round, then exit")] = False,
+          database_url: DbOption = None) -> None:
+    """运行时钟：生成到期的周期性工作并触发到期计时器 / run the clock worker against real time."""
+    import time as _time
+
+    from engine.calendar import LOCAL_TZ
+    from engine.cases import Cases
+    from engine.scheduler import schedule as run_schedule
+    from engine.timers import run_due
+    from workflows import ROOT
+
+    cases = Cases(_database(database_url))
+    while True:
+        today = datetime.now(LOCAL_TZ).date()
+        created = run_schedule(cases, ROOT, today.replace(day=1), today)
+        report = run_due(cases)
+        typer.echo(f"{datetime.now(LOCAL_TZ):%Y-%m-%d %H:%M:%S} duties +{created}, timers fired {report.fired}, "
+                   f"dropped {report.dropped}")
+        if once:
+            return
+        _time.sleep(interval)
 
 
 if __name__ == "__main__":

@@ -22,4 +22,11 @@ def init_database(db: Database, root: Path, clock: Clock | None = None) -> dict[
     for folder in task_force_folders(root):
         with db.write() as conn:
             report[folder.name] = load_task_force(conn, folder, clock)
+    from engine.cases import Cases
+    from engine.deadlines import recompute_provisional
+
+    # A newly loaded holiday schedule settles deadlines that were computed without one.
+    cases = Cases(db, clock)
+    with db.write() as conn:
+        recompute_provisional(cases, conn)
     return report

@@ -20,7 +20,7 @@ from engine.actors import Actor
 from engine.calendar import WorkCalendar, default_calendar
 from engine.clock import Clock, SystemClock
 from engine.context import FireContext
-from engine.deadlines import DeadlineKeeper
+from engine.deadlines import SYSTEM_ACTOR, DeadlineKeeper
 from engine.definition import DeadlineSpec
 from engine.errors import (
     BadPayload,
@@ -35,7 +35,7 @@ from engine.history import GENESIS, row_hash
 from engine.loader import definition_from_spec
 from engine.machine import CompiledEvent, CompiledMachine
 
-SYSTEM = Actor("system", None, frozenset({"system"}), name="系统")
+SYSTEM = SYSTEM_ACTOR
 _COMPILED_BY_HASH: dict[str, CompiledMachine] = {}
 _COMPILE_LOCK = threading.Lock()
 

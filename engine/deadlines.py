@@ -13,10 +13,12 @@ from typing import Any
 from sqlalchemy import Connection
 
 from db.repositories import time as trepo
+from engine.actors import Actor
 from engine.calendar import LOCAL_TZ, WorkCalendar, end_of_local_day
 from engine.definition import DeadlineOps, DeadlineSpec, Definition, DurationRule
 
 RUNNING, PAUSED = "running", "paused"
+SYSTEM_ACTOR = Actor("system", None, frozenset({"system"}), name="系统")
 
 
 @dataclass(frozen=True)
@@ -117,7 +119,9 @@ class DeadlineKeeper:
         trepo.put_deadline(conn, {
             "case_id": case_id, "name": spec.name, "status": RUNNING, "started_at": started, "due_at": due,
             "warn_at": warn, "paused_at": None, "stopped_at": None, "provisional": provisional,
-            "owner_role": spec.owner, "rule": rule, "extensions": extensions,
+            "owner_role": spec.owner, "extensions": extensions,
+            # Only deadlines that set the case's due date are obligations the owner is assessed on.
+            "rule": {**rule, "assessed": spec.sets_due},
         })
         if warn is not None and warn > now:
             trepo.arm(conn, case_id, spec.name, "warn", warn, now)
@@ -175,3 +179,38 @@ class DeadlineKeeper:
         if definition.states[dest].deadlines:
             out.append(definition.states[dest].deadlines)
         return out
+
+
+def recompute_provisional(cases, conn: Connection) -> int:
+    """Deadlines computed without a holiday schedule are recomputed once the schedule is there."""
+    from db.repositories import cases as case_repo
+
+    done = 0
+    keeper: DeadlineKeeper = cases.deadlines
+    for row in trepo.provisional_deadlines(conn):
+        unit, amount = row.rule.get("unit"), row.rule.get("amount")
+        if not unit or not amount:
+            continue
+        due = keeper.calendar.add(row.started_at, amount, unit)
+        if due.provisional:
+            continue  # the year is still missing: keep waiting, never guess
+        case = case_repo.load(conn, row.case_id)
+        definition = cases.machine(conn, case.definition_id).definition
+        spec = definition.deadlines.get(row.name)
+        if spec is None:
+            continue
+        trepo.set_deadline(conn, row.case_id, row.name, due_at=due.at, provisional=False,
+                           warn_at=keeper.warn_at(spec, row.started_at, due.at))
+        if row.status == RUNNING:
+            trepo.disarm(conn, row.case_id, row.name, "recomputed with the holiday schedule")
+            warn = keeper.warn_at(spec, row.started_at, due.at)
+            now = cases.clock.now()
+            if warn is not None and warn > now:
+                trepo.arm(conn, row.case_id, row.name, "warn", warn, now)
+            trepo.arm(conn, row.case_id, row.name, "expire", due.at, now)
+        current = keeper.current_due(conn, row.case_id, definition)
+        case_repo.advance_with(conn, case.id, case.version, {"due_at": current.due_at, "due_role": current.due_role})
+        cases.annotate_in(conn, case.id, "deadline_recomputed", SYSTEM_ACTOR,
+                          {"deadline": row.name, "was": row.due_at.isoformat(), "now": due.at.isoformat()})
+        done += 1
+    return done

@@ -16,7 +16,18 @@ import pytest
 from sqlalchemy import create_engine, delete, text
 from sqlalchemy.engine import make_url
 
-from db.models import Case, CaseHistory, CaseParty, OutboxItem, Sequence
+from db.models import (
+    CadenceRun,
+    Case,
+    CaseHistory,
+    CaseLink,
+    CaseParty,
+    Deadline,
+    OutboxItem,
+    Sequence,
+    Setting,
+    Timer,
+)
 from db.session import Database
 from engine.actors import Actor
 from engine.bootstrap import init_database
@@ -109,7 +120,8 @@ def _loaded(backend, fresh_url):
 def db(_loaded) -> Database:
     """The loaded database, with every case removed before the test."""
     with _loaded.write() as conn:
-        for model in (OutboxItem, CaseHistory, CaseParty, Case, Sequence):
+        for model in (OutboxItem, Timer, Deadline, CaseLink, CadenceRun, Setting, CaseHistory, CaseParty, Case,
+                      Sequence):
             conn.execute(delete(model.__table__))
     return _loaded
 
@@ -129,3 +141,18 @@ OFFICE = Actor.of("office-1", "t_office", "office", name="办公室张三")
 A = Actor.of("a-1", "t_a_bureau", "member", name="甲局李四")
 B = Actor.of("b-1", "t_b_bureau", "member", name="乙局王五")
 BGOV = Actor.of("bg-1", "t_b_gov", "member", name="乙市政府赵六")
+
+
+def local(y: int, m: int, d: int, hh: int = 10, mm: int = 0) -> datetime:
+    """An aware datetime in Asia/Shanghai."""
+    from engine.calendar import LOCAL_TZ
+
+    return datetime(y, m, d, hh, mm, tzinfo=LOCAL_TZ)
+
+
+def end_of(y: int, m: int, d: int) -> datetime:
+    from datetime import date
+
+    from engine.calendar import end_of_local_day
+
+    return end_of_local_day(date(y, m, d))

@@ -50,3 +50,20 @@ def test_health_fails_when_the_database_is_gone(tmp_path):
     (tmp_path / "db.sqlite3").mkdir()
     response = TestClient(create_app(db=broken)).get("/health")
     assert response.status_code == 503 and response.json()["status"] == "error"
+
+
+def test_schedule_and_tick_commands(backend, fresh_url):
+    url = fresh_url(backend)
+    runner = CliRunner()
+    assert runner.invoke(cli, ["init", "--database-url", url]).exit_code == 0
+    first = runner.invoke(cli, ["schedule", "--from", "2026-01-01", "--to", "2026-01-31", "--database-url", url])
+    # 1 January opens a half year, a quarter and a month: 1 + 1 + 1 + 35 + 5 + 3 + 1 duties.
+    assert first.exit_code == 0 and first.output.startswith("47 个新案件"), first.output
+    again = runner.invoke(cli, ["schedule", "--from", "2026-01-01", "--to", "2026-01-31", "--database-url", url])
+    assert again.output.startswith("0 个新案件")
+    ticked = runner.invoke(cli, ["tick", "--from", "2026-01-01", "--until", "2026-02-28", "--database-url", url])
+    assert ticked.exit_code == 0, ticked.output
+    assert "到 2026-02-28：新建" in ticked.output and "开启督办 5" in ticked.output
+    bad = runner.invoke(cli, ["tick", "--until", "31/12/2026", "--database-url", url])
+    assert bad.exit_code != 0 and "not a date like 2026-12-31" in bad.output
+    assert runner.invoke(cli, ["verify", "--database-url", url]).exit_code == 0

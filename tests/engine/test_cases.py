@@ -7,7 +7,7 @@ from datetime import date
 import pytest
 from sqlalchemy import func, select, text
 
-from db.models import Case, CaseHistory, CaseParty, OutboxItem, Sequence
+from db.models import Case, CaseHistory, CaseParty, Deadline, OutboxItem, Sequence, Timer
 from db.repositories import cases as repo
 from engine.errors import BadPayload, GuardFailed, NotAllowed, NotFound, RoleNotHeld, StaleVersion
 from tests.conftest import BGOV, OFFICE, A, B
@@ -22,7 +22,7 @@ def snapshot(db):
     """Everything a refused event could have touched."""
     with db.read() as conn:
         rows = {}
-        for model in (Case, CaseHistory, CaseParty, Sequence, OutboxItem):
+        for model in (Case, CaseHistory, CaseParty, Sequence, OutboxItem, Deadline, Timer):
             t = model.__table__
             rows[t.name] = sorted(tuple(map(str, r)) for r in conn.execute(select(t)))
         return rows

@@ -1,0 +1,45 @@
+"""iCalendar (RFC 5545) feeds: meetings and deadlines for a unit or a whole task force."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from icalendar import Calendar, Event
+from sqlalchemy import Connection, and_, select
+
+from db.models import Case, CaseParty, Definition
+from engine.calendar import LOCAL_TZ
+
+
+def feed(conn: Connection, *, task_force: str, unit: str | None = None, name: str = "共治") -> bytes:
+    """Open cases with a due date (and meetings with their set time), as one calendar."""
+    c, p, d = Case.__table__, CaseParty.__table__, Definition.__table__
+    stmt = (select(c.c.id, c.c.number, c.c.title, c.c.due_at, c.c.data, c.c.state, d.c.name)
+            .select_from(c.join(d, d.c.id == c.c.definition_id))
+            .where(c.c.task_force_code == task_force, c.c.closed.is_(False), c.c.due_at.is_not(None)))
+    if unit:
+        stmt = stmt.where(c.c.id.in_(select(p.c.case_id).where(and_(p.c.unit_code == unit))))
+    cal = Calendar()
+    cal.add("prodid", "-//gongzhi//共治//ZH")
+    cal.add("version", "2.0")
+    cal.add("x-wr-calname", name)
+    cal.add("x-wr-timezone", "Asia/Shanghai")
+    for case_id, number, title, due_at, data, state, workflow in conn.execute(stmt.order_by(c.c.due_at)):
+        ev = Event()
+        ev.add("uid", f"case-{case_id}@gongzhi")
+        ev.add("summary", title)
+        ev.add("description", f"{number}（{workflow}，{state}）")
+        ev.add("dtstamp", due_at)
+        meeting_at = (data or {}).get("meeting_at")
+        if meeting_at:
+            start = datetime.fromisoformat(meeting_at).astimezone(LOCAL_TZ)
+            ev.add("dtstart", start)
+            ev.add("dtend", start + timedelta(hours=2))
+            ev.add("categories", ["会议"])
+        else:
+            day = due_at.astimezone(LOCAL_TZ).date()
+            ev.add("dtstart", day)
+            ev.add("dtend", day + timedelta(days=1))
+            ev.add("categories", ["期限"])
+        cal.add_component(ev)
+    return cal.to_ical()

@@ -1,0 +1,119 @@
+"""Views of time: what is due or overdue as of a date, and each unit's record for the assessment."""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import Connection, and_, select
+
+from db.models import Case, CaseHistory, CaseLink, CaseParty, Deadline, Definition, Jurisdiction, Unit
+
+# Supervision ladder events that count as a card or sanction against the supervised unit.
+CARD_EVENTS = {"yellow": "yellow", "approve_red": "red", "approve_circular": "circular",
+               "approve_summons": "summons", "approve_transfer": "transfer"}
+
+
+@dataclass(frozen=True)
+class DueItem:
+    case_id: int
+    number: str
+    title: str
+    workflow: str
+    state: str
+    unit: str
+    due_at: datetime
+    overdue: bool
+
+
+def due_items(conn: Connection, as_of: datetime, *, task_force: str | None = None, unit: str | None = None,
+              jurisdiction: str | None = None, overdue_only: bool = False) -> list[DueItem]:
+    """Open cases due by `as_of` (or only those past due), with the unit that owes them."""
+    c, p, d = Case.__table__, CaseParty.__table__, Definition.__table__
+    stmt = (select(c.c.id, c.c.number, c.c.title, d.c.name, c.c.state, p.c.unit_code, c.c.due_at)
+            .select_from(c.join(p, and_(p.c.case_id == c.c.id, p.c.role == c.c.due_role))
+                         .join(d, d.c.id == c.c.definition_id))
+            .where(c.c.closed.is_(False), c.c.due_at.is_not(None)))
+    stmt = stmt.where(c.c.due_at < as_of) if overdue_only else stmt.where(c.c.due_at <= as_of)
+    if task_force:
+        stmt = stmt.where(c.c.task_force_code == task_force)
+    if unit:
+        stmt = stmt.where(p.c.unit_code == unit)
+    if jurisdiction:
+        stmt = stmt.where(p.c.unit_code.in_(units_under(conn, jurisdiction)))
+    rows = conn.execute(stmt.order_by(c.c.due_at, c.c.id)).all()
+    return [DueItem(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[6] < as_of) for r in rows]
+
+
+def units_under(conn: Connection, jurisdiction: str) -> list[str]:
+    """Units whose jurisdiction is `jurisdiction` or lies below it."""
+    j = Jurisdiction.__table__
+    tree: dict[str | None, list[str]] = defaultdict(list)
+    for code, parent in conn.execute(select(j.c.code, j.c.parent_code)):
+        tree[parent].append(code)
+    codes, todo = set(), [jurisdiction]
+    while todo:
+        here = todo.pop()
+        codes.add(here)
+        todo.extend(tree.get(here, []))
+    return list(conn.execute(select(Unit.code).where(Unit.jurisdiction_code.in_(codes))).scalars())
+
+
+@dataclass
+class Scorecard:
+    unit: str
+    deadlines_met: int = 0
+    deadlines_late: int = 0
+    open_overdue: int = 0
+    cards: Counter = field(default_factory=Counter)
+
+    @property
+    def on_time_rate(self) -> float | None:
+        done = self.deadlines_met + self.deadlines_late
+        return self.deadlines_met / done if done else None
+
+
+def scorecards(conn: Connection, task_force: str, since: datetime, until: datetime) -> dict[str, Scorecard]:
+    """Per unit: deadlines met and missed in [since, until), open overdue work at `until`, cards received."""
+    cards: dict[str, Scorecard] = {}
+
+    def card(unit: str) -> Scorecard:
+        return cards.setdefault(unit, Scorecard(unit))
+
+    c, p, dl = Case.__table__, CaseParty.__table__, Deadline.__table__
+    rows = conn.execute(
+        select(p.c.unit_code, dl.c.status, dl.c.stopped_at, dl.c.due_at, dl.c.rule)
+        .select_from(dl.join(c, c.c.id == dl.c.case_id)
+                     .join(p, and_(p.c.case_id == dl.c.case_id, p.c.role == dl.c.owner_role)))
+        .where(c.c.task_force_code == task_force))
+    for unit, status, stopped_at, due_at, rule in rows:
+        if not rule.get("assessed", True):
+            continue
+        if status == "met" and stopped_at is not None and since <= stopped_at < until:
+            card(unit).deadlines_met += 1
+        elif (status == "late" and stopped_at is not None and since <= stopped_at < until) or (
+                status == "expired" and since <= due_at < until):
+            card(unit).deadlines_late += 1
+    for item in due_items(conn, until, task_force=task_force, overdue_only=True):
+        card(item.unit).open_overdue += 1
+    h = CaseHistory.__table__
+    for unit, event in conn.execute(
+            select(p.c.unit_code, h.c.event)
+            .select_from(h.join(c, c.c.id == h.c.case_id).join(p, p.c.case_id == h.c.case_id))
+            .where(c.c.task_force_code == task_force, p.c.role == "supervised", h.c.event.in_(CARD_EVENTS),
+                   h.c.at >= since, h.c.at < until)):
+        card(unit).cards[CARD_EVENTS[event]] += 1
+    return cards
+
+
+def links(conn: Connection, case_id: int) -> list[tuple[str, str, int, str]]:
+    """(direction, kind, other case id, other number) for every link of a case, from either end."""
+    lt, c = CaseLink.__table__, Case.__table__
+    out = []
+    for from_id, to_id, kind in conn.execute(select(lt.c.from_case_id, lt.c.to_case_id, lt.c.kind).where(
+            (lt.c.from_case_id == case_id) | (lt.c.to_case_id == case_id)).order_by(lt.c.id)):
+        other = to_id if from_id == case_id else from_id
+        number = conn.execute(select(c.c.number).where(c.c.id == other)).scalar_one()
+        out.append(("to" if from_id == case_id else "from", kind, other, number))
+    return out

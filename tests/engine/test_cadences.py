@@ -103,12 +103,16 @@ def test_a_simulated_year_of_the_two_lakes(db):
         overdue = due_items(conn, end_of(2026, 12, 31), task_force="two_lakes", overdue_only=True)
         by_unit = Counter(i.unit for i in overdue)
         cards = scorecards(conn, "two_lakes", local(2026, 1, 1), local(2027, 1, 1))
+        anshun = due_items(conn, end_of(2026, 12, 31), task_force="two_lakes", jurisdiction="as", overdue_only=True)
         ics = Calendar.from_ical(feed(conn, task_force="two_lakes"))
         unit_ics = Calendar.from_ical(feed(conn, task_force="two_lakes", unit="gy_sthjj"))
     # Past due at the end of the year: for the office, the first-half plenary and three quarters'
     # topical meetings and inspections (the last ones fall due that very night); for 贵阳市生态环境局,
     # three quarters' self-inspections, January–November water data, the first-half risk report.
     assert by_unit["two_lakes_office"] == 1 + 3 + 3
+    # By jurisdiction: 安顺市 and the units below it (西秀区, 平坝区, 高新区), nothing else.
+    assert {i.unit for i in anshun} == {u for u in by_unit if u.startswith("as_")}
+    assert "as_pb_gov" in {i.unit for i in anshun}
     assert by_unit["gy_sthjj"] == 3 + 11 + 1
     assert cards["gy_sthjj"].cards["yellow"] >= 10 and cards["gy_sthjj"].on_time_rate == 0.0
     summaries = {str(e.get("summary")) for e in ics.walk("VEVENT")}

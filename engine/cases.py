@@ -50,6 +50,11 @@ def compile_spec(spec: Mapping[str, Any], source: str) -> CompiledMachine:
         return machine
 
 
+def _lead(parties: Mapping[str, list[str]], role: str | None) -> str | None:
+    units = parties.get(role) if role else None
+    return units[0] if units else None
+
+
 class Cases:
     """The case service. Methods without `_in` own their transaction; `*_in` join the caller's."""
 
@@ -159,6 +164,7 @@ class Cases:
         if ctx.due_changed:
             values["due_at"] = ctx.new_due
             values["due_role"] = due_role
+            values["due_unit"] = _lead(ctx.parties, due_role)
         repo.advance_with(conn, case_id, 1, values)
         if ctx.changed_parties:
             repo.replace_parties(conn, case_id, ctx.parties, ctx.changed_parties.keys())
@@ -226,6 +232,9 @@ class Cases:
                 values["due_at"] = ctx.new_due
             if due_role is not case_due_role:
                 values["due_role"] = due_role
+            if "due_role" in values or "parties" in values:
+                role = values.get("due_role", case.due_role)
+                values["due_unit"] = _lead(values.get("parties", case.parties), role)
         if len(values) > 5:
             moved = repo.advance_with(conn, case.id, case.version, values)
         else:
@@ -241,7 +250,7 @@ class Cases:
         return CaseRow(
             case.id, case.number, case.task_force_code, case.definition_id, dest, seq, closed,
             case.title, values.get("data", case.data), values.get("parties", case.parties), row.hash,
-            values.get("due_at", case.due_at), values["state_entered_at"],
+            values.get("due_at", case.due_at), values["state_entered_at"], values.get("due_role", case.due_role),
         )
 
     def _cancel_episode(self, conn: Connection):

@@ -209,7 +209,9 @@ def recompute_provisional(cases, conn: Connection) -> int:
                 trepo.arm(conn, row.case_id, row.name, "warn", warn, now)
             trepo.arm(conn, row.case_id, row.name, "expire", due.at, now)
         current = keeper.current_due(conn, row.case_id, definition)
-        case_repo.advance_with(conn, case.id, case.version, {"due_at": current.due_at, "due_role": current.due_role})
+        lead = (case.parties.get(current.due_role) or [None])[0] if current.due_role else None
+        case_repo.advance_with(conn, case.id, case.version, {"due_at": current.due_at, "due_role": current.due_role,
+                                                             "due_unit": lead})
         cases.annotate_in(conn, case.id, "deadline_recomputed", SYSTEM_ACTOR,
                           {"deadline": row.name, "was": row.due_at.isoformat(), "now": due.at.isoformat()})
         done += 1

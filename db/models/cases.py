@@ -16,7 +16,8 @@ class Case(Base):
     __tablename__ = "cases"
     __table_args__ = (
         # "open and past due" must not scan history: state and due date live on the row.
-        Index("ix_cases_open_due", "closed", "due_at"),
+        # Covering: the by-unit count reads the index alone.
+        Index("ix_cases_open_due_unit", "closed", "due_at", "due_unit"),
         Index("ix_cases_tf_state", "task_force_code", "state"),
     )
 
@@ -39,6 +40,8 @@ class Case(Base):
     due_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     # The party role that is late when due_at passes ("open and past due, by unit").
     due_role: Mapped[str | None] = mapped_column(String(40))
+    # The lead unit (主办) of due_role: the first unit holding it. The deadline binds the 主办.
+    due_unit: Mapped[str | None] = mapped_column(String(40))
 
 
 class CaseParty(Base):

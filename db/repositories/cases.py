@@ -32,6 +32,7 @@ class CaseRow:
     head_hash: str
     due_at: datetime | None
     state_entered_at: datetime
+    due_role: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,7 +55,7 @@ class HistoryRow:
 _CASE_COLS = (
     cases.c.id, cases.c.number, cases.c.task_force_code, cases.c.definition_id, cases.c.state,
     cases.c.version, cases.c.closed, cases.c.title, cases.c.data, cases.c.parties, cases.c.head_hash,
-    cases.c.due_at, cases.c.state_entered_at,
+    cases.c.due_at, cases.c.state_entered_at, cases.c.due_role,
 )
 _SELECT_CASE = select(*_CASE_COLS).where(cases.c.id == bindparam("b_id"))
 _SELECT_CASE_FOR_UPDATE = _SELECT_CASE.with_for_update()

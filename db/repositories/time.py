@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, delete, func, insert, or_, select, update
+from sqlalchemy import Connection, delete, func, insert, or_, select, update
 
 from db.models import CadenceRun, Case, CaseLink, CaseParty, Deadline, Setting, Timer
 
@@ -126,13 +126,10 @@ def put_setting(conn: Connection, key: str, value: dict[str, Any]) -> None:
 
 # --- views --------------------------------------------------------------------------------------
 
-def open_due_by_unit(conn: Connection, task_force: str | None, as_of: datetime, *, overdue_only: bool):
-    """(unit, case count) for open cases whose current due date has passed (or falls by `as_of`)."""
-    cond = [cases_t.c.closed.is_(False), cases_t.c.due_at.is_not(None), cases_t.c.due_at <= as_of]
+def open_past_due_by_unit(conn: Connection, task_force: str | None, as_of: datetime):
+    """(lead unit, case count) for open cases whose current due date passed before `as_of`."""
+    cond = [cases_t.c.closed.is_(False), cases_t.c.due_at < as_of]
     if task_force:
         cond.append(cases_t.c.task_force_code == task_force)
-    stmt = (select(parties_t.c.unit_code, func.count())
-            .select_from(cases_t.join(parties_t, and_(parties_t.c.case_id == cases_t.c.id,
-                                                      parties_t.c.role == cases_t.c.due_role)))
-            .where(*cond).group_by(parties_t.c.unit_code))
+    stmt = select(cases_t.c.due_unit, func.count()).where(*cond).group_by(cases_t.c.due_unit)
     return conn.execute(stmt).all()

@@ -10,6 +10,7 @@ from icalendar import Calendar
 from sqlalchemy import select
 
 from db.models import Case, Definition
+from db.repositories.time import open_past_due_by_unit
 from engine.cadences import Cadence, due_day, parse_cadences, periods
 from engine.calendar import default_calendar
 from engine.cases import Cases
@@ -103,6 +104,7 @@ def test_a_simulated_year_of_the_two_lakes(db):
         overdue = due_items(conn, end_of(2026, 12, 31), task_force="two_lakes", overdue_only=True)
         by_unit = Counter(i.unit for i in overdue)
         cards = scorecards(conn, "two_lakes", local(2026, 1, 1), local(2027, 1, 1))
+        lead_counts = dict(open_past_due_by_unit(conn, "two_lakes", end_of(2026, 12, 31)))
         anshun = due_items(conn, end_of(2026, 12, 31), task_force="two_lakes", jurisdiction="as", overdue_only=True)
         ics = Calendar.from_ical(feed(conn, task_force="two_lakes"))
         unit_ics = Calendar.from_ical(feed(conn, task_force="two_lakes", unit="gy_sthjj"))
@@ -110,6 +112,8 @@ def test_a_simulated_year_of_the_two_lakes(db):
     # topical meetings and inspections (the last ones fall due that very night); for 贵阳市生态环境局,
     # three quarters' self-inspections, January–November water data, the first-half risk report.
     assert by_unit["two_lakes_office"] == 1 + 3 + 3
+    # The fast by-unit count (lead unit kept on the case row) agrees with the detailed view.
+    assert {u: n for u, n in lead_counts.items() if u} == dict(by_unit)
     # By jurisdiction: 安顺市 and the units below it (西秀区, 平坝区, 高新区), nothing else.
     assert {i.unit for i in anshun} == {u for u in by_unit if u.startswith("as_")}
     assert "as_pb_gov" in {i.unit for i in anshun}

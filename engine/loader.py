@@ -15,6 +15,7 @@ import yaml
 from engine import registry
 from engine.definition import (
     FIELD_TYPES,
+    ITEM_FIELD_TYPES,
     NO_OPS,
     ROLE_KINDS,
     CreateSpec,
@@ -252,7 +253,7 @@ class _Checker:
             self.fail(node, f"{what} must be a list of names")
         return tuple(self.name(node, i, what) for i in items)
 
-    def fields(self, node: Mapping, items: Any) -> tuple[FieldSpec, ...]:
+    def fields(self, node: Mapping, items: Any, types: frozenset[str] = FIELD_TYPES) -> tuple[FieldSpec, ...]:
         if items is None:
             return ()
         self.mapping(items, "fields", node)
@@ -262,14 +263,22 @@ class _Checker:
             if isinstance(spec, str):
                 spec = {"type": spec}
             self.mapping(spec, f"field {fname!r}", items)
-            self.unknown_keys(spec, {"type", "required", "title", "choices"}, f"field {fname!r}")
+            self.unknown_keys(spec, {"type", "required", "title", "choices", "fields"}, f"field {fname!r}")
             ftype = spec.get("type")
-            if ftype not in FIELD_TYPES:
-                self.fail(spec, f"field {fname!r} has unknown type {ftype!r}; types: {', '.join(sorted(FIELD_TYPES))}")
+            if ftype not in types:
+                self.fail(spec, f"field {fname!r} has unknown type {ftype!r}; types: {', '.join(sorted(types))}")
             choices = tuple(spec.get("choices") or ())
-            if ftype == "choice" and not choices:
-                self.fail(spec, f"field {fname!r} of type choice needs choices")
-            out.append(FieldSpec(fname, ftype, bool(spec.get("required", False)), str(spec.get("title", "")), choices))
+            if ftype in ("choice", "choices") and not choices:
+                self.fail(spec, f"field {fname!r} of type {ftype} needs choices")
+            sub: tuple[FieldSpec, ...] = ()
+            if ftype == "items":
+                if not spec.get("fields"):
+                    self.fail(spec, f"field {fname!r} of type items needs the fields of each item")
+                sub = self.fields(spec, spec["fields"], ITEM_FIELD_TYPES)
+            elif "fields" in spec:
+                self.fail(spec, f"field {fname!r}: only a field of type items has fields")
+            out.append(FieldSpec(fname, ftype, bool(spec.get("required", False)), str(spec.get("title", "")), choices,
+                                 sub))
         return tuple(out)
 
     def roles_ref(self, node: Mapping, names: Any, declared: Mapping[str, RoleSpec], what: str) -> tuple[str, ...]:

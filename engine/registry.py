@@ -153,7 +153,7 @@ def before_due(ctx: FireContext) -> str | None:
 
 
 @guard("field_after")
-def field_after(ctx: FireContext, *, field: str, than: str = "due", days: int = 1) -> str | None:
+def field_after(ctx: FireContext, *, field: str, than: str = "due", days: int = 1, reason: str = "") -> str | None:
     """A payload date lies at least `days` (default 1) calendar days after the case's due date
     (than: due) or after today (than: now) — e.g. a hearing notified at least 3 days ahead."""
     value = ctx.payload.get(field)
@@ -164,7 +164,7 @@ def field_after(ctx: FireContext, *, field: str, than: str = "due", days: int = 
         return None
     earliest = ctx.local_date(limit) + timedelta(days=days)
     if _local_day(value) < earliest:
-        return f"{field} {value} must be on or after {earliest.isoformat()}"
+        return reason or f"{field} {value} must be on or after {earliest.isoformat()}"
     return None
 
 
@@ -373,14 +373,15 @@ def increment(ctx: FireContext, *, key: str, by: int = 1) -> None:
 # Mapping values name a key of the item (or of the payload, else the case data), or one of:
 #   @actor   the acting unit          @number  this case's number          @title  this case's title
 
-def _source(ctx: FireContext, here: cases_repo.CaseRow, item: Mapping[str, Any], key: str) -> Any:
+def _source(ctx: FireContext, here: cases_repo.CaseRow, record: Mapping[str, Any] | None, key: str) -> Any:
+    """A special name, else a key of the record — or, with no record, of the payload, else the case data."""
     if key == "@actor":
         return ctx.actor.unit
     if key == "@number":
         return here.number
     if key == "@title":
         return here.title
-    return item[key] if key in item else value_of(ctx, key)
+    return value_of(ctx, key) if record is None else record.get(key)
 
 
 def _as_units(value: Any) -> list[str]:
@@ -398,9 +399,10 @@ def spawn(ctx: FireContext, *, workflow: str, link: str, items: str | None = Non
     from the payload: its create fields and parties come from the record's keys (`fields`,
     `parties`), this case's parties (`inherit`) and `constants`; its title from the key `title`."""
     here = cases_repo.load(ctx.conn, ctx.case_id)
-    records = (value_of(ctx, items) or []) if items else [ctx.payload]
+    # A record's missing key stays missing; only a case opened from the payload reads the case data too.
+    records = (value_of(ctx, items) or []) if items else [None]
     for n, record in enumerate(records, 1):
-        if only and not all(record.get(k) == v for k, v in only.items()):
+        if only and not all((record or {}).get(k) == v for k, v in only.items()):
             continue
         payload = dict(constants or {})
         for child, key in (fields or {}).items():
@@ -433,16 +435,21 @@ def link_case(ctx: FireContext, *, field: str, kind: str, workflow: str | None =
 
 @cross_effect("fire_case")
 def fire_case(ctx: FireContext, *, field: str, workflow: str, event: str,
-              payload: Mapping[str, str] | None = None) -> None:
+              payload: Mapping[str, str] | None = None, only_in: list[str] | None = None) -> None:
     """Fire `event`, as the clock, on the case of `workflow` whose number a payload (else case data)
-    field gives, with a payload mapped from this event's (e.g. an escalation lands on an agenda)."""
+    field gives, with a payload mapped from this event's (e.g. an escalation lands on an agenda).
+    With `only_in`, a case in another state is left as it is."""
     number = value_of(ctx, field)
     if number is None:
         return
+    if only_in is not None:
+        found = cases_repo.find_by_number(ctx.conn, str(number))
+        if found is None or found.state not in only_in:
+            return
     ref = _other(ctx, number, workflow, None, event)
     here = cases_repo.load(ctx.conn, ctx.case_id)
     body = {key: value for key, src in (payload or {}).items()
-            if (value := _source(ctx, here, ctx.payload, src)) is not None}
+            if (value := _source(ctx, here, None, src)) is not None}
     ctx.cases.fire_in(ctx.conn, ref.id, event, SYSTEM_ACTOR, body)
 
 

@@ -39,7 +39,7 @@ def link_rows(db):
 
 
 def test_spawn_opens_one_linked_case_per_record(cases, db):
-    parent = batch(cases)
+    parent = batch(cases, due="2026-04-30")
     parent = cases.fire(parent.id, "issue", A, {"tasks": TASKS})
     assert parent.state == "issued" and parent.data["tasks"][0]["helpers"] == ["t_b_gov"]
     found = linked(db, parent.id)
@@ -49,7 +49,8 @@ def test_spawn_opens_one_linked_case_per_record(cases, db):
     assert first.parties == {"origin": ["t_a_bureau"], "doer": ["t_b_bureau"], "helper": ["t_b_gov"]}
     assert first.data == {"due": "2026-03-31", "note": "清理沿岸垃圾", "source": parent.number, "kind": "outside"}
     assert first.due_at == end_of(2026, 3, 31)
-    # No due in the record: the definition's default of 5 working days from Monday 2 March.
+    # No due in the record (the batch's own due date is not borrowed): the definition's default of
+    # 5 working days from Monday 2 March.
     assert second.parties["doer"] == ["t_b_gov"] and second.due_at == end_of(2026, 3, 9)
     # `@actor`: the unit that fired the event.
     assert own.parties == {"doer": ["t_a_bureau"]}

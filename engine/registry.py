@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import functools
 import inspect
+import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -225,7 +226,9 @@ def min_count(ctx: FireContext, *, field: str, count: int, kinds: list[str] | No
     """A list (payload, else case data) holds at least `count` distinct entries; with `kinds`, only
     units of those kinds count (e.g. at least two departments take part)."""
     value = value_of(ctx, field) or []
-    entries = set(value if isinstance(value, list) else [value])
+    # Records (dicts) count once each however often repeated, like names.
+    entries = {json.dumps(v, sort_keys=True, ensure_ascii=False) if isinstance(v, dict) else v
+               for v in (value if isinstance(value, list) else [value])}
     if kinds:
         facts = units_repo.facts(ctx.conn, entries)
         entries = {u for u in entries if u in facts and facts[u][0] in kinds}

@@ -112,6 +112,8 @@ class EventSpec:
     # Document kinds this event issues; rendered after commit through the outbox.
     documents: tuple[str, ...] = ()
     deadlines: DeadlineOps = NO_OPS
+    # A sanction this event records against a party, counted in the units' scorecards: (kind, role).
+    card: tuple[str, str] | None = None
 
 
 @dataclass(frozen=True, slots=True)

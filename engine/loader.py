@@ -344,7 +344,7 @@ def load_definition(
     for e in events_node:
         c.mapping(e, "an event", events_node)
         c.unknown_keys(e, {"name", "title", "from", "to", "roles", "guards", "fields", "effects", "documents",
-                          "deadlines"}, "an event")
+                          "deadlines", "card"}, "an event")
         ename = c.name(e, c.require(e, "name", "an event"), "event name")
         if ename in events:
             c.fail(e, f"duplicate event {ename!r}")
@@ -369,6 +369,14 @@ def load_definition(
         if dest is not None and dest not in states:
             c.fail(e, f"event {ename!r} goes to unknown state {dest!r}")
         efields = c.fields(e, e.get("fields"))
+        card = None
+        if e.get("card") is not None:
+            spec = c.mapping(e["card"], f"event {ename!r} card", e)
+            c.unknown_keys(spec, {"kind", "against"}, f"event {ename!r} card")
+            against = spec.get("against")
+            if against not in roles or roles[against].kind != "party":
+                c.fail(spec, f"event {ename!r}: a card is against a party role of this definition, not {against!r}")
+            card = (c.name(spec, spec.get("kind"), "card kind"), against)
         events[ename] = EventSpec(
             name=ename,
             sources=sources,
@@ -380,6 +388,7 @@ def load_definition(
             effects=c.invocations(e, e.get("effects"), "effect", registered_effects),
             documents=c.names(e, e.get("documents"), f"event {ename!r} documents"),
             deadlines=c.deadline_ops(e, e.get("deadlines"), deadlines, f"event {ename!r}", efields),
+            card=card,
         )
 
     create_node = c.mapping(c.require(doc, "create", "the definition"), "create", doc)

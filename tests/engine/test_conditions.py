@@ -111,3 +111,12 @@ def test_where_must_be_a_mapping():
             "events:\n  - {name: go, from: a, roles: [office], guards: [{flag_set: {flag: x, where: yes}}]}\n")
     with pytest.raises(DefinitionError, match="where must map"):
         load_definition(text, "t.yaml")
+
+
+def test_a_card_is_declared_against_a_party_role():
+    text = ("name: t\nversion: 1\nroles: {office: {kind: org}, unit: {kind: party}}\ncreate: {roles: [office]}\n"
+            "states: [{name: a, initial: true}]\n"
+            "events:\n  - {name: go, from: a, roles: [office], card: {kind: yellow, against: ROLE}}\n")
+    assert load_definition(text.replace("ROLE", "unit"), "t.yaml").events["go"].card == ("yellow", "unit")
+    with pytest.raises(DefinitionError, match="a card is against a party role"):
+        load_definition(text.replace("ROLE", "office"), "t.yaml")

@@ -144,6 +144,22 @@ def replay_data(machine: CompiledMachine, rows: Sequence[HistoryRow], conn: Conn
     return data, parties, due
 
 
+# Compiled definitions by content hash: a published definition never changes, and parsing its spec
+# again costs more than everything else a document needs from the database.
+_MACHINES: dict[str, CompiledMachine] = {}
+
+
+def _machine(conn: Connection, definition_id: int) -> CompiledMachine:
+    key = defs_repo.content_hash_of(conn, definition_id)
+    machine = _MACHINES.get(key) if key else None
+    if machine is None:
+        spec = defs_repo.spec_of(conn, definition_id)
+        if key is None or spec is None:
+            raise MissingData(f"definition {definition_id} not found")
+        machine = _MACHINES[key] = compile_spec(*spec)
+    return machine
+
+
 def load(conn: Connection, case_id: int, history_seq: int | None = None) -> CaseRecord:
     """The record of a case at one of its history rows (default: its latest)."""
     case = cases_repo.load(conn, case_id)
@@ -153,10 +169,7 @@ def load(conn: Connection, case_id: int, history_seq: int | None = None) -> Case
     rows = [r for r in cases_repo.history_of(conn, case_id) if r.seq <= history_seq]
     if not rows or rows[-1].seq != history_seq:
         raise MissingData(f"case {case.number} has no history row {history_seq}")
-    spec = defs_repo.spec_of(conn, case.definition_id)
-    if spec is None:
-        raise MissingData(f"case {case.number}: definition {case.definition_id} not found")
-    data, parties, due = replay_data(compile_spec(*spec), rows, conn)
+    data, parties, due = replay_data(_machine(conn, case.definition_id), rows, conn)
 
     tf = org_repo.task_force(conn, case.task_force_code)
     if tf is None:

@@ -242,9 +242,14 @@ def _common(record: CaseRecord, issue: Issue) -> dict[str, Any]:
     }
 
 
-def _office_mark(record: CaseRecord) -> str:
+def _office_name(record: CaseRecord) -> str:
+    """The office's full name (发文机关标志), or how it signs when no office unit is recorded."""
     office = record.task_force.office
-    return (office.name if office else record.task_force.office_title) + "文件"
+    return office.name if office else record.task_force.office_title
+
+
+def _office_mark(record: CaseRecord) -> str:
+    return _office_name(record) + "文件"
 
 
 def _members(record: CaseRecord) -> str:
@@ -360,7 +365,7 @@ def referral_letter(record: CaseRecord, issue: Issue) -> dict[str, Any]:
     title = record.title if record.title.endswith("问题") else f"{record.title}问题"
     copy_to = record.unit_names(record.get("copy_to")) or ((referrer.name,) if back_to else ())
     return _common(record, issue) | {
-        "issuer_mark": office.name if office else record.task_force.office_title,
+        "issuer_mark": _office_name(record),
         "title": f"关于移送{title}的函",
         "addressees": [receiver.name],
         "paragraphs": paragraphs,
@@ -430,9 +435,8 @@ def supervision_notice(record: CaseRecord, issue: Issue) -> dict[str, Any]:
         ("反馈时限", f"{cn_date(as_date(reply_by))}前书面反馈办理情况" if reply_by else "—"),
     ]
     form_title, level_title = LADDER[level]
-    office = record.task_force.office
     return _common(record, issue) | {
-        "issuer_name": office.name if office else record.task_force.office_title,
+        "issuer_name": _office_name(record),
         "title": form_title,
         "level": level,
         "level_title": level_title,
@@ -474,9 +478,8 @@ def summons_record(record: CaseRecord, issue: Issue) -> dict[str, Any]:
         ("整改时限", f"{cn_date(as_date(due))}前" if due else "—"),
         ("表态发言", sentence(record.get("summons_response") or "") or "—"),
     ]
-    office = record.task_force.office
     return _common(record, issue) | {
-        "issuer_name": office.name if office else record.task_force.office_title,
+        "issuer_name": _office_name(record),
         "title": "约谈记录",
         "rows": rows,
         "signers": ["约谈人", "被约谈人", "记录人"],

@@ -7,30 +7,36 @@ event or record it earlier (`record`, `append_item`). Dates are ISO dates ("2026
 ISO date-times (a time without zone is Beijing time), units are unit codes. Keys marked * are
 required; the issuing history row gives the document's date, every kind gets its number here.
 
+Where workflows/two_lakes records the same thing under another name, the builder accepts it too
+("venue | place"); tests/fixtures/docs/definitions/{joint_meeting,supervision}.v1.yaml record
+cases that way.
+
 Every kind
     copy_to            units      抄送 (分送 on minutes)
 
 meeting_notice (会议通知, 文件格式; issuer: the task force office)
-    meeting_name*      string     "2026年第一季度专题会议" (title: 关于召开…的通知)
+    meeting_name       string     default: the case title ("2026年第一季度联席会议专题会议");
+                                  the title reads 关于召开…的通知
     meeting_at*        datetime
-    venue*             string
-    agenda             strings    one item each
+    venue* | place     string
+    agenda | topic     strings, or text (one item a line)
     invitees           units      主送; default 专班各成员单位
     attendance         text       who should attend
     reply_by           date       adds the 参会回执 attachment and asks for it by that date
     contact            string     附注 (联系人、电话)
 
 minutes (会议纪要, 纪要格式; the office)
-    meeting_name*, meeting_at*, venue*   as above
-    chair*             string     who chaired ("甲市人民政府副市长王某")
-    attendees*         strings    出席: a unit code (shown as the unit's name) or free text each
+    meeting_name, venue* | place     as above
+    held_at | meeting_at*  datetime  the day it was held
+    chair              string     who chaired ("甲市人民政府副市长王某")
+    attendees*         strings or units  出席: a unit code (shown as the unit's name) or free text each
     absentees          strings    请假, same form
     observers          strings    列席, same form
-    summary            strings    paragraphs after the opening sentence
-    decisions*         list of {text*, responsible_unit* (unit), co_units (units), due (date)}
+    summary            strings, or text (a paragraph a line): after the opening sentence
+    decisions          list of {text*, responsible_unit* (unit), co_units (units), due (date)}
                        the numbered 议定事项 (`append_item: {key: decisions, fields: [...]}`)
 
-referral_letter (移送函, 信函格式; the office) — matches workflows/*/referral
+referral_letter (移送函, 信函格式; the office) — matches workflows/two_lakes/referral
     problem*           text       what was found
     location           string     where
     reason             text       移送理由
@@ -38,33 +44,37 @@ referral_letter (移送函, 信函格式; the office) — matches workflows/*/re
     parties            receiver* (主送), referrer (who found it; copied)
 
 rectification_plan (整改方案 with its 问题清单 as a landscape attachment; the office)
-    plan_name*         string     the title
-    plan_body*         strings    paragraphs; "一、…" and "（一）…" open headings
+    plan_name          string     the title; default "<case title>问题整改方案"
+    plan_body* | summary  strings, or text: paragraphs; "一、…" and "（一）…" open headings
     addressees         units      主送; default 专班各成员单位
     problems*          list of {text*, location, source (水源地名称/点位), measures,
                        responsible_unit (unit; default the case's responsible party), co_units, due}
     lookbacks          list of {problem_no*, finding*, done* (boolean), remark} (Excel 回头看 table;
                        the last entry for a problem counts)
 
-supervision_notice (督办单; the office)
-    supervision_level*     blue | yellow | red   (蓝色: 临期提醒, 黄色: 黄牌督办, 红色: 红牌督办)
-    supervision_situation* text      the present state (overdue by how much, what is missing)
-    supervision_demand*    text      督办要求
-    supervision_reply_by   date      反馈时限
-    supervision_matter     text      default: the case title
-    supervised_unit        unit      default: the case's responsible, else receiver, party
-    (the original deadline is the case's due date at the issuing event)
+The supervision ladder: the supervised unit is `supervised_unit`, else the case's supervised,
+responsible or receiver party; the matter `supervision_matter` | `item`, else the case title; the
+original deadline `due`, else the case's due date at the issuing row.
 
-circulated_notice (通报, 文件格式; the office)
-    circular_title*    string
-    circular_body*     strings    paragraphs, headings as in plan_body
+supervision_notice (督办单; the office)
+    supervision_level  blue | yellow | red   (蓝色: 临期提醒, 黄色: 黄牌督办, 红色: 红牌督办);
+                       default: the case's state when it is one of these
+    supervision_situation  text  default: the deadline and how many days it is overdue
+    supervision_demand     text  督办要求; default: 请抓紧办理，并按时书面反馈办理情况
+    supervision_reply_by   date  反馈时限
+
+circular_notice (通报, 文件格式; the office)
+    circular_title     string     default: 关于<unit>承办事项逾期未办结情况的通报
+    circular_body      strings    default: the ladder's 通报 from the matter, the unit and the dates
     circular_addressees units     主送; default 专班各成员单位
 
 summons_record (约谈记录; the office)
-    summons_at*, summons_venue*, summons_host* (约谈人), summoned_person* (被约谈人),
-    summons_reason* (text); summoned_unit (unit; default as supervised_unit),
-    summons_recorder, summons_issues (strings), summons_demands (strings), summons_due (date),
-    summons_response (text: 被约谈方表态)
+    summoned_person* | summoned   被约谈人
+    summons_demands | measures    strings, or text: 整改要求
+    summons_due | new_due         date: 整改时限
+    summons_at (default: the document date), summons_venue, summons_host (约谈人),
+    summons_reason (default from the matter), summoned_unit (unit; default the supervised unit),
+    summons_recorder, summons_issues (strings), summons_response (text: 被约谈方表态)
 
 procuratorial_followup (检察建议跟进监督情况表; issuer: the case's procuratorate party)
     recommendation_no*     string   the 检察建议书's own number (issued in the procuratorate's system)
@@ -257,14 +267,46 @@ def _members(record: CaseRecord) -> str:
 
 
 def _responsible(record: CaseRecord, key: str) -> str | None:
-    """A unit named by `key`, else the case's responsible party, else its receiver."""
+    """A unit named by `key`, else the case's supervised, responsible or receiver party."""
     code = record.get(key)
     if code:
         return code
-    for role in ("responsible", "receiver"):
+    for role in ("supervised", "responsible", "receiver"):
         if record.party(role):
             return record.party(role)[0]
     return None
+
+
+def first(record: CaseRecord, *keys: str) -> Any:
+    """The value of the first of `keys` the record has (a key and the other names workflows use for it)."""
+    return next((value for value in map(record.get, keys) if value not in (None, "", ())), None)
+
+
+def first_required(record: CaseRecord, *keys: str) -> Any:
+    value = first(record, *keys)
+    if value is None:
+        raise MissingData(f"case {record.case_number}: none of {', '.join(map(repr, keys))} in the case data "
+                          "or the event")
+    return value
+
+
+def paragraphs_of(value: str | Sequence[str] | None) -> tuple[str, ...]:
+    """Text as paragraphs: a list as given, a text split at its line breaks."""
+    if value is None:
+        return ()
+    items = value.splitlines() if isinstance(value, str) else value
+    return tuple(p.strip() for p in items if p.strip())
+
+
+def meeting_name(record: CaseRecord) -> str:
+    """meeting_name, else the case title ("2026年第一季度联席会议专题会议", as cadences name meetings)."""
+    return record.get("meeting_name") or record.title
+
+
+def original_due(record: CaseRecord) -> dt.date | None:
+    """The deadline a supervision is about: a recorded `due`, else the case's due date."""
+    due = record.get("due") or record.due_at
+    return as_date(due) if due else None
 
 
 # ---- 会议通知 -----------------------------------------------------------------------------------
@@ -272,13 +314,14 @@ def _responsible(record: CaseRecord, key: str) -> str | None:
 
 @kind("meeting_notice", title="会议通知", template="notice")
 def meeting_notice(record: CaseRecord, issue: Issue) -> dict[str, Any]:
-    name = record.require("meeting_name")
+    name = meeting_name(record)
     when = cn_datetime(record.require("meeting_at"))
-    venue = record.require("venue")
+    venue = first_required(record, "venue", "place")
     reply_by = record.get("reply_by")
     sections: list[tuple[str, list[str]]] = [("会议时间", [f"{when}。"]), ("会议地点", [sentence(venue)])]
-    if record.get("agenda"):
-        sections.append(("会议议程", [f"{i}.{sentence(item)}" for i, item in enumerate(record.get("agenda"), 1)]))
+    agenda = paragraphs_of(first(record, "agenda", "topic"))
+    if agenda:
+        sections.append(("会议议程", [f"{i}.{sentence(item)}" for i, item in enumerate(agenda, 1)]))
     if record.get("attendance"):
         sections.append(("参会人员", [sentence(record.get("attendance"))]))
     if reply_by:
@@ -322,17 +365,20 @@ def decision_line(record: CaseRecord, n: int, decision: Mapping[str, Any]) -> st
 
 @kind("minutes", title="会议纪要", template="minutes", series="纪")
 def minutes(record: CaseRecord, issue: Issue) -> dict[str, Any]:
-    name = record.require("meeting_name")
-    held = local_time(record.require("meeting_at"))
-    decisions = record.require("decisions")
-    opening = (f"{cn_date(held.date())}，{record.require('chair')}在{record.require('venue')}主持召开{name}。")
+    name = meeting_name(record)
+    held = cn_date(local_time(first_required(record, "held_at", "meeting_at")).date())
+    venue = first_required(record, "venue", "place")
+    chair = record.get("chair")
+    opening = f"{held}，{chair}在{venue}主持召开{name}。" if chair else f"{held}，{name}在{venue}召开。"
+    decisions = record.get("decisions") or ()
     attendance = [("出席", mention(record, record.require("attendees")))]
     attendance += [(label, mention(record, record.get(key)))
                    for label, key in (("请假", "absentees"), ("列席", "observers")) if record.get(key)]
     return _common(record, issue) | {
         "issuer_mark": f"{record.task_force.short_name}会议纪要",
         "title": name if name.endswith("纪要") else f"{name}纪要",
-        "paragraphs": [opening, *blocks(record.get("summary") or ()), "现将会议议定事项纪要如下："],
+        "paragraphs": [opening, *blocks(paragraphs_of(record.get("summary")))]
+                      + (["现将会议议定事项纪要如下："] if decisions else []),
         "decisions": [decision_line(record, i, d) for i, d in enumerate(decisions, 1)],
         "attendance": attendance,
     }
@@ -395,12 +441,12 @@ def problem_rows(record: CaseRecord) -> list[list[str]]:
 
 @kind("rectification_plan", title="整改方案", template="notice")
 def rectification_plan(record: CaseRecord, issue: Issue) -> dict[str, Any]:
-    name = record.require("plan_name")
+    name = record.get("plan_name") or f"{record.title}问题整改方案"
     return _common(record, issue) | {
         "issuer_mark": _office_mark(record),
         "title": name,
         "addressees": names_or(record, record.get("addressees"), _members(record)),
-        "paragraphs": blocks(record.require("plan_body")),
+        "paragraphs": blocks(paragraphs_of(first_required(record, "plan_body", "summary"))),
         "attachments": ["问题清单"],
         "annexes": [{
             "label": "附件", "title": f"{name}问题清单", "landscape": True,
@@ -419,19 +465,33 @@ LADDER = {
 }
 
 
+def supervised_matter(record: CaseRecord) -> str:
+    return first(record, "supervision_matter", "item") or record.title
+
+
+def overdue_situation(due: dt.date | None, today: dt.date) -> str:
+    """What a 督办单 says when the workflow recorded no situation: the deadline and how late it is."""
+    if due is None:
+        return "尚未按期办结"
+    late = (today - due).days
+    return f"原定{cn_date(due)}前完成，" + (f"截至{cn_date(today)}已逾期{late}日，尚未办结" if late > 0 else "尚未办结")
+
+
 @kind("supervision_notice", title="督办单", template="supervision_notice", series="督")
 def supervision_notice(record: CaseRecord, issue: Issue) -> dict[str, Any]:
-    level = record.require("supervision_level")
+    # A supervision workflow whose states are the rungs (yellow, red) needs no level recorded.
+    level = record.get("supervision_level") or (record.state if record.state in LADDER else None)
     if level not in LADDER:
         raise MissingData(f"case {record.case_number}: supervision_level {level!r} is not one of {', '.join(LADDER)}")
     unit = _responsible(record, "supervised_unit")
     reply_by = record.get("supervision_reply_by")
+    due = original_due(record)
     rows = [
-        ("督办事项", record.get("supervision_matter") or record.title),
+        ("督办事项", supervised_matter(record)),
         ("责任单位", record.unit(unit).name if unit else "—"),
-        ("原定完成时限", cn_date(as_date(record.due_at)) if record.due_at else "—"),
-        ("办理情况", sentence(record.require("supervision_situation"))),
-        ("督办要求", sentence(record.require("supervision_demand"))),
+        ("原定完成时限", cn_date(due) if due else "—"),
+        ("办理情况", sentence(record.get("supervision_situation") or overdue_situation(due, issue.date))),
+        ("督办要求", sentence(record.get("supervision_demand") or "请抓紧办理，并按时书面反馈办理情况")),
         ("反馈时限", f"{cn_date(as_date(reply_by))}前书面反馈办理情况" if reply_by else "—"),
     ]
     form_title, level_title = LADDER[level]
@@ -447,15 +507,31 @@ def supervision_notice(record: CaseRecord, issue: Issue) -> dict[str, Any]:
 # ---- 通报 --------------------------------------------------------------------------------------
 
 
-@kind("circulated_notice", title="通报", template="notice")
-def circulated_notice(record: CaseRecord, issue: Issue) -> dict[str, Any]:
+@kind("circular_notice", title="通报", template="notice")
+def circular_notice(record: CaseRecord, issue: Issue) -> dict[str, Any]:
+    unit = _responsible(record, "supervised_unit")
+    matter = supervised_matter(record)
     return _common(record, issue) | {
         "issuer_mark": _office_mark(record),
-        "title": record.require("circular_title"),
+        "title": record.get("circular_title") or (
+            f"关于{record.unit(unit).short_name + '承办事项' if unit else ''}逾期未办结情况的通报"),
         "addressees": names_or(record, record.get("circular_addressees"), _members(record)),
-        "paragraphs": blocks(record.require("circular_body")),
+        "paragraphs": blocks(paragraphs_of(record.get("circular_body")) or ladder_circular(record, unit, matter,
+                                                                                         issue.date)),
         "attachments": [],
     }
+
+
+def ladder_circular(record: CaseRecord, unit: str | None, matter: str, today: dt.date) -> list[str]:
+    """The 通报 of the supervision ladder, from what the case recorded, when no text was given."""
+    who = record.unit(unit).name if unit else "有关单位"
+    due = original_due(record)
+    return [
+        f"{who}承办的“{matter}”" + (f"，原定{cn_date(due)}前完成" if due else "")
+        + f"，经催办、督办，截至{cn_date(today)}仍未办结。",
+        "为严肃工作纪律，推动联动机制各项工作落实，现予以通报。",
+        f"请{who}认真查找原因，落实整改责任，抓紧办结，并将办理情况书面报送{record.task_force.office_title}。",
+    ]
 
 
 # ---- 约谈记录 -----------------------------------------------------------------------------------
@@ -464,17 +540,19 @@ def circulated_notice(record: CaseRecord, issue: Issue) -> dict[str, Any]:
 @kind("summons_record", title="约谈记录", template="summons_record", series="约")
 def summons_record(record: CaseRecord, issue: Issue) -> dict[str, Any]:
     unit = _responsible(record, "summoned_unit")
-    due = record.get("summons_due")
+    due = first(record, "summons_due", "new_due")
+    at = record.get("summons_at")
+    reason = record.get("summons_reason") or f"“{supervised_matter(record)}”逾期未办结，经通报后仍未整改到位"
     rows = [
-        ("约谈时间", cn_datetime(record.require("summons_at"))),
-        ("约谈地点", record.require("summons_venue")),
-        ("约谈人", record.require("summons_host")),
+        ("约谈时间", cn_datetime(at) if at else cn_date(issue.date)),
+        ("约谈地点", record.get("summons_venue") or "—"),
+        ("约谈人", record.get("summons_host") or "—"),
         ("被约谈单位", record.unit(unit).name if unit else "—"),
-        ("被约谈人", record.require("summoned_person")),
+        ("被约谈人", first_required(record, "summoned_person", "summoned")),
         ("记录人", record.get("summons_recorder") or "—"),
-        ("约谈事由", sentence(record.require("summons_reason"))),
-        ("存在问题", [sentence(t) for t in record.get("summons_issues") or ()] or "—"),
-        ("整改要求", [sentence(t) for t in record.get("summons_demands") or ()] or "—"),
+        ("约谈事由", sentence(reason)),
+        ("存在问题", [sentence(t) for t in paragraphs_of(record.get("summons_issues"))] or "—"),
+        ("整改要求", [sentence(t) for t in paragraphs_of(first(record, "summons_demands", "measures"))] or "—"),
         ("整改时限", f"{cn_date(as_date(due))}前" if due else "—"),
         ("表态发言", sentence(record.get("summons_response") or "") or "—"),
     ]

@@ -155,3 +155,27 @@ def recommendation(cases: Cases):
     case = cases.fire(case, "assess_point", PROCURATOR, {"point": 1, "state": "已落实", "note": "现场核实已封堵"})
     case = cases.fire(case, "assess_point", PROCURATOR, {"point": 2, "state": "正在落实"})
     return cases.fire(case, "record_followup", PROCURATOR)
+
+
+def joint_meeting(cases: Cases):
+    """A meeting recorded as the two-lakes meeting workflow records it (see joint_meeting.v1.yaml)."""
+    case = cases.start(task_force="docs", workflow="joint_meeting", actor=OFFICE, title="2026年第一季度联席会议专题会议",
+                       payload={"kind": "topical", "period": "2026年第一季度", "due": "2026-03-31",
+                                "topic": "研究跨界断面水质异常问题"})
+    case = cases.fire(case, "issue_notice", OFFICE, {"meeting_at": "2026-03-20T14:30:00+08:00", "place": "乙市生态环境局会议室",
+                                                     "agenda": "通报水质监测情况\n研究异常断面整改措施"})
+    case = cases.fire(case, "hold", OFFICE, {"attendees": ["d_a_water", "d_b_eco"], "held_at": "2026-03-20T14:30:00+08:00"})
+    case = cases.fire(case, "draft_minutes", OFFICE, {"summary": "会议通报了第一季度水质监测情况。\n会议要求加密监测。"})
+    return cases.fire(case, "issue_minutes", OFFICE)
+
+
+def ladder(cases: Cases):
+    """An overdue item climbing the two-lakes supervision ladder (see supervision.v1.yaml)."""
+    case = cases.start(task_force="docs", workflow="supervision", actor=OFFICE, title="清水县政府：排污口封堵逾期",
+                       parties={"supervised": ["d_a_qs_gov"]},
+                       payload={"item": "红枫湖二级保护区排污口封堵", "deadline": "办理期限", "due": "2026-02-20"})
+    for event in ("yellow", "approve_red", "approve_circular"):
+        case = cases.fire(case, event, OFFICE)
+    return cases.fire(case, "approve_summons", OFFICE, {"summoned": "清水县人民政府县长赵刚",
+                                                        "measures": "5月15日前完成封堵\n每周报送进展",
+                                                        "new_due": "2026-05-15"})

@@ -199,7 +199,7 @@ def test_fetching_returns_the_archived_bytes_and_detects_tampering(db, cases, cl
     case = scenarios.circulate(cases, case)
     issued = dict(process_pending(db, clock).issued)
     row, pdf = issuing.fetch(db, max(issued.values()))
-    assert row.kind == "circulated_notice" and row.template_version == render.TEMPLATE_VERSION["notice"]
+    assert row.kind == "circular_notice" and row.template_version == render.TEMPLATE_VERSION["notice"]
     assert row.size == len(pdf) and issuing.fetch(db, row.id) == (row, pdf)
     # A document is a pure function of the recorded case: rendering it again gives the same bytes.
     with db.read() as conn:

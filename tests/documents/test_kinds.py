@@ -161,12 +161,12 @@ def test_supervision_notices_climb_the_ladder(db, cases, clock):
         assert all(abs(a - b) < 40 for a, b in zip(got, LEVEL_COLOURS[level], strict=True)), (level, got)
 
 
-def test_circulated_notice_and_summons_record(db, cases, clock):
+def test_circular_notice_and_summons_record(db, cases, clock):
     case = scenarios.rectification(cases, problems=2)
     case = scenarios.circulate(cases, case)
     scenarios.summon(cases, case)
     docs = issue_all(db, clock)
-    (circular, circular_pdf), = docs["circulated_notice"]
+    (circular, circular_pdf), = docs["circular_notice"]
     (record, record_pdf), = docs["summons_record"]
     # The plan took 联动专班办〔2026〕1号: the 通报 is the next 文件 of the office; the record has its own series.
     assert circular.number == "联动专班办〔2026〕2号" and record.number == "联动专班办约〔2026〕1号"
@@ -214,3 +214,29 @@ def test_every_kind_named_by_a_workflow_has_a_builder():
     named = {kind for folder in folders for d in read_task_force(folder).definitions
              for event in d.events.values() for kind in event.documents}
     assert named and named <= set(kinds())
+
+
+def test_documents_from_cases_recorded_as_the_two_lakes_workflows_record_them(db, cases, clock):
+    """Meetings and the supervision ladder as workflows/two_lakes records them: other key names, the
+    rung as the state, no text with the ladder's events."""
+    scenarios.joint_meeting(cases)
+    scenarios.ladder(cases)
+    docs = issue_all(db, clock)
+    text = text_of(docs["meeting_notice"][0][1])
+    assert "关于召开2026年第一季度联席会议专题会议的通知" in text
+    assert "定于2026年3月20日（星期五）下午2:30在乙市生态环境局会议室召开" in text
+    assert "三、会议议程1.通报水质监测情况。2.研究异常断面整改措施。" in text
+    text = text_of(docs["minutes"][0][1])
+    assert "2026年3月20日，2026年第一季度联席会议专题会议在乙市生态环境局会议室召开。会议通报了第一季度水质监测情况。" in text
+    assert "议定事项" not in text and "出席：甲市水务局、乙市生态环境局" in text
+
+    yellow, red = (text_of(pdf) for _, pdf in docs["supervision_notice"])
+    assert "黄色督办单（黄牌督办）" in yellow and "红色督办单（红牌督办）" in red
+    assert "督办事项红枫湖二级保护区排污口封堵责任单位清水县人民政府原定完成时限2026年2月20日" in yellow
+    assert "办理情况原定2026年2月20日前完成，截至2026年3月2日已逾期10日，尚未办结。" in yellow
+    text = text_of(docs["circular_notice"][0][1])
+    assert "关于清水县政府承办事项逾期未办结情况的通报" in text
+    assert "清水县人民政府承办的“红枫湖二级保护区排污口封堵”，原定2026年2月20日前完成，经催办、督办，截至2026年3月2日仍未办结。" in text
+    text = text_of(docs["summons_record"][0][1])
+    assert "被约谈人清水县人民政府县长赵刚" in text and "整改要求1.5月15日前完成封堵。2.每周报送进展。" in text
+    assert "整改时限2026年5月15日前" in text and "约谈事由“红枫湖二级保护区排污口封堵”逾期未办结" in text

@@ -128,10 +128,12 @@ def replay_data(machine: CompiledMachine, rows: Sequence[HistoryRow], conn: Conn
             # The create row records the parties after its effects; running them again is idempotent.
             parties = {role: list(units) for role, units in row.payload.get("parties", {}).items()}
             effects = machine.create_effects
-        else:
+        elif row.kind in ("event", "timer"):
             event = machine.events.get(row.event)
             payload = row.payload
             effects = event.effects if event else ()
+        else:  # rows that record without acting (notes): no effects ran
+            continue
         if not effects:
             continue
         ctx = FireContext(conn, row.case_id, row.from_state or row.to_state, row.to_state, row.event,

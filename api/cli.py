@@ -140,6 +140,20 @@ def clock(interval: Annotated[float, typer.Option(help="seconds between rounds")
         if once:
             return
         _time.sleep(interval)
+@app.command("render-pending")
+def render_pending(limit: Annotated[int, typer.Option(help="at most this many documents")] = 50,
+                   database_url: DbOption = None) -> None:
+    """出具待办公文：编号、渲染、归档 / number, render and archive the documents events have queued."""
+    from documents.outbox import process_pending
+    from engine.clock import SystemClock
+
+    _warn_harfbuzz()
+    outcome = process_pending(_database(database_url), SystemClock(), limit)
+    for item_id, error in outcome.failed:
+        typer.echo(f"outbox item {item_id}: {error}", err=True)
+    typer.echo(f"{len(outcome.issued)} issued, {len(outcome.failed)} failed (failures are retried later)")
+    if outcome.failed:
+        sys.exit(1)
 
 
 if __name__ == "__main__":

@@ -200,3 +200,15 @@ def set_due_from(ctx: FireContext, *, field: str) -> None:
 def clear_due(ctx: FireContext) -> None:
     """The case has no due date any more."""
     ctx.set_due(None)
+
+
+@effect("append_item")
+def append_item(ctx: FireContext, *, key: str, fields: list[str]) -> None:
+    """Append the named payload fields, as one item, to the list kept in case data `key`.
+
+    For records that accumulate one event at a time (a meeting's decisions, an inspection's
+    problems): each item stays tied to the history row that added it.
+    """
+    item = {name: ctx.payload[name] for name in fields if name in ctx.payload}
+    if item:
+        ctx.set_data(key, [*ctx.data.get(key, []), item])

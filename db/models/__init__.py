@@ -2,6 +2,7 @@
 
 from db.models.cases import Case, CaseHistory, CaseParty
 from db.models.definitions import Definition
+from db.models.documents import Document
 from db.models.organisation import Jurisdiction, TaskForce, TaskForcePosition, TaskForceUnit, Unit
 from db.models.outbox import OutboxItem
 from db.models.sequences import Sequence
@@ -17,6 +18,7 @@ __all__ = [
     "CaseHistory",
     "CaseParty",
     "Definition",
+    "Document",
     "Jurisdiction",
     "OutboxItem",
     "Sequence",

@@ -40,3 +40,8 @@ def insert_definition(conn: Connection, *, task_force: str, name: str, version: 
 def list_all(conn: Connection):
     return conn.execute(select(_t.c.id, _t.c.task_force_code, _t.c.name, _t.c.version, _t.c.title,
                                _t.c.content_hash).order_by(_t.c.task_force_code, _t.c.name, _t.c.version)).all()
+
+
+def content_hash_of(conn: Connection, definition_id: int) -> str | None:
+    """The content hash of a published definition: a key for caching what is compiled from it."""
+    return conn.execute(select(_t.c.content_hash).where(_t.c.id == definition_id)).scalar_one_or_none()

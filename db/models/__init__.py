@@ -1,16 +1,23 @@
 """All tables; importing this module registers them on Base.metadata."""
 
+from db.models.accounts import ApiKey, AuthToken, User
+from db.models.attachments import Attachment
 from db.models.cases import Case, CaseHistory, CaseParty
 from db.models.definitions import Definition
+from db.models.idempotency import IdempotencyKey
 from db.models.organisation import Jurisdiction, TaskForce, TaskForcePosition, TaskForceUnit, Unit
 from db.models.outbox import OutboxItem
 from db.models.sequences import Sequence
 
 __all__ = [
+    "ApiKey",
+    "Attachment",
+    "AuthToken",
     "Case",
     "CaseHistory",
     "CaseParty",
     "Definition",
+    "IdempotencyKey",
     "Jurisdiction",
     "OutboxItem",
     "Sequence",
@@ -18,4 +25,5 @@ __all__ = [
     "TaskForcePosition",
     "TaskForceUnit",
     "Unit",
+    "User",
 ]

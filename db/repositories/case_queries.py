@@ -124,31 +124,33 @@ def _like(term: str) -> str:
     return "%" + term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
 
 
-def _text_match(conn: Connection, term: str) -> ColumnElement[bool]:
+def _text_match(conn: Connection, term: str, n: int) -> ColumnElement[bool]:
+    """Cases whose text contains `term`; `n` keeps each term's bound parameter apart."""
+    p = f"q{n}"
     if conn.dialect.name == "sqlite":
         if len(term) >= 3:
             phrase = '"' + term.replace('"', '""') + '"'
             hits = union(
                 select(literal_column("rowid")).select_from(text("case_search_fts"))
-                .where(text("case_search_fts MATCH :p").bindparams(p=phrase)),
+                .where(text(f"case_search_fts MATCH :{p}").bindparams(**{p: phrase})),
                 select(literal_column("case_id")).select_from(text("history_search_fts"))
-                .where(text("history_search_fts MATCH :p").bindparams(p=phrase)),
+                .where(text(f"history_search_fts MATCH :{p}").bindparams(**{p: phrase})),
             )
         else:
             pattern = _like(term)
             hits = union(
                 select(literal_column("rowid")).select_from(text("case_search_fts")).where(text(
-                    "title LIKE :p ESCAPE '\\' OR description LIKE :p ESCAPE '\\' OR body LIKE :p ESCAPE '\\'"
-                ).bindparams(p=pattern)),
+                    f"title LIKE :{p} ESCAPE '\\' OR description LIKE :{p} ESCAPE '\\' OR body LIKE :{p} ESCAPE '\\'"
+                ).bindparams(**{p: pattern})),
                 select(literal_column("case_id")).select_from(text("history_search_fts"))
-                .where(text("body LIKE :p ESCAPE '\\'").bindparams(p=pattern)),
+                .where(text(f"body LIKE :{p} ESCAPE '\\'").bindparams(**{p: pattern})),
             )
         return cases.c.id.in_(hits)
     # The exact expressions of the pg_trgm indexes, so the planner can use them.
     pattern = _like(term)
     own = literal_column("(cases.title || ' ' || cases.description || ' ' || gz_json_text(cases.data))")
     in_history = text("SELECT case_history.case_id FROM case_history WHERE gz_json_text(case_history.payload) "
-                      "ILIKE :p").bindparams(p=pattern).columns(case_id=cases.c.id.type)
+                      f"ILIKE :{p}").bindparams(**{p: pattern}).columns(case_id=cases.c.id.type)
     return or_(own.ilike(pattern), cases.c.id.in_(select(in_history.subquery().c.case_id)))
 
 
@@ -171,8 +173,8 @@ def _where(conn: Connection, scope: Scope, f: CaseFilter, now: datetime) -> list
         where.append(late if f.overdue else ~late)
     if f.due_before is not None:
         where.append(and_(cases.c.due_at.is_not(None), cases.c.due_at < f.due_before))
-    for term in (f.q or "").split():
-        where.append(_text_match(conn, term))
+    for n, term in enumerate((f.q or "").split()[:8]):
+        where.append(_text_match(conn, term, n))
     return where
 
 

@@ -49,7 +49,8 @@ def accounts(_loaded):
 
 @pytest.fixture
 def settings(tmp_path) -> Settings:
-    return Settings(environment="test", data_dir=tmp_path, password_profile="cheapest", log_level="WARNING")
+    return Settings(environment="test", data_dir=tmp_path, password_profile="cheapest", log_level="WARNING",
+                    token_ttl_hours=24 * 30)
 
 
 @pytest.fixture

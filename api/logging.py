@@ -27,13 +27,28 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(out, ensure_ascii=False)
 
 
+class _Stderr(logging.StreamHandler):
+    """Writes to whatever sys.stderr is when a record arrives (test runners and reloaders swap it)."""
+
+    def __init__(self) -> None:
+        super().__init__(sys.stderr)
+
+    @property  # type: ignore[override]
+    def stream(self):
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _value) -> None:
+        pass
+
+
 def configure(level: str = "INFO", json_lines: bool = True) -> None:
     """Route gongzhi's loggers to stderr; idempotent (a second app in one process adds nothing)."""
     logger = logging.getLogger("gongzhi")
     logger.setLevel(level.upper())
     if any(getattr(h, "_gongzhi", False) for h in logger.handlers):
         return
-    handler = logging.StreamHandler(sys.stderr)
+    handler = _Stderr()
     handler._gongzhi = True  # type: ignore[attr-defined]
     handler.setFormatter(JsonFormatter() if json_lines else logging.Formatter(
         "%(asctime)s %(levelname)s %(name)s %(message)s"))

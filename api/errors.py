@@ -107,7 +107,6 @@ _HTTP = {
     404: ("not_found", "未找到", "not found"),
     405: ("method_not_allowed", "不支持该请求方法", "method not allowed"),
     413: ("payload_too_large", "请求内容过大", "request body too large"),
-    400: ("bad_request", "请求格式有误", "bad request"),
 }
 
 
@@ -124,6 +123,11 @@ def handle(request: Request, exc: Exception) -> JSONResponse:
         details = _validation_details(exc)
         return error_response(422, "validation_error", f"请求内容有误：{details['field'] or '请求'}",
                               f"invalid request: {details['field'] or 'request'}", details)
+    if isinstance(exc, StarletteHTTPException) and exc.status_code == 400:
+        # FastAPI and Starlette answer 400 for a body they cannot parse (not UTF-8, broken multipart);
+        # it is the same kind of refusal as any other invalid request: 422, naming the body.
+        return error_response(422, "malformed_body", "请求内容无法解析", f"the request body cannot be parsed: {exc.detail}",
+                              {"field": "body"})
     if isinstance(exc, StarletteHTTPException):
         code, zh, en = _HTTP.get(exc.status_code, ("http_error", "请求失败", str(exc.detail)))
         return error_response(exc.status_code, code, zh, en, headers=getattr(exc, "headers", None))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 from urllib.parse import quote
 
-from fastapi import APIRouter, File, Form, Path, UploadFile
+from fastapi import APIRouter, File, Form, Path, Response, UploadFile
 from fastapi.responses import FileResponse, JSONResponse
 from sqlalchemy import Connection
 
@@ -16,6 +16,7 @@ from api.idempotency import IdempotencyKey, Reply
 from api.routes.cases import CaseId
 from api.schemas.attachments import AttachmentRead
 from api.schemas.common import SafeStr, errors
+from db.settings import DEFAULT_ATTACHMENT_TYPES
 
 router = APIRouter(prefix="/cases/{case_id}/attachments", tags=["attachments"])
 AttachmentId = Annotated[int, Path(ge=1, le=2**63 - 1)]
@@ -47,9 +48,10 @@ def list_attachments(case_id: CaseId, access: AccessDep, services: ServicesDep) 
         return [AttachmentRead.of(a) for a in services.attachments.list_in(conn, access, case_id)]
 
 
-@router.get("/{attachment_id}", response_class=FileResponse, responses={
-    200: {"content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}},
-          "description": "the file, byte for byte; ETag is its SHA-256"},
+@router.get("/{attachment_id}", response_class=Response, responses={
+    200: {"content": {t: {"schema": {"type": "string", "format": "binary"}}
+                      for t in ("application/octet-stream", *DEFAULT_ATTACHMENT_TYPES)},
+          "description": "the file, byte for byte, as the type its bytes are; ETag is its SHA-256"},
     **errors(401, 404, 422)}, summary="下载佐证材料 / download an evidence file")
 def download(case_id: CaseId, attachment_id: AttachmentId, access: AccessDep, services: ServicesDep) -> FileResponse:
     with services.db.read() as conn:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path
+from fastapi import APIRouter, Path, Response
 from fastapi.responses import PlainTextResponse
 
 from api.deps import AccessDep
@@ -51,7 +51,7 @@ def get_definition(access: AccessDep, definition_id: DefinitionId) -> Definition
     return DefinitionRead.of(*_one(access, definition_id))
 
 
-@router.get("/{definition_id}/diagram", response_class=PlainTextResponse, responses={
+@router.get("/{definition_id}/diagram", response_class=Response, responses={
     200: {"content": {"text/plain": {"schema": {"type": "string"}}},
           "description": "Mermaid `stateDiagram-v2` text generated from the definition"},
     **errors(401, 404, 422)}, summary="流程图（Mermaid）/ the definition as a Mermaid state diagram")

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
+import threading
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -54,9 +55,16 @@ class SignedIn:
 
 
 class Accounts:
+    # How long a process trusts a token or key it has looked up. Signing out evicts at once in this
+    # process; another worker may honour a revoked token (or a deactivated account) this long.
+    CACHE_SECONDS = 5.0
+    CACHE_SIZE = 10_000
+
     def __init__(self, passwords: PasswordHasher, token_ttl: timedelta) -> None:
         self.passwords = passwords
         self.token_ttl = token_ttl
+        self._cache: dict[str, tuple[Account, datetime]] = {}
+        self._cache_lock = threading.Lock()
         # Verified against when the user does not exist, so both answers take the same time.
         self._dummy = passwords.hash(secrets.token_urlsafe(16))
 
@@ -116,6 +124,21 @@ class Accounts:
 
     def sign_out(self, conn: Connection, token: str) -> None:
         repo.delete_token(conn, digest(token))
+        with self._cache_lock:
+            self._cache.pop(token, None)
+
+    def cached(self, secret: str, now: datetime) -> Account | None:
+        """The account a recent look-up found for this token or key, if still fresh."""
+        hit = self._cache.get(secret)
+        if hit is None or hit[1] <= now:
+            return None
+        return hit[0]
+
+    def remember(self, secret: str, account: Account, now: datetime) -> None:
+        with self._cache_lock:
+            if len(self._cache) >= self.CACHE_SIZE:
+                self._cache.clear()
+            self._cache[secret] = (account, now + timedelta(seconds=self.CACHE_SECONDS))
 
     def by_token(self, conn: Connection, token: str, now: datetime) -> Account | None:
         return repo.by_token(conn, digest(token), now)

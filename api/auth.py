@@ -10,6 +10,7 @@ import hmac
 from typing import Annotated
 
 from fastapi import Depends, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.security import APIKeyCookie, APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 
 from api.accounts import KEY_PREFIX, csrf_for, viewer_of
@@ -42,19 +43,28 @@ def credential(creds: HTTPAuthorizationCredentials | None, key: str | None,
     return None
 
 
-def authenticate(request: Request, creds: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
-                 key: Annotated[str | None, Depends(api_key)],
-                 cookie: Annotated[str | None, Depends(session)]) -> Viewer:
+def _look_up(services, kind: str, secret: str):
+    with services.db.read() as conn:
+        if kind == "key":
+            return services.accounts.by_key(conn, secret)
+        return services.accounts.by_token(conn, secret, services.clock.now())
+
+
+async def authenticate(request: Request, creds: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+                       key: Annotated[str | None, Depends(api_key)],
+                       cookie: Annotated[str | None, Depends(session)]) -> Viewer:
     services = request.app.state.services
     found = credential(creds, key, cookie)
     if found is None:
         raise not_authenticated("no credentials: send Authorization: Bearer <token>, X-API-Key, or sign in")
     kind, secret = found
-    with services.db.read() as conn:
-        if kind == "key":
-            account = services.accounts.by_key(conn, secret)
-        else:
-            account = services.accounts.by_token(conn, secret, services.clock.now())
+    now = services.clock.now()
+    account = services.accounts.cached(secret, now)
+    if account is None:
+        # The look-up is a database read: off the event loop.
+        account = await run_in_threadpool(_look_up, services, kind, secret)
+        if account is not None:
+            services.accounts.remember(secret, account, now)
     if account is None:
         raise not_authenticated("the token or key is unknown, expired or revoked")
     if kind == "cookie" and request.method not in SAFE_METHODS:

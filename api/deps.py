@@ -27,7 +27,8 @@ class Services:
     attachments: Attachments
 
 
-def get_services(request: Request) -> Services:
+# Trivial dependencies are async: a sync one costs a thread-pool hop per request.
+async def get_services(request: Request) -> Services:
     return request.app.state.services
 
 
@@ -35,7 +36,7 @@ ServicesDep = Annotated[Services, Depends(get_services)]
 CurrentViewer = Annotated[Viewer, Depends(authenticate)]
 
 
-def get_access(services: ServicesDep, viewer: CurrentViewer) -> CaseAccess:
+async def get_access(services: ServicesDep, viewer: CurrentViewer) -> CaseAccess:
     return CaseAccess(services.cases, viewer)
 
 

@@ -1,9 +1,9 @@
 """Idempotency-Key: a retried POST replays the first reply instead of acting twice.
 
-The key is claimed in the same transaction as the action, so the reply is stored exactly when the
-action commits; a failed action leaves no claim and may be retried. Two concurrent requests with
-one key: on PostgreSQL the second claim waits on the first and then fails on the primary key, on
-SQLite writers are serialised — either way the second replays the first reply. The same key with a
+The key is claimed (INSERT ... ON CONFLICT DO NOTHING) in the same transaction as the action, so the
+reply is stored exactly when the action commits; a failed action leaves no claim and may be retried.
+Two concurrent requests with one key: on PostgreSQL the second claim waits for the first transaction
+and then finds its reply, on SQLite writers are serialised — either way the second replays the first. The same key with a
 different request is refused (422), as the IETF draft on the header recommends.
 """
 
@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -19,7 +20,6 @@ from typing import Annotated, Any
 from fastapi import Header
 from fastapi.responses import JSONResponse
 from sqlalchemy import Connection
-from sqlalchemy.exc import IntegrityError
 
 from api.deps import Services
 from api.errors import ApiError
@@ -67,18 +67,15 @@ def run(services: Services, viewer: Viewer, key: str | None, request_hash: str,
             return action(conn).response()
     now = services.clock.now()
     expired_before = now - timedelta(hours=services.settings.idempotency_ttl_hours)
-    try:
-        with db.write() as conn:
+    with db.write() as conn:
+        if zlib.crc32(key.encode()) % 64 == 0:
+            repo.purge(conn, viewer.id, expired_before)  # now and then, not on every request
+        if not repo.claim(conn, viewer.id, key, request_hash, now):
             stored = repo.find(conn, viewer.id, key)
             if stored is not None and stored.created_at >= expired_before:
                 return _replay(stored, request_hash)
-            repo.claim(conn, viewer.id, key, request_hash, now, expired_before)
-            reply = action(conn)
-            repo.store(conn, viewer.id, key, reply.status, reply.body, reply.headers)
-    except IntegrityError:
-        with db.read() as conn:
-            stored = repo.find(conn, viewer.id, key)
-        if stored is None:
-            raise
-        return _replay(stored, request_hash)
+            repo.release(conn, viewer.id, key)
+            repo.claim(conn, viewer.id, key, request_hash, now)
+        reply = action(conn)
+        repo.store(conn, viewer.id, key, reply.status, reply.body, reply.headers)
     return reply.response()

@@ -16,6 +16,7 @@ from sqlalchemy import (
     ColumnElement,
     Connection,
     and_,
+    bindparam,
     exists,
     false,
     func,
@@ -96,8 +97,12 @@ _COLS = (cases.c.id, cases.c.number, cases.c.task_force_code, cases.c.definition
 _FROM = cases.join(definitions, definitions.c.id == cases.c.definition_id)
 
 
+# Built once: read after every event to answer the request.
+_RECORD = select(*_COLS).select_from(_FROM).where(cases.c.id == bindparam("b_id"))
+
+
 def record(conn: Connection, case_id: int) -> CaseRecord | None:
-    row = conn.execute(select(*_COLS).select_from(_FROM).where(cases.c.id == case_id)).first()
+    row = conn.execute(_RECORD, {"b_id": case_id}).first()
     return CaseRecord(*row) if row else None
 
 

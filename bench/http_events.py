@@ -30,20 +30,18 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import httpx  # noqa: E402
+from fire_throughput import RECEIVER, make_cases  # noqa: E402
 from sqlalchemy import create_engine, text  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 
 from api.accounts import Accounts, hasher  # noqa: E402
 from db.session import Database  # noqa: E402
-from engine.actors import Actor  # noqa: E402
 from engine.bootstrap import init_database  # noqa: E402
 from engine.cases import Cases  # noqa: E402
 from engine.clock import SystemClock  # noqa: E402
 from workflows import ROOT as WORKFLOWS  # noqa: E402
 
 PASSWORD = "bench password"
-REFERRER = Actor.of("bench-ref", "gy_sthjj", "member")
-RECEIVER = Actor.of("bench-rcv", "gy_qz_gov", "member")
 
 
 def free_port() -> int:
@@ -60,16 +58,10 @@ def prepare(url: str, clients: int) -> list[int]:
     init_database(db, WORKFLOWS)
     accounts = Accounts(hasher("cheapest"), timedelta(hours=1))
     with db.write() as conn:
-        accounts.create_user(conn, username="bench", display_name="基准", unit="gy_qz_gov", task_force="two_lakes",
+        # The account speaks for the receiving unit of the cases fire_throughput's make_cases opens.
+        accounts.create_user(conn, username="bench", display_name="基准", unit=RECEIVER.unit, task_force="two_lakes",
                              roles=["member"], password=PASSWORD, now=SystemClock().now())
-    cases = Cases(db)
-    ids = []
-    for i in range(clients):
-        c = cases.start(task_force="two_lakes", workflow="referral", actor=REFERRER, title=f"基准{i}",
-                        payload={"problem": "基准测试"})
-        c = cases.fire(c, "refer", REFERRER, {"receiver": "gy_qz_gov", "reason": "基准"})
-        c = cases.fire(c, "accept", RECEIVER)
-        ids.append(cases.fire(c, "start_work", RECEIVER).id)
+    ids = [c.id for c in make_cases(Cases(db), clients)]
     db.dispose()
     return ids
 

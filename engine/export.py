@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from datetime import datetime
 from typing import Any
 
@@ -21,6 +22,12 @@ def _when(at: datetime | None) -> str | None:
     return at.isoformat() if at else None
 
 
+def _plain(row: HistoryRow | AttachmentRow, time_field: str) -> dict[str, Any]:
+    out = {k: v for k, v in asdict(row).items() if k != "case_id"}
+    out[time_field] = _when(out[time_field])
+    return out
+
+
 def export_case(case: CaseRecord, definition: Definition, history: list[HistoryRow],
                 attachments: list[AttachmentRow], exported_at: datetime) -> dict[str, Any]:
     return {
@@ -36,18 +43,8 @@ def export_case(case: CaseRecord, definition: Definition, history: list[HistoryR
             "state_entered_at": _when(case.state_entered_at), "due_at": _when(case.due_at),
         },
         # Every field the hash covers, so `verify` can be repeated from this document alone.
-        "history": [
-            {"seq": h.seq, "kind": h.kind, "event": h.event, "from_state": h.from_state, "to_state": h.to_state,
-             "actor_id": h.actor_id, "actor_unit": h.actor_unit, "actor_role": h.actor_role, "payload": h.payload,
-             "at": _when(h.at), "prev_hash": h.prev_hash, "hash": h.hash}
-            for h in history
-        ],
-        "attachments": [
-            {"id": a.id, "filename": a.filename, "media_type": a.media_type, "size": a.size, "sha256": a.sha256,
-             "description": a.description, "uploaded_by": a.uploaded_by, "uploader_unit": a.uploader_unit,
-             "history_seq": a.history_seq, "uploaded_at": _when(a.uploaded_at)}
-            for a in attachments
-        ],
+        "history": [_plain(h, "at") for h in history],
+        "attachments": [_plain(a, "uploaded_at") for a in attachments],
     }
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from datetime import datetime
 
 from pydantic import BaseModel
@@ -9,9 +10,10 @@ from pydantic import BaseModel
 from db.repositories.attachments import AttachmentRow
 
 
-class AttachmentRead(BaseModel):
+class AttachmentRecord(BaseModel):
+    """What is recorded of an evidence file (also its entry in a case export)."""
+
     id: int
-    case_id: int
     filename: str
     media_type: str
     size: int
@@ -21,11 +23,12 @@ class AttachmentRead(BaseModel):
     uploader_unit: str | None
     history_seq: int
     uploaded_at: datetime
+
+
+class AttachmentRead(AttachmentRecord):
+    case_id: int
     download_url: str
 
     @classmethod
     def of(cls, a: AttachmentRow) -> AttachmentRead:
-        return cls(id=a.id, case_id=a.case_id, filename=a.filename, media_type=a.media_type, size=a.size,
-                   sha256=a.sha256, description=a.description, uploaded_by=a.uploaded_by,
-                   uploader_unit=a.uploader_unit, history_seq=a.history_seq, uploaded_at=a.uploaded_at,
-                   download_url=f"/cases/{a.case_id}/attachments/{a.id}")
+        return cls(**asdict(a), download_url=f"/cases/{a.case_id}/attachments/{a.id}")

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field
 
+from api.schemas.attachments import AttachmentRecord
 from api.schemas.common import Code, JsonObject, Name, SafeStr, Strict
 from api.schemas.definitions import FieldInfo
 from db.repositories.case_queries import CaseRecord
@@ -94,14 +96,14 @@ class EventOption(BaseModel):
     fields: list[FieldInfo]
 
 
-class HistoryEntry(BaseModel):
+class HistoryRecord(BaseModel):
+    """A history row exactly as hashed: every field the chain covers."""
+
     seq: int
     kind: str
     event: str
-    event_title: str
     from_state: str | None
     to_state: str
-    to_state_title: str
     actor_id: str
     actor_unit: str | None
     actor_role: str | None
@@ -110,14 +112,20 @@ class HistoryEntry(BaseModel):
     prev_hash: str
     hash: str
 
+
+class HistoryEntry(HistoryRecord):
+    """A history row for readers, with the event's and the state's titles."""
+
+    event_title: str
+    to_state_title: str
+
     @classmethod
     def of(cls, h: HistoryRow, d: Definition) -> HistoryEntry:
         ev = d.events.get(h.event)
         title = ev.title if ev else ("创建" if h.kind == "create" else h.event)
-        return cls(seq=h.seq, kind=h.kind, event=h.event, event_title=title, from_state=h.from_state,
-                   to_state=h.to_state, to_state_title=d.states[h.to_state].title if h.to_state in d.states else "",
-                   actor_id=h.actor_id, actor_unit=h.actor_unit, actor_role=h.actor_role, payload=h.payload, at=h.at,
-                   prev_hash=h.prev_hash, hash=h.hash)
+        state = d.states.get(h.to_state)
+        return cls(**{k: v for k, v in asdict(h).items() if k != "case_id"}, event_title=title,
+                   to_state_title=state.title if state else "")
 
 
 class ExportDefinition(BaseModel):
@@ -146,34 +154,6 @@ class ExportCase(BaseModel):
     due_at: datetime | None
 
 
-class ExportHistory(BaseModel):
-    seq: int
-    kind: str
-    event: str
-    from_state: str | None
-    to_state: str
-    actor_id: str
-    actor_unit: str | None
-    actor_role: str | None
-    payload: dict[str, Any]
-    at: datetime
-    prev_hash: str
-    hash: str
-
-
-class ExportAttachment(BaseModel):
-    id: int
-    filename: str
-    media_type: str
-    size: int
-    sha256: str
-    description: str
-    uploaded_by: str
-    uploader_unit: str | None
-    history_seq: int
-    uploaded_at: datetime
-
-
 class CaseExport(BaseModel):
     """A case and its whole hash-chained history, as one document (format gongzhi.case-export/1)."""
 
@@ -181,5 +161,5 @@ class CaseExport(BaseModel):
     exported_at: datetime
     definition: ExportDefinition
     case: ExportCase
-    history: list[ExportHistory]
-    attachments: list[ExportAttachment]
+    history: list[HistoryRecord]
+    attachments: list[AttachmentRecord]

@@ -9,14 +9,17 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, ValidationError, create_model
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 from transitions import Machine
 
 from engine import registry
 from engine.definition import DeadlineOps, Definition, EventSpec, FieldSpec
 from engine.errors import BadPayload
+
+# Dates feed deadline arithmetic (the end of a local day): year 9999 would overflow it.
+_Date = Annotated[dt.date, Field(ge=dt.date(1900, 1, 1), le=dt.date(2999, 12, 31))]
 
 _PY_TYPES: dict[str, Any] = {
     "string": str,
@@ -24,7 +27,7 @@ _PY_TYPES: dict[str, Any] = {
     "integer": int,
     "number": float,
     "boolean": bool,
-    "date": dt.date,
+    "date": _Date,
     "datetime": dt.datetime,
     "unit": str,
     "units": list[str],

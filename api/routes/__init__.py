@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from api.routes import accounts, attachments, cases, definitions, operations
+from api.routes import accounts, attachments, cases, definitions, documents, operations, time
 
 
 def routers() -> list[APIRouter]:
-    return [operations.router, accounts.router, definitions.router, cases.router, attachments.router]
+    return [operations.router, accounts.router, definitions.router, cases.router, attachments.router,
+            documents.router, time.router]

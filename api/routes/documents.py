@@ -30,7 +30,7 @@ def list_documents(case_id: CaseId, access: AccessDep, services: ServicesDep) ->
     200: {"content": {"application/pdf": {"schema": {"type": "string", "format": "binary"}}},
           "description": "the archived PDF; ETag is its SHA-256"},
     **errors(401, 404, 422)}, summary="下载公文 PDF / download a document")
-def download(case_id: CaseId, document_id: DocumentId, access: AccessDep, services: ServicesDep) -> Response:
+def download_document(case_id: CaseId, document_id: DocumentId, access: AccessDep, services: ServicesDep) -> Response:
     with services.db.read() as conn:
         access.load(conn, case_id)
     found = issuing.fetch(services.db, document_id)

@@ -30,7 +30,7 @@ def _end_of(day: date | None, now: datetime) -> datetime:
 
 @router.get("/due", response_model=list[DueItemRead], responses=errors(401, 422),
             summary="到期与逾期事项 / what is due or overdue as of a date, by unit or jurisdiction")
-def due(access: AccessDep, services: ServicesDep, as_of: date | None = None, unit: UnitCode = None,
+def due_work(access: AccessDep, services: ServicesDep, as_of: date | None = None, unit: UnitCode = None,
         jurisdiction: UnitCode = None, overdue: bool = False) -> list[DueItemRead]:
     now = services.clock.now()
     moment = _end_of(as_of, now)
@@ -48,7 +48,7 @@ def due(access: AccessDep, services: ServicesDep, as_of: date | None = None, uni
 
 @router.get("/scorecards", response_model=list[ScorecardRead], responses=errors(401, 422),
             summary="年度考核：各单位按期办结率、逾期与督办 / per-unit scorecards for a year")
-def scorecards(access: AccessDep, services: ServicesDep,
+def unit_scorecards(access: AccessDep, services: ServicesDep,
                year: Annotated[int, Query(ge=2000, le=2999)] = 2026) -> list[ScorecardRead]:
     since = datetime(year, 1, 1, tzinfo=LOCAL_TZ)
     until = datetime(year + 1, 1, 1, tzinfo=LOCAL_TZ)
@@ -65,7 +65,7 @@ def scorecards(access: AccessDep, services: ServicesDep,
 @router.get("/calendar.ics", response_class=Response, responses={
     200: {"content": {"text/calendar": {"schema": {"type": "string"}}}, "description": "RFC 5545"},
     **errors(401, 422)}, summary="日历订阅 / iCalendar feed of meetings and deadlines (mine, or the task force's)")
-def calendar(access: AccessDep, services: ServicesDep, unit: UnitCode = None) -> Response:
+def calendar_feed(access: AccessDep, services: ServicesDep, unit: UnitCode = None) -> Response:
     viewer = access.viewer
     if not viewer.office:
         unit = viewer.unit  # a unit's feed is its own
@@ -76,7 +76,7 @@ def calendar(access: AccessDep, services: ServicesDep, unit: UnitCode = None) ->
 
 @router.get("/cases/{case_id}/links", response_model=list[LinkRead], responses=errors(401, 404, 422),
             summary="关联案件 / linked cases (ladder episodes, escalations, decisions, clues)")
-def links(case_id: CaseId, access: AccessDep, services: ServicesDep) -> list[LinkRead]:
+def case_links(case_id: CaseId, access: AccessDep, services: ServicesDep) -> list[LinkRead]:
     with services.db.read() as conn:
         access.load(conn, case_id)
         out = []

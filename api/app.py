@@ -2,28 +2,59 @@
 
 from __future__ import annotations
 
-from fastapi import FastAPI
-from fastapi.responses import JSONResponse
-from sqlalchemy import text
+from datetime import timedelta
 
+from fastapi import FastAPI
+from fastapi.routing import APIRoute
+
+from api import errors
+from api import logging as gz_logging
+from api.accounts import Accounts, hasher
+from api.deps import Services
+from api.middleware import RequestContext
+from api.routes import routers
 from db.session import Database
 from db.settings import Settings, get_settings
+from engine.attachments import Attachments, BlobStore
+from engine.cases import Cases
+from engine.clock import Clock, SystemClock
+
+DESCRIPTION = """跨区域联动治理工作流引擎 — joint governance workflow engine.
+
+认证 / authentication: `POST /auth/token` (OAuth2 password form) gives a bearer token; `POST /auth/session`
+gives a session cookie for pages (unsafe requests then also send `X-CSRF-Token`); other systems send an
+API key as `X-API-Key` (or as a bearer token). Every endpoint but `/health`, `/ready` and sign-in needs one.
+
+可见范围 / scope: a unit sees the cases it is a party to; the task force's office sees all of them; an
+organisation role that a workflow lets act on every case (convenor, office head) sees that workflow's
+cases. A case you may not see answers 404; one you see but may not move answers 403 with the reason.
+
+错误 / errors: one body everywhere — `{"code", "message_zh", "message_en", "details", "request_id"}`.
+Send `If-Match: "<version>"` (the case's ETag) with events to refuse lost updates (409 `stale_version`),
+and `Idempotency-Key` to make a retried POST safe.
+"""
 
 
-def create_app(settings: Settings | None = None, db: Database | None = None) -> FastAPI:
+def _operation_id(route: APIRoute) -> str:
+    return route.name
+
+
+def create_app(settings: Settings | None = None, db: Database | None = None, clock: Clock | None = None) -> FastAPI:
     settings = settings or get_settings()
     db = db or Database(settings.resolved_database_url())
-    app = FastAPI(title="gongzhi 共治", version="0.1.0",
-                  description="跨区域联动治理工作流引擎 — joint governance workflow engine")
-    app.state.db = db
-
-    @app.get("/health", tags=["operations"], summary="存活检查 / liveness, including the database")
-    def health() -> JSONResponse:
-        try:
-            with db.read() as conn:
-                conn.execute(text("SELECT 1"))
-        except Exception as exc:  # the point of /health is to report, not to raise
-            return JSONResponse({"status": "error", "database": str(exc.__class__.__name__)}, status_code=503)
-        return JSONResponse({"status": "ok", "database": db.url.get_backend_name()})
-
+    clock = clock or SystemClock()
+    gz_logging.configure(settings.log_level, settings.log_json)
+    app = FastAPI(title="gongzhi 共治", version="0.1.0", description=DESCRIPTION,
+                  generate_unique_id_function=_operation_id)
+    app.state.services = Services(
+        settings=settings, db=db, clock=clock, cases=Cases(db, clock),
+        accounts=Accounts(hasher(settings.password_profile), timedelta(hours=settings.token_ttl_hours)),
+        attachments=Attachments(BlobStore(settings.resolved_attachments_dir()), clock,
+                                max_bytes=settings.attachment_max_bytes, types=settings.attachment_types),
+    )
+    errors.install(app)
+    for router in routers():
+        app.include_router(router)
+    app.add_middleware(RequestContext, max_json_bytes=settings.max_json_bytes,
+                       max_upload_bytes=settings.attachment_max_bytes)
     return app

@@ -21,10 +21,22 @@ def _database(url: str | None) -> Database:
 DbOption = Annotated[str | None, typer.Option("--database-url", help="SQLAlchemy URL; default GONGZHI_DATABASE_URL or SQLite in GONGZHI_DATA_DIR")]
 
 
+def _accounts():
+    from datetime import timedelta
+
+    from api.accounts import Accounts, hasher
+
+    settings = get_settings()
+    return Accounts(hasher(settings.password_profile), timedelta(hours=settings.token_ttl_hours))
+
+
 @app.command()
-def init(database_url: DbOption = None) -> None:
+def init(database_url: DbOption = None,
+         demo: Annotated[bool, typer.Option("--demo", help="also create one demo account per kind of user")] = False
+         ) -> None:
     """迁移数据库并载入各专班的组织与流程定义 / migrate and load organisations and definitions."""
     from engine.bootstrap import init_database
+    from engine.clock import SystemClock
     from workflows import ROOT
 
     db = _database(database_url)
@@ -33,7 +45,96 @@ def init(database_url: DbOption = None) -> None:
     for name, r in report.items():
         typer.echo(f"专班 {name}: organisation {'loaded' if r['organisation_changed'] else 'unchanged'}, "
                    f"{r['definitions_published']} of {r['definitions']} definitions newly published")
+    if demo:
+        from api.demo import create_demo_accounts
+
+        made = create_demo_accounts(db, _accounts(), ROOT, SystemClock())
+        typer.echo("演示账号 demo accounts (密码只显示这一次 / passwords are shown this once):")
+        for a in made:
+            shown = a.password if a.password else "（已存在，密码不变 / exists, password unchanged）"
+            typer.echo(f"  {a.username:<12} {shown:<18} {a.unit:<18} {','.join(a.roles):<28} {a.name}")
     _warn_harfbuzz()
+
+
+user_app = typer.Typer(help="账号 / user accounts", no_args_is_help=True)
+key_app = typer.Typer(help="系统对接密钥 / API keys for other systems", no_args_is_help=True)
+app.add_typer(user_app, name="user")
+app.add_typer(key_app, name="apikey")
+
+RoleOption = Annotated[list[str], typer.Option("--role", "-r", help="an organisation role; repeat for several")]
+UnitOption = Annotated[str, typer.Option("--unit", "-u", help="the unit code the account speaks for")]
+TaskForceOption = Annotated[str | None, typer.Option(
+    "--task-force", help="default: the one task force the unit belongs to")]
+
+
+def _task_force_of(db, unit: str, given: str | None) -> str:
+    if given:
+        return given
+    from db.repositories.accounts import task_forces_of_unit
+
+    with db.read() as conn:
+        found = task_forces_of_unit(conn, unit)
+    if len(found) != 1:
+        typer.echo(f"unit {unit!r} belongs to {len(found)} task forces ({', '.join(found) or 'none'}); "
+                   "name one with --task-force", err=True)
+        raise typer.Exit(2)
+    return found[0]
+
+
+def _refused(exc) -> None:
+    typer.echo(f"refused: {exc}", err=True)
+    raise typer.Exit(2)
+
+
+@user_app.command("add")
+def user_add(username: str, unit: UnitOption, role: RoleOption,
+             name: Annotated[str, typer.Option("--name", help="显示名 / display name")] = "",
+             task_force: TaskForceOption = None,
+             password_stdin: Annotated[bool, typer.Option(help="read the password from standard input")] = False,
+             generate: Annotated[bool, typer.Option(help="generate a password and print it once")] = False,
+             database_url: DbOption = None) -> None:
+    """新建账号 / create a user account (passwords are hashed with argon2id)."""
+    import secrets
+
+    from engine.clock import SystemClock
+    from engine.errors import EngineError
+
+    db = _database(database_url)
+    tf = _task_force_of(db, unit, task_force)
+    if generate:
+        password = secrets.token_urlsafe(12)
+    elif password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        password = typer.prompt("密码 password", hide_input=True, confirmation_prompt=True)
+    try:
+        with db.write() as conn:
+            user_id = _accounts().create_user(conn, username=username, display_name=name or username, unit=unit,
+                                              task_force=tf, roles=role, password=password, now=SystemClock().now())
+    except EngineError as exc:
+        _refused(exc)
+    typer.echo(f"created user:{user_id} {username} ({unit}, {tf}, roles {','.join(role)})")
+    if generate:
+        typer.echo(f"password (shown once): {password}")
+
+
+@key_app.command("add")
+def apikey_add(name: str, unit: UnitOption, role: RoleOption, task_force: TaskForceOption = None,
+               database_url: DbOption = None) -> None:
+    """新建系统对接密钥 / create an API key for another system; the key is printed once."""
+    from engine.clock import SystemClock
+    from engine.errors import EngineError
+
+    db = _database(database_url)
+    tf = _task_force_of(db, unit, task_force)
+    try:
+        with db.write() as conn:
+            key_id, key = _accounts().create_key(conn, name=name, unit=unit, task_force=tf, roles=role,
+                                                 now=SystemClock().now())
+    except EngineError as exc:
+        _refused(exc)
+    typer.echo(f"created key:{key_id} {name} ({unit}, {tf}, roles {','.join(role)})")
+    typer.echo(f"API key (shown once; send as X-API-Key): {key}")
 
 
 def _warn_harfbuzz() -> None:
@@ -140,6 +241,20 @@ def clock(interval: Annotated[float, typer.Option(help="seconds between rounds")
         if once:
             return
         _time.sleep(interval)
+@app.command("render-pending")
+def render_pending(limit: Annotated[int, typer.Option(help="at most this many documents")] = 50,
+                   database_url: DbOption = None) -> None:
+    """出具待办公文：编号、渲染、归档 / number, render and archive the documents events have queued."""
+    from documents.outbox import process_pending
+    from engine.clock import SystemClock
+
+    _warn_harfbuzz()
+    outcome = process_pending(_database(database_url), SystemClock(), limit)
+    for item_id, error in outcome.failed:
+        typer.echo(f"outbox item {item_id}: {error}", err=True)
+    typer.echo(f"{len(outcome.issued)} issued, {len(outcome.failed)} failed (failures are retried later)")
+    if outcome.failed:
+        sys.exit(1)
 
 
 @app.command()

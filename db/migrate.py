@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 from alembic import command
@@ -35,3 +36,14 @@ def head_revision() -> str | None:
 def current_revision(engine: Engine) -> str | None:
     with engine.connect() as conn:
         return MigrationContext.configure(conn).get_current_revision()
+
+
+@functools.cache
+def head_revisions() -> frozenset[str]:
+    """Every head of the migration tree (several while branches await their merge)."""
+    return frozenset(ScriptDirectory.from_config(alembic_config("sqlite://")).get_heads())
+
+
+def current_heads(engine: Engine) -> frozenset[str]:
+    with engine.connect() as conn:
+        return frozenset(MigrationContext.configure(conn).get_current_heads())

@@ -11,6 +11,7 @@ import ctypes.util
 import datetime as dt
 import hashlib
 import logging
+import math
 import mimetypes
 import threading
 from collections.abc import Mapping, Sequence
@@ -43,6 +44,7 @@ __all__ = [
     "mark_layout",
     "render_html",
     "render_pdf",
+    "title_lines",
 ]
 
 log = logging.getLogger(__name__)
@@ -202,6 +204,79 @@ def mark_layout(issuer_mark: str | Sequence[str]) -> list[MarkLine]:
     return result
 
 
+# 2号 (22 pt) characters on a 156 mm line; a landscape attachment's title line holds about 29.
+TITLE_CHARS = 20
+# Words a title line must not split (GB/T 9704 §7.3.1: "词意完整"). Without a segmenter, the
+# words 公文 titles use most; a character outside them may be followed by a break.
+_TITLE_WORDS_TEXT = """关于 召开 印发 移送 转发 会议 专题 通知 通报 纪要 方案 整改 问题 清单 情况 进展 工作
+    保护 治理 联动 环境 生态 水源地 饮用水 跨界 跨区域 跨部门 流域 生活 垃圾 污水 堆放 沿岸 排查 联合
+    督办 落实 季度 专班 成员 单位 建议 检察 监督 机制 推进 加强 开展 监测 水质 办公室 人民政府 联席
+    第一 第二 第三 第四 执法 专项 行动 回头看 销号 约谈 参会 回执"""
+_TITLE_WORDS = sorted(_TITLE_WORDS_TEXT.split(), key=len, reverse=True)
+_OPENERS = "“《（〔【"
+_CLOSERS = "”》）〕】，、。：；！？"
+
+
+def _title_tokens(title: str) -> list[str]:
+    """Unbreakable pieces: listed words, runs of digits and Latin letters, quoted or bracketed
+    phrases up to 8 characters, and punctuation kept with its neighbour."""
+    tokens: list[str] = []
+    i = 0
+    while i < len(title):
+        ch = title[i]
+        if ch in _OPENERS:
+            close = {"“": "”", "《": "》", "（": "）", "〔": "〕", "【": "】"}[ch]
+            end = title.find(close, i + 1)
+            if 0 < end - i <= 9:
+                tokens.append(title[i:end + 1])
+                i = end + 1
+                continue
+        if ch.isascii() and ch.isalnum():
+            j = i
+            while j < len(title) and title[j].isascii() and title[j].isalnum():
+                j += 1
+            tokens.append(title[i:j])
+            i = j
+            continue
+        word = next((w for w in _TITLE_WORDS if title.startswith(w, i)), ch)
+        tokens.append(word)
+        i += len(word)
+    # Closing punctuation never starts a line; an opening one never ends a line.
+    merged: list[str] = []
+    for token in tokens:
+        if merged and (token[0] in _CLOSERS or merged[-1][-1] in _OPENERS):
+            merged[-1] += token
+        else:
+            merged.append(token)
+    return merged
+
+
+def title_lines(title: str, per_line: float = TITLE_CHARS) -> list[str]:
+    """Break a long title into balanced lines between whole words (梯形 or 菱形, §7.3.1)."""
+    width = _em_width(title)
+    if width <= per_line:
+        return [title]
+    count = math.ceil(width / per_line)
+    tokens = _title_tokens(title)
+    ends, total = [], 0.0
+    for token in tokens:
+        total += _em_width(token)
+        ends.append(total)
+    lines, start = [], 0
+    for k in range(1, count):
+        target = width * k / count
+        # The break after token i; of two equally good breaks the later one (upper line longer).
+        candidates = [i for i in range(start, len(tokens) - 1)
+                      if ends[i] - (ends[start - 1] if start else 0.0) <= per_line]
+        if not candidates:
+            break
+        cut = min(candidates, key=lambda i: (abs(ends[i] - target), -i))
+        lines.append("".join(tokens[start:cut + 1]))
+        start = cut + 1
+    lines.append("".join(tokens[start:]))
+    return lines
+
+
 def _environment() -> jinja2.Environment:
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(TEMPLATES_DIR),
@@ -213,6 +288,7 @@ def _environment() -> jinja2.Environment:
     )
     env.filters["cn_date"] = cn_date
     env.globals["mark_layout"] = mark_layout
+    env.globals["title_lines"] = title_lines
     return env
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from icalendar import Calendar, Event
-from sqlalchemy import Connection, and_, select
+from sqlalchemy import Connection, and_, false, select
 
 from db.models import Case, CaseParty, Definition
 from engine.calendar import LOCAL_TZ
@@ -16,7 +16,7 @@ def feed(conn: Connection, *, task_force: str, unit: str | None = None, name: st
     c, p, d = Case.__table__, CaseParty.__table__, Definition.__table__
     stmt = (select(c.c.id, c.c.number, c.c.title, c.c.due_at, c.c.data, c.c.state, d.c.name)
             .select_from(c.join(d, d.c.id == c.c.definition_id))
-            .where(c.c.task_force_code == task_force, c.c.closed.is_(False), c.c.due_at.is_not(None)))
+            .where(c.c.task_force_code == task_force, c.c.closed == false(), c.c.due_at.is_not(None)))
     if unit:
         stmt = stmt.where(c.c.id.in_(select(p.c.case_id).where(and_(p.c.unit_code == unit))))
     cal = Calendar()

@@ -18,13 +18,16 @@ from engine import registry
 from engine.definition import DeadlineOps, Definition, EventSpec, FieldSpec
 from engine.errors import BadPayload
 
+# Dates feed deadline arithmetic (the end of a local day): year 9999 would overflow it.
+_Date = Annotated[dt.date, Field(ge=dt.date(1900, 1, 1), le=dt.date(2999, 12, 31))]
+
 _PY_TYPES: dict[str, Any] = {
     "string": str,
     "text": str,
     "integer": int,
     "number": float,
     "boolean": bool,
-    "date": dt.date,
+    "date": _Date,
     "datetime": dt.datetime,
     "unit": str,
     "units": list[str],

@@ -255,6 +255,15 @@ def actor_is_party(ctx: FireContext, *, role: str, reason: str = "") -> str | No
     return None
 
 
+@guard("actor_holds")
+def actor_holds(ctx: FireContext, *, role: str, reason: str = "") -> str | None:
+    """The acting account holds an organisation role (e.g. the 检察长 of the case's own procuratorate,
+    when the event's roles name the party)."""
+    if role not in ctx.actor.roles:
+        return reason or f"only a holder of the role {role!r} may do this"
+    return None
+
+
 @guard("same_top_jurisdiction")
 def same_top_jurisdiction(ctx: FireContext, *, field: str, role: str, reason: str = "") -> str | None:
     """The unit(s) in a payload field sit under the same top-level jurisdiction (city, new area) as

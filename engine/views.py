@@ -6,7 +6,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import Connection, and_, select
+from sqlalchemy import Connection, and_, false, select
 
 from db.models import Case, CaseHistory, CaseLink, CaseParty, Deadline, Definition, Jurisdiction, Unit
 
@@ -30,7 +30,7 @@ def due_items(conn: Connection, as_of: datetime, *, task_force: str | None = Non
     stmt = (select(c.c.id, c.c.number, c.c.title, d.c.name, c.c.state, p.c.unit_code, c.c.due_at)
             .select_from(c.join(p, and_(p.c.case_id == c.c.id, p.c.role == c.c.due_role))
                          .join(d, d.c.id == c.c.definition_id))
-            .where(c.c.closed.is_(False), c.c.due_at.is_not(None)))
+            .where(c.c.closed == false(), c.c.due_at.is_not(None)))
     stmt = stmt.where(c.c.due_at < as_of) if overdue_only else stmt.where(c.c.due_at <= as_of)
     if task_force:
         stmt = stmt.where(c.c.task_force_code == task_force)

@@ -23,6 +23,7 @@ from db.models import (
     CaseLink,
     CaseParty,
     Deadline,
+    Document,
     OutboxItem,
     Sequence,
     Setting,
@@ -105,13 +106,14 @@ def backend(request) -> str:
 
 @pytest.fixture(scope="session")
 def _loaded(backend, fresh_url):
-    """One migrated database per backend with the real workflows and the toy task force loaded."""
+    """One migrated database per backend with the real workflows and the fixture task forces loaded."""
     from workflows import ROOT
 
     db = Database(fresh_url(backend))
     init_database(db, ROOT)
     with db.write() as conn:
-        load_task_force(conn, FIXTURES / "toy", FixedClock(datetime(2026, 1, 1, tzinfo=UTC)))
+        for folder in ("toy", "docs"):
+            load_task_force(conn, FIXTURES / folder, FixedClock(datetime(2026, 1, 1, tzinfo=UTC)))
     yield db
     db.dispose()
 
@@ -120,8 +122,8 @@ def _loaded(backend, fresh_url):
 def db(_loaded) -> Database:
     """The loaded database, with every case removed before the test."""
     with _loaded.write() as conn:
-        for model in (OutboxItem, Timer, Deadline, CaseLink, CadenceRun, Setting, CaseHistory, CaseParty, Case,
-                      Sequence):
+        for model in (Document, OutboxItem, Timer, Deadline, CaseLink, CadenceRun, Setting, CaseHistory, CaseParty,
+                      Case, Sequence):
             conn.execute(delete(model.__table__))
     return _loaded
 

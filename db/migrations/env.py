@@ -7,6 +7,7 @@ from sqlalchemy import create_engine, pool
 
 import db.models  # noqa: F401  (registers every table)
 from db.base import Base
+from db.migration_only import include_object
 
 config = context.config
 target_metadata = Base.metadata
@@ -14,7 +15,7 @@ target_metadata = Base.metadata
 
 def run_migrations_offline() -> None:
     context.configure(url=config.get_main_option("sqlalchemy.url"), target_metadata=target_metadata,
-                      literal_binds=True, render_as_batch=True)
+                      literal_binds=True, render_as_batch=True, include_object=include_object)
     with context.begin_transaction():
         context.run_migrations()
 
@@ -33,7 +34,7 @@ def run_migrations_online() -> None:
 def _run(connection) -> None:
     # Batch mode lets later ALTERs work on SQLite, which cannot alter most constraints in place.
     context.configure(connection=connection, target_metadata=target_metadata, render_as_batch=True,
-                      compare_type=True)
+                      compare_type=True, include_object=include_object)
     with context.begin_transaction():
         context.run_migrations()
 

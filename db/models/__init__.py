@@ -1,7 +1,11 @@
 """All tables; importing this module registers them on Base.metadata."""
 
+from db.models.accounts import ApiKey, AuthToken, User
+from db.models.attachments import Attachment
 from db.models.cases import Case, CaseHistory, CaseParty
 from db.models.definitions import Definition
+from db.models.documents import Document
+from db.models.idempotency import IdempotencyKey
 from db.models.organisation import Jurisdiction, TaskForce, TaskForcePosition, TaskForceUnit, Unit
 from db.models.outbox import OutboxItem
 from db.models.sequences import Sequence
@@ -13,10 +17,15 @@ __all__ = [
     "Deadline",
     "Setting",
     "Timer",
+    "ApiKey",
+    "Attachment",
+    "AuthToken",
     "Case",
     "CaseHistory",
     "CaseParty",
     "Definition",
+    "Document",
+    "IdempotencyKey",
     "Jurisdiction",
     "OutboxItem",
     "Sequence",
@@ -24,4 +33,5 @@ __all__ = [
     "TaskForcePosition",
     "TaskForceUnit",
     "Unit",
+    "User",
 ]

@@ -17,7 +17,7 @@ class Case(Base):
     __table_args__ = (
         # "open and past due" must not scan history: state and due date live on the row.
         # Covering: the by-unit count reads the index alone.
-        Index("ix_cases_open_due_unit", "closed", "due_at", "due_unit"),
+        Index("ix_cases_open_due_unit", "closed", "task_force_code", "due_unit", "due_at"),
         Index("ix_cases_tf_state", "task_force_code", "state"),
     )
 

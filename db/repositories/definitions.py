@@ -40,3 +40,16 @@ def insert_definition(conn: Connection, *, task_force: str, name: str, version: 
 def list_all(conn: Connection):
     return conn.execute(select(_t.c.id, _t.c.task_force_code, _t.c.name, _t.c.version, _t.c.title,
                                _t.c.content_hash).order_by(_t.c.task_force_code, _t.c.name, _t.c.version)).all()
+
+
+def content_hash_of(conn: Connection, definition_id: int) -> str | None:
+    """The content hash of a published definition: a key for caching what is compiled from it."""
+    return conn.execute(select(_t.c.content_hash).where(_t.c.id == definition_id)).scalar_one_or_none()
+def ids_of_task_force(conn: Connection, task_force: str) -> list[int]:
+    return [r.id for r in of_task_force(conn, task_force)]
+
+
+def of_task_force(conn: Connection, task_force: str):
+    """Every published version of the task force's definitions, by name then version."""
+    return conn.execute(select(_t.c.id, _t.c.task_force_code, _t.c.name, _t.c.version, _t.c.title, _t.c.content_hash)
+                        .where(_t.c.task_force_code == task_force).order_by(_t.c.name, _t.c.version)).all()

@@ -41,3 +41,9 @@ def fail(conn: Connection, item_id: int, now: datetime, error: str, *, max_attem
     conn.execute(update(_t).where(_t.c.id == item_id).values(
         attempts=attempts, last_error=error[:4000], available_at=now + backoff * attempts,
         status="failed" if attempts >= max_attempts else "pending"))
+
+
+def lease(conn: Connection, item_id: int, until: datetime) -> None:
+    """Hold a claimed item for one worker while it works outside the claiming transaction: others
+    skip it until `until`, when it becomes claimable again if that worker died."""
+    conn.execute(update(_t).where(_t.c.id == item_id).values(available_at=until))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -18,3 +18,10 @@ def next_value(conn: Connection, scope: str, year: int) -> int:
         index_elements=["scope", "year"], set_={"last": _table.c.last + 1}
     ).returning(_table.c.last)
     return conn.execute(stmt).scalar_one()
+
+
+def current_value(conn: Connection, scope: str, year: int) -> int:
+    """The last number given out (0 before the first); the next caller of next_value gets one more,
+    unless another gets there first."""
+    found = conn.execute(select(_table.c.last).where(_table.c.scope == scope, _table.c.year == year)).scalar()
+    return found or 0

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, delete, func, insert, or_, select, update
+from sqlalchemy import Connection, delete, false, func, insert, or_, select, update
 
 from db.models import CadenceRun, Case, CaseLink, CaseParty, Deadline, Setting, Timer
 
@@ -97,7 +97,7 @@ def open_linked(conn: Connection, from_case: int, kind: str, deadline: str) -> l
     return list(conn.execute(
         select(links_t.c.to_case_id).join(cases_t, cases_t.c.id == links_t.c.to_case_id)
         .where(links_t.c.from_case_id == from_case, links_t.c.kind == kind, links_t.c.deadline == deadline,
-               cases_t.c.closed.is_(False))).scalars())
+               cases_t.c.closed == false())).scalars())
 
 
 # --- cadence runs -------------------------------------------------------------------------------
@@ -128,7 +128,8 @@ def put_setting(conn: Connection, key: str, value: dict[str, Any]) -> None:
 
 def open_past_due_by_unit(conn: Connection, task_force: str | None, as_of: datetime):
     """(lead unit, case count) for open cases whose current due date passed before `as_of`."""
-    cond = [cases_t.c.closed.is_(False), cases_t.c.due_at < as_of]
+    # `= false`, not `IS false`: PostgreSQL uses a btree index only for the former.
+    cond = [cases_t.c.closed == false(), cases_t.c.due_at < as_of]
     if task_force:
         cond.append(cases_t.c.task_force_code == task_force)
     stmt = select(cases_t.c.due_unit, func.count()).where(*cond).group_by(cases_t.c.due_unit)

@@ -6,17 +6,25 @@ import datetime as dt
 import io
 import logging
 import re
-import shutil
 import socket
-import subprocess
 
 import pypdf
 import pytest
 from PIL import Image
 
 from documents import render
-
-MM_PER_INCH = 25.4
+from tests.documents.pdfs import (
+    DPI,
+    MM_PER_INCH,
+    bands,
+    is_black,
+    is_ink,
+    is_red,
+    mm,
+    page_image,
+    page_texts,
+    squash,
+)
 
 ISSUER_MARK = "贵阳贵安—安顺市“两湖”流域水资源环境保护治理联动工作专班办公室文件"
 TITLE_LINES = ["关于召开2026年第一季度“两湖”流域", "保护治理联动专题会议的通知"]
@@ -63,15 +71,6 @@ def long_table(rows: int) -> dict[str, object]:
             for i in range(1, rows + 1)
         ],
     }
-
-
-def page_texts(pdf: bytes) -> list[str]:
-    return [page.extract_text() for page in pypdf.PdfReader(io.BytesIO(pdf)).pages]
-
-
-def squash(text: str) -> str:
-    """Text without line breaks and spaces (pypdf separates lines with "\\n")."""
-    return re.sub(r"\s+", "", text)
 
 
 @pytest.fixture(scope="module")
@@ -151,49 +150,6 @@ def test_render_logs_no_css_or_font_warnings(caplog: pytest.LogCaptureFixture) -
 
 
 # ---- geometry and colour (page 1 as pixels) ------------------------------------------------------
-
-DPI = 72
-
-
-def page_image(pdf: bytes, page: int = 1) -> Image.Image:
-    assert shutil.which("pdftoppm"), "pdftoppm (Debian poppler-utils) is required"
-    png = subprocess.run(
-        ["pdftoppm", "-r", str(DPI), "-png", "-f", str(page), "-l", str(page), "-"],
-        input=pdf,
-        capture_output=True,
-        check=True,
-    ).stdout
-    return Image.open(io.BytesIO(png)).convert("RGB")
-
-
-def mm(px: float) -> float:
-    return px * MM_PER_INCH / DPI
-
-
-def is_red(rgb: tuple[int, int, int]) -> bool:
-    r, g, b = rgb
-    return r > 170 and g < 110 and b < 110 and r - max(g, b) > 100
-
-
-def is_ink(rgb: tuple[int, int, int]) -> bool:
-    return sum(rgb) < 600
-
-
-def is_black(rgb: tuple[int, int, int]) -> bool:
-    """Black or grey ink (anti-aliased red is pink, not grey)."""
-    return is_ink(rgb) and rgb[0] - max(rgb[1], rgb[2]) < 40
-
-
-def bands(rows: list[int]) -> list[tuple[int, int]]:
-    """Group row indices into runs (gaps of one pixel are part of the run)."""
-    runs: list[list[int]] = []
-    for row in rows:
-        if runs and row - runs[-1][1] <= 2:
-            runs[-1][1] = row
-        else:
-            runs.append([row, row])
-    return [(a, b) for a, b in runs]
-
 
 @pytest.fixture(scope="module")
 def page1(notice_pdf: bytes) -> Image.Image:

@@ -43,7 +43,8 @@ def test_two_lakes_organisation_matches_the_seed(db):
         tops = dict(conn.execute(select(Jurisdiction.name, Jurisdiction.top_code)).all())
         tf = conn.execute(select(TaskForce.office_hosts, TaskForce.doc_prefix).where(TaskForce.code == "two_lakes")).one()
         procuratorates = conn.execute(select(Unit.name, TaskForceUnit.member).join(
-            TaskForceUnit, TaskForceUnit.unit_code == Unit.code).where(Unit.kind == "procuratorate")).all()
+            TaskForceUnit, TaskForceUnit.unit_code == Unit.code).where(
+            Unit.kind == "procuratorate", TaskForceUnit.task_force_code == "two_lakes")).all()
         water = conn.execute(select(Unit.duties).where(Unit.code == "gy_swj")).scalar_one()
         members = count(select(func.count()).select_from(TaskForceUnit).where(
             TaskForceUnit.task_force_code == "two_lakes", TaskForceUnit.member))

@@ -90,7 +90,8 @@ def test_minutes_spawn_an_action_item_per_decision_and_the_meeting_closes_when_t
         item.fire("verify_pass", OFFICE, "closed")
     m.fire("close", OFFICE, "closed")
     with db.read() as conn:
-        kinds = [p["kind"] for p in conn.execute(select(OutboxItem.payload).where(OutboxItem.case_id == m.id)).scalars()]
+        kinds = [p["kind"] for p in conn.execute(select(OutboxItem.payload).where(OutboxItem.case_id == m.id)
+                                                 .order_by(OutboxItem.id)).scalars()]
     assert kinds == ["meeting_notice", "minutes"]
     assert cases.verify() == []
 

@@ -49,9 +49,10 @@ def test_only_the_cases_procuratorate_moves_it_and_others_see_it_as_a_party(case
         parties = conn.execute(select(CaseParty.unit_code).where(CaseParty.case_id == c.id)).scalars().all()
     assert "two_lakes_office" in parties and "gy_qz_gov" in parties
     c.fire("register_clue", GY_PROC, "evaluating")
-    # Another procuratorate's 检察长 holds the role but not the case.
-    c.refused(GuardFailed, "decide_not_file", AS_CHIEF, "only the procuratorate", reason="x")
-    c.refused(RoleNotHeld, "decide_not_file", GY_PROC, reason="x")
+    # Another procuratorate's 检察长 holds the role but not the case; the case's own procurator is not
+    # its 检察长.
+    c.refused(RoleNotHeld, "decide_not_file", AS_CHIEF, reason="x")
+    c.refused(GuardFailed, "decide_not_file", GY_PROC, "须由检察长决定", reason="x")
     c.fire("decide_not_file", GY_CHIEF, "not_filed", reason="不符合立案条件")
 
 
@@ -85,7 +86,8 @@ def test_recommendation_replied_and_performed(cases, db):
     c.fire("conclude_review", GY_PROC, "review_concluded", proposal="终结案件", report="已全部落实")
     c.fire("close_performed", GY_CHIEF, "performed", note="行政机关已依法履职")
     with db.read() as conn:
-        kinds = [p["kind"] for p in conn.execute(select(OutboxItem.payload).where(OutboxItem.case_id == c.id)).scalars()]
+        kinds = [p["kind"] for p in conn.execute(select(OutboxItem.payload).where(OutboxItem.case_id == c.id)
+                                                 .order_by(OutboxItem.id)).scalars()]
     assert kinds == ["procuratorial_followup", "procuratorial_followup"]
 
 
@@ -161,7 +163,8 @@ def test_hearing_approved_held_and_recorded(cases):
     c, h = hearing_of(cases)
     assert h.case.parties == {"procuratorate": ["gy_jcy"], "agency": ["gy_qz_gov"]}
     assert h.case.data == {"matter": "整改方案是否可行", "public": True, "case": c.case.number}
-    h.refused(GuardFailed, "approve", AS_CHIEF, "only the procuratorate")
+    h.refused(RoleNotHeld, "approve", AS_CHIEF)
+    h.refused(GuardFailed, "approve", GY_PROC, "须由检察长决定")
     h.fire("approve", GY_CHIEF, "approved")
     h.refused(GuardFailed, "schedule", GY_PROC, "至少提前3日", hearing_at="2026-03-04T09:00:00+08:00", venue="检察听证室",
               hearing_officers=["人大代表某某"])

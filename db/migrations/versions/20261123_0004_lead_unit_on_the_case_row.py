@@ -24,7 +24,7 @@ def upgrade() -> None:
     with op.batch_alter_table('cases', schema=None) as batch_op:
         batch_op.add_column(sa.Column('due_unit', sa.String(length=40), nullable=True))
         batch_op.drop_index(batch_op.f('ix_cases_open_due'))
-        batch_op.create_index('ix_cases_open_due_unit', ['closed', 'due_at', 'due_unit'], unique=False)
+        batch_op.create_index('ix_cases_open_due_unit', ['closed', 'task_force_code', 'due_unit', 'due_at'], unique=False)
 
 
 

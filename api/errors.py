@@ -1,0 +1,148 @@
+"""One error body for every refusal, in Chinese and English, with a stable code — mapped in one place.
+
+    {"code": "stale_version", "message_zh": "...", "message_en": "...", "details": {...}, "request_id": "..."}
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from api.context import request_id
+from engine.attachments import NotContributor, TooLarge, UnsupportedType
+from engine.errors import (
+    BadPayload,
+    DefinitionError,
+    EngineError,
+    GuardFailed,
+    NotAllowed,
+    NotFound,
+    RoleNotHeld,
+    StaleVersion,
+)
+
+log = logging.getLogger("gongzhi.api")
+
+
+class ApiError(Exception):
+    """A refusal made by the HTTP layer itself (authentication, preconditions, request shape)."""
+
+    def __init__(self, status: int, code: str, message_zh: str, message_en: str, headers: dict[str, str] | None = None,
+                 **details: Any) -> None:
+        super().__init__(message_en)
+        self.status, self.code, self.message_zh, self.message_en = status, code, message_zh, message_en
+        self.headers, self.details = headers, details
+
+
+def not_authenticated(reason: str = "missing or invalid credentials") -> ApiError:
+    return ApiError(401, "not_authenticated", "未登录或凭据无效，请先登录", reason,
+                    headers={"WWW-Authenticate": 'Bearer realm="gongzhi"'})
+
+
+# Most specific first: RoleNotHeld is a NotAllowed, and answers 403 (you may see it, not move it).
+_ENGINE_STATUS: tuple[tuple[type[EngineError], int], ...] = (
+    (RoleNotHeld, 403),
+    (NotContributor, 403),
+    (TooLarge, 413),
+    (UnsupportedType, 415),
+    (NotAllowed, 409),
+    (StaleVersion, 409),
+    (GuardFailed, 409),
+    (BadPayload, 422),
+    (NotFound, 404),
+    (DefinitionError, 500),
+)
+
+
+def engine_status(exc: EngineError) -> int:
+    for cls, status in _ENGINE_STATUS:
+        if isinstance(exc, cls):
+            return status
+    return 400
+
+
+def _list(items: Any) -> str:
+    return "、".join(items) if items else "无"
+
+
+def _engine_zh(exc: EngineError) -> str:
+    d = exc.details
+    if isinstance(exc, RoleNotHeld):
+        return (f"您的单位在本案件中没有执行“{d['event']}”所需的角色（需要：{_list(d.get('needed_roles'))}）；"
+                f"您当前可执行：{_list(d.get('allowed'))}")
+    if isinstance(exc, NotAllowed):
+        return f"案件当前状态（{d['state']}）下不能执行“{d['event']}”；可执行：{_list(d.get('allowed'))}"
+    if isinstance(exc, StaleVersion):
+        return f"案件已被他人更新（当前第 {d['current_version']} 版，状态 {d['state']}），请刷新后重试"
+    if isinstance(exc, GuardFailed):
+        return f"前置条件“{d['guard']}”不满足：{d['reason']}"
+    if isinstance(exc, BadPayload):
+        return f"“{d['field']}”填写有误：{d['reason']}"
+    return exc.message_zh
+
+
+def body(code: str, message_zh: str, message_en: str, details: dict[str, Any] | None = None) -> dict[str, Any]:
+    return {"code": code, "message_zh": message_zh, "message_en": message_en, "details": details or {},
+            "request_id": request_id.get()}
+
+
+def error_response(status: int, code: str, message_zh: str, message_en: str, details: dict[str, Any] | None = None,
+                   headers: dict[str, str] | None = None) -> JSONResponse:
+    return JSONResponse(body(code, message_zh, message_en, details), status_code=status, headers=headers)
+
+
+def _validation_details(exc: RequestValidationError) -> dict[str, Any]:
+    errors = [{"loc": [str(p) for p in e.get("loc", ())], "msg": str(e.get("msg", "")), "type": str(e.get("type", ""))}
+              for e in exc.errors()]
+    first = errors[0]["loc"] if errors else []
+    return {"field": ".".join(first), "errors": errors}
+
+
+_HTTP = {
+    404: ("not_found", "未找到", "not found"),
+    405: ("method_not_allowed", "不支持该请求方法", "method not allowed"),
+    413: ("payload_too_large", "请求内容过大", "request body too large"),
+}
+
+
+def handle(request: Request, exc: Exception) -> JSONResponse:
+    """The one handler: engine errors, the API's own refusals, malformed requests, and the unexpected."""
+    if isinstance(exc, ApiError):
+        return error_response(exc.status, exc.code, exc.message_zh, exc.message_en, exc.details, exc.headers)
+    if isinstance(exc, EngineError):
+        status = engine_status(exc)
+        if status >= 500:
+            log.error("engine error %s: %s", exc.code, exc.message)
+        return error_response(status, exc.code, _engine_zh(exc), exc.message, _jsonable(exc.details))
+    if isinstance(exc, RequestValidationError):
+        details = _validation_details(exc)
+        return error_response(422, "validation_error", f"请求内容有误：{details['field'] or '请求'}",
+                              f"invalid request: {details['field'] or 'request'}", details)
+    if isinstance(exc, StarletteHTTPException) and exc.status_code == 400:
+        # FastAPI and Starlette answer 400 for a body they cannot parse (not UTF-8, broken multipart);
+        # it is the same kind of refusal as any other invalid request: 422, naming the body.
+        return error_response(422, "malformed_body", "请求内容无法解析", f"the request body cannot be parsed: {exc.detail}",
+                              {"field": "body"})
+    if isinstance(exc, StarletteHTTPException):
+        code, zh, en = _HTTP.get(exc.status_code, ("http_error", "请求失败", str(exc.detail)))
+        return error_response(exc.status_code, code, zh, en, headers=getattr(exc, "headers", None))
+    log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    return error_response(500, "internal_error", "服务器内部错误，请联系管理员并提供请求编号",
+                          "internal server error; quote the request id when reporting it")
+
+
+def _jsonable(details: dict[str, Any]) -> dict[str, Any]:
+    out = {}
+    for k, v in details.items():
+        out[k] = v if isinstance(v, str | int | float | bool | list | dict | type(None)) else str(v)
+    return out
+
+
+def install(app: FastAPI) -> None:
+    for cls in (EngineError, ApiError, RequestValidationError, StarletteHTTPException, Exception):
+        app.add_exception_handler(cls, handle)

@@ -1,0 +1,81 @@
+"""Every request: an id (X-Request-ID), a body size limit (413), and one access-log line."""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+import uuid
+
+from starlette.exceptions import HTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from api.context import request_id
+from api.errors import error_response
+
+access_log = logging.getLogger("gongzhi.access")
+_GOOD_ID = re.compile(r"^[A-Za-z0-9._\-]{1,100}$")
+
+
+class BodyTooLarge(HTTPException):
+    def __init__(self) -> None:
+        super().__init__(413)
+
+
+class RequestContext:
+    """Pure ASGI (no per-request task or body copy, unlike BaseHTTPMiddleware)."""
+
+    def __init__(self, app: ASGIApp, *, max_json_bytes: int, max_upload_bytes: int) -> None:
+        self.app = app
+        self.max_json = max_json_bytes
+        # Multipart bodies carry a file plus its boundary and headers.
+        self.max_upload = max_upload_bytes + 64 * 1024
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = dict(scope["headers"])
+        sent_id = headers.get(b"x-request-id", b"").decode("latin-1")
+        rid = sent_id if _GOOD_ID.match(sent_id) else uuid.uuid4().hex
+        token = request_id.set(rid)
+        started = time.perf_counter()
+        status = 500
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                message.setdefault("headers", [])
+                message["headers"] = [*message["headers"], (b"x-request-id", rid.encode())]
+            await send(message)
+
+        try:
+            content_type = headers.get(b"content-type", b"")
+            limit = self.max_upload if content_type.startswith(b"multipart/") else self.max_json
+            length = headers.get(b"content-length")
+            if length is not None and (not length.isdigit() or int(length) > limit):
+                response = error_response(413, "payload_too_large", f"请求内容超过上限（{limit} 字节）",
+                                          f"request body exceeds {limit} bytes", {"limit": limit})
+                await response(scope, receive, send_with_id)
+                return
+            received = 0
+
+            async def counting_receive() -> Message:
+                nonlocal received
+                message = await receive()
+                if message["type"] == "http.request":
+                    received += len(message.get("body", b""))
+                    if received > limit:
+                        raise BodyTooLarge()
+                return message
+
+            await self.app(scope, counting_receive, send_with_id)
+        finally:
+            state = scope.get("state") or {}
+            viewer = state.get("viewer")
+            access_log.info("%s %s %s", scope["method"], scope["path"], status, extra={
+                "method": scope["method"], "path": scope["path"], "status": status,
+                "duration_ms": round((time.perf_counter() - started) * 1000, 2),
+                "principal": viewer.id if viewer else None, "request_id": rid})
+            request_id.reset(token)

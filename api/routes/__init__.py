@@ -1,0 +1,12 @@
+"""One router module per resource. A new resource adds its module here (links, documents, views, ...)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from api.routes import accounts, attachments, cases, definitions, documents, operations, time
+
+
+def routers() -> list[APIRouter]:
+    return [operations.router, accounts.router, definitions.router, cases.router, attachments.router,
+            documents.router, time.router]

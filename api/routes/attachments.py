@@ -1,0 +1,64 @@
+"""Evidence files on a case: upload (size and type checked, hashed), list, download."""
+
+from __future__ import annotations
+
+from typing import Annotated
+from urllib.parse import quote
+
+from fastapi import APIRouter, File, Form, Path, Response, UploadFile
+from fastapi.responses import FileResponse, JSONResponse
+from sqlalchemy import Connection
+
+from api import idempotency
+from api.deps import AccessDep, ServicesDep
+from api.errors import ApiError
+from api.idempotency import IdempotencyKey, Reply
+from api.routes.cases import CaseId
+from api.schemas.attachments import AttachmentRead
+from api.schemas.common import SafeStr, errors
+from db.settings import DEFAULT_ATTACHMENT_TYPES
+
+router = APIRouter(prefix="/cases/{case_id}/attachments", tags=["attachments"])
+AttachmentId = Annotated[int, Path(ge=1, le=2**63 - 1)]
+
+
+@router.post("", status_code=201, response_model=AttachmentRead, responses=errors(401, 403, 404, 413, 415, 422),
+             summary="上传佐证材料 / upload an evidence file (PDF, images, office files, text)")
+def upload(case_id: CaseId, access: AccessDep, services: ServicesDep, file: Annotated[UploadFile, File()],
+           description: Annotated[SafeStr, Form(max_length=500)] = "",
+           idempotency_key: IdempotencyKey = None) -> JSONResponse:
+    received = services.attachments.receive(file.file, file.filename)
+    try:
+        def action(conn: Connection) -> Reply:
+            row = services.attachments.add_in(conn, access, case_id, received, description)
+            return Reply(201, AttachmentRead.of(row).model_dump(mode="json"),
+                         {"Location": f"/cases/{case_id}/attachments/{row.id}"})
+
+        request_hash = idempotency.fingerprint("POST", f"/cases/{case_id}/attachments", received.sha256,
+                                               received.filename, description)
+        return idempotency.run(services, access.viewer, idempotency_key, request_hash, action)
+    finally:
+        received.discard()  # already moved to its place when kept
+
+
+@router.get("", response_model=list[AttachmentRead], responses=errors(401, 404, 422),
+            summary="案件的佐证材料 / the case's evidence files")
+def list_attachments(case_id: CaseId, access: AccessDep, services: ServicesDep) -> list[AttachmentRead]:
+    with services.db.read() as conn:
+        return [AttachmentRead.of(a) for a in services.attachments.list_in(conn, access, case_id)]
+
+
+@router.get("/{attachment_id}", response_class=Response, responses={
+    200: {"content": {t: {"schema": {"type": "string", "format": "binary"}}
+                      for t in ("application/octet-stream", *DEFAULT_ATTACHMENT_TYPES)},
+          "description": "the file, byte for byte, as the type its bytes are; ETag is its SHA-256"},
+    **errors(401, 404, 422)}, summary="下载佐证材料 / download an evidence file")
+def download(case_id: CaseId, attachment_id: AttachmentId, access: AccessDep, services: ServicesDep) -> FileResponse:
+    with services.db.read() as conn:
+        row, path = services.attachments.get_in(conn, access, case_id, attachment_id)
+    if not path.is_file():
+        raise ApiError(404, "file_missing", "文件已不在存储中，请联系管理员", "the stored file is missing",
+                       sha256=row.sha256)
+    disposition = f"attachment; filename=\"attachment-{row.id}\"; filename*=UTF-8''{quote(row.filename)}"
+    return FileResponse(path, media_type=row.media_type, headers={
+        "Content-Disposition": disposition, "ETag": f'"{row.sha256}"', "X-Content-Type-Options": "nosniff"})

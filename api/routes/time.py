@@ -1,0 +1,87 @@
+"""Time views: due and overdue work, per-unit scorecards, iCalendar feeds; and a case's links."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Response
+
+from api.deps import AccessDep, ServicesDep
+from api.errors import ApiError
+from api.routes.cases import CaseId
+from api.schemas.common import errors
+from api.schemas.time import DueItemRead, LinkRead, ScorecardRead
+from db.repositories import cases as cases_repo
+from engine import ical, views
+from engine.context import LOCAL_TZ
+
+router = APIRouter(tags=["time"])
+UnitCode = Annotated[str | None, Query(max_length=40, pattern=r"^[A-Za-z0-9_\-]+$")]
+
+
+def _end_of(day: date | None, now: datetime) -> datetime:
+    if day is None:
+        return now
+    if not date(1900, 1, 1) <= day <= date(2999, 12, 31):
+        raise ApiError(422, "validation_error", "日期超出范围", "the date must lie in 1900-2999", field="as_of")
+    return datetime.combine(day, time(23, 59, 59, 999999), tzinfo=LOCAL_TZ).astimezone(UTC)
+
+
+@router.get("/due", response_model=list[DueItemRead], responses=errors(401, 422),
+            summary="到期与逾期事项 / what is due or overdue as of a date, by unit or jurisdiction")
+def due_work(access: AccessDep, services: ServicesDep, as_of: date | None = None, unit: UnitCode = None,
+        jurisdiction: UnitCode = None, overdue: bool = False) -> list[DueItemRead]:
+    now = services.clock.now()
+    moment = _end_of(as_of, now)
+    with services.db.read() as conn:
+        items = views.due_items(conn, moment, task_force=access.viewer.task_force, unit=unit,
+                                jurisdiction=jurisdiction, overdue_only=overdue)
+        out = []
+        for item in items:
+            case = cases_repo.load(conn, item.case_id)
+            if case is not None and access.visible(conn, case):
+                days = (moment.astimezone(LOCAL_TZ).date() - item.due_at.astimezone(LOCAL_TZ).date()).days
+                out.append(DueItemRead(**item.__dict__, days_overdue=max(days, 0) if item.overdue else 0))
+    return out
+
+
+@router.get("/scorecards", response_model=list[ScorecardRead], responses=errors(401, 422),
+            summary="年度考核：各单位按期办结率、逾期与督办 / per-unit scorecards for a year")
+def unit_scorecards(access: AccessDep, services: ServicesDep,
+               year: Annotated[int, Query(ge=2000, le=2999)] = 2026) -> list[ScorecardRead]:
+    since = datetime(year, 1, 1, tzinfo=LOCAL_TZ)
+    until = datetime(year + 1, 1, 1, tzinfo=LOCAL_TZ)
+    with services.db.read() as conn:
+        cards = views.scorecards(conn, access.viewer.task_force, since, until)
+    # The office assesses every unit; a unit sees its own record.
+    if not access.viewer.office:
+        cards = {u: c for u, c in cards.items() if u == access.viewer.unit}
+    return [ScorecardRead(unit=c.unit, deadlines_met=c.deadlines_met, deadlines_late=c.deadlines_late,
+                          on_time_rate=c.on_time_rate, open_overdue=c.open_overdue, cards=dict(c.cards))
+            for c in sorted(cards.values(), key=lambda c: c.unit)]
+
+
+@router.get("/calendar.ics", response_class=Response, responses={
+    200: {"content": {"text/calendar": {"schema": {"type": "string"}}}, "description": "RFC 5545"},
+    **errors(401, 422)}, summary="日历订阅 / iCalendar feed of meetings and deadlines (mine, or the task force's)")
+def calendar_feed(access: AccessDep, services: ServicesDep, unit: UnitCode = None) -> Response:
+    viewer = access.viewer
+    if not viewer.office:
+        unit = viewer.unit  # a unit's feed is its own
+    with services.db.read() as conn:
+        body = ical.feed(conn, task_force=viewer.task_force, unit=unit, name=f"共治 {unit or viewer.task_force}")
+    return Response(body, media_type="text/calendar; charset=utf-8")
+
+
+@router.get("/cases/{case_id}/links", response_model=list[LinkRead], responses=errors(401, 404, 422),
+            summary="关联案件 / linked cases (ladder episodes, escalations, decisions, clues)")
+def case_links(case_id: CaseId, access: AccessDep, services: ServicesDep) -> list[LinkRead]:
+    with services.db.read() as conn:
+        access.load(conn, case_id)
+        out = []
+        for direction, kind, other, number in views.links(conn, case_id):
+            case = cases_repo.load(conn, other)
+            if case is not None and access.visible(conn, case):
+                out.append(LinkRead(direction=direction, kind=kind, case_id=other, number=number))
+    return out

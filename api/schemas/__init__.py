@@ -1,0 +1,1 @@
+"""Request and response shapes: the OpenAPI description clients are generated from."""

@@ -1,0 +1,57 @@
+"""People and systems that sign in: user accounts, their sign-in tokens, and API keys."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Boolean, ForeignKey, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from db.base import Base, BigId
+from db.types import JsonType, UTCDateTime
+
+
+class User(Base):
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    username: Mapped[str] = mapped_column(String(60), unique=True)
+    display_name: Mapped[str] = mapped_column(String(100))
+    unit_code: Mapped[str] = mapped_column(ForeignKey("units.code"), index=True)
+    task_force_code: Mapped[str] = mapped_column(ForeignKey("task_forces.code"))
+    # Organisation roles of the task force (organisation.yaml `roles`), e.g. ["office", "office_head"].
+    roles: Mapped[list[str]] = mapped_column(JsonType)
+    # argon2id, in the PHC string format argon2-cffi writes.
+    password_hash: Mapped[str] = mapped_column(String(200))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class AuthToken(Base):
+    """A sign-in: only the SHA-256 of the token is kept, so a copied table signs nobody in."""
+
+    __tablename__ = "auth_tokens"
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    # bearer (API clients) | cookie (pages; unsafe requests must also carry the CSRF header)
+    kind: Mapped[str] = mapped_column(String(10))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+
+
+class ApiKey(Base):
+    """A key for another system (a procuratorate's case system, a monitoring platform)."""
+
+    __tablename__ = "api_keys"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(100))
+    # The key's first characters, shown in lists so a key can be recognised without revealing it.
+    prefix: Mapped[str] = mapped_column(String(16))
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    unit_code: Mapped[str] = mapped_column(ForeignKey("units.code"), index=True)
+    task_force_code: Mapped[str] = mapped_column(ForeignKey("task_forces.code"))
+    roles: Mapped[list[str]] = mapped_column(JsonType)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())

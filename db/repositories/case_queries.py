@@ -1,0 +1,197 @@
+"""Reading cases for people: the filtered, scoped, paged list and the full row of one case.
+
+Scope is applied in SQL (a viewer's ReadScope), so paging and totals count only what it may see.
+Full-text search: SQLite FTS5 trigram tables, PostgreSQL pg_trgm indexes (created by migration
+api_0001). A trigram needs three characters; shorter words — most two-character Chinese words —
+are matched with LIKE over the same text, which both backends answer by scanning.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    and_,
+    bindparam,
+    exists,
+    false,
+    func,
+    literal_column,
+    or_,
+    select,
+    text,
+    union,
+)
+
+from db.models import Case, CaseParty, Definition, Jurisdiction, Unit
+
+cases = Case.__table__
+parties = CaseParty.__table__
+definitions = Definition.__table__
+jurisdictions = Jurisdiction.__table__
+units = Unit.__table__
+
+SORTS = {
+    "updated_at": cases.c.updated_at, "created_at": cases.c.created_at, "due_at": cases.c.due_at,
+    "number": cases.c.number, "state": cases.c.state, "title": cases.c.title,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Scope:
+    """What the viewer may read: parties of its unit, or whole (parts of) its task force."""
+
+    unit: str | None
+    task_force: str
+    whole_task_force: bool
+    definition_ids: frozenset[int]
+
+
+@dataclass(frozen=True, slots=True)
+class CaseFilter:
+    workflow: str | None = None
+    state: str | None = None
+    unit: str | None = None
+    jurisdiction: str | None = None
+    closed: bool | None = None
+    overdue: bool | None = None
+    due_before: datetime | None = None
+    q: str | None = None
+    sort: str = "-updated_at"
+    limit: int = 50
+    offset: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class CaseRecord:
+    """Every column of a case a reader is shown, with its workflow's name and version."""
+
+    id: int
+    number: str
+    task_force_code: str
+    definition_id: int
+    workflow: str
+    workflow_version: int
+    state: str
+    version: int
+    closed: bool
+    title: str
+    description: str
+    data: dict[str, Any]
+    parties: dict[str, list[str]]
+    head_hash: str
+    created_at: datetime
+    updated_at: datetime
+    state_entered_at: datetime
+    due_at: datetime | None
+
+
+_COLS = (cases.c.id, cases.c.number, cases.c.task_force_code, cases.c.definition_id, definitions.c.name,
+         definitions.c.version, cases.c.state, cases.c.version, cases.c.closed, cases.c.title, cases.c.description,
+         cases.c.data, cases.c.parties, cases.c.head_hash, cases.c.created_at, cases.c.updated_at,
+         cases.c.state_entered_at, cases.c.due_at)
+_FROM = cases.join(definitions, definitions.c.id == cases.c.definition_id)
+
+
+# Built once: read after every event to answer the request.
+_RECORD = select(*_COLS).select_from(_FROM).where(cases.c.id == bindparam("b_id"))
+
+
+def record(conn: Connection, case_id: int) -> CaseRecord | None:
+    row = conn.execute(_RECORD, {"b_id": case_id}).first()
+    return CaseRecord(*row) if row else None
+
+
+def _party(unit_clause: ColumnElement[bool]) -> ColumnElement[bool]:
+    return exists().where(parties.c.case_id == cases.c.id, unit_clause)
+
+
+def scope_clause(scope: Scope) -> ColumnElement[bool]:
+    own = _party(parties.c.unit_code == scope.unit) if scope.unit else false()
+    in_tf = cases.c.task_force_code == scope.task_force
+    if scope.whole_task_force:
+        return or_(own, in_tf)
+    if scope.definition_ids:
+        return or_(own, and_(in_tf, cases.c.definition_id.in_(sorted(scope.definition_ids))))
+    return own
+
+
+def _subtree(code: str):
+    tree = select(jurisdictions.c.code).where(jurisdictions.c.code == code).cte("jtree", recursive=True)
+    return tree.union_all(select(jurisdictions.c.code).where(jurisdictions.c.parent_code == tree.c.code))
+
+
+def _like(term: str) -> str:
+    return "%" + term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+
+
+def _text_match(conn: Connection, term: str, n: int) -> ColumnElement[bool]:
+    """Cases whose text contains `term`; `n` keeps each term's bound parameter apart."""
+    p = f"q{n}"
+    if conn.dialect.name == "sqlite":
+        if len(term) >= 3:
+            phrase = '"' + term.replace('"', '""') + '"'
+            hits = union(
+                select(literal_column("rowid")).select_from(text("case_search_fts"))
+                .where(text(f"case_search_fts MATCH :{p}").bindparams(**{p: phrase})),
+                select(literal_column("case_id")).select_from(text("history_search_fts"))
+                .where(text(f"history_search_fts MATCH :{p}").bindparams(**{p: phrase})),
+            )
+        else:
+            pattern = _like(term)
+            hits = union(
+                select(literal_column("rowid")).select_from(text("case_search_fts")).where(text(
+                    f"title LIKE :{p} ESCAPE '\\' OR description LIKE :{p} ESCAPE '\\' OR body LIKE :{p} ESCAPE '\\'"
+                ).bindparams(**{p: pattern})),
+                select(literal_column("case_id")).select_from(text("history_search_fts"))
+                .where(text(f"body LIKE :{p} ESCAPE '\\'").bindparams(**{p: pattern})),
+            )
+        return cases.c.id.in_(hits)
+    # The exact expressions of the pg_trgm indexes, so the planner can use them.
+    pattern = _like(term)
+    own = literal_column("(cases.title || ' ' || cases.description || ' ' || gz_json_text(cases.data))")
+    in_history = text("SELECT case_history.case_id FROM case_history WHERE gz_json_text(case_history.payload) "
+                      f"ILIKE :{p}").bindparams(**{p: pattern}).columns(case_id=cases.c.id.type)
+    return or_(own.ilike(pattern), cases.c.id.in_(select(in_history.subquery().c.case_id)))
+
+
+def _where(conn: Connection, scope: Scope, f: CaseFilter, now: datetime) -> list[ColumnElement[bool]]:
+    where = [scope_clause(scope)]
+    if f.workflow:
+        where.append(definitions.c.name == f.workflow)
+    if f.state:
+        where.append(cases.c.state == f.state)
+    if f.unit:
+        where.append(_party(parties.c.unit_code == f.unit))
+    if f.jurisdiction:
+        tree = _subtree(f.jurisdiction)
+        where.append(_party(parties.c.unit_code.in_(
+            select(units.c.code).where(units.c.jurisdiction_code.in_(select(tree.c.code))))))
+    if f.closed is not None:
+        where.append(cases.c.closed.is_(f.closed))
+    if f.overdue is not None:
+        late = and_(cases.c.closed.is_(False), cases.c.due_at.is_not(None), cases.c.due_at < now)
+        where.append(late if f.overdue else ~late)
+    if f.due_before is not None:
+        where.append(and_(cases.c.due_at.is_not(None), cases.c.due_at < f.due_before))
+    for n, term in enumerate((f.q or "").split()[:8]):
+        where.append(_text_match(conn, term, n))
+    return where
+
+
+def search(conn: Connection, scope: Scope, f: CaseFilter, now: datetime) -> tuple[list[CaseRecord], int]:
+    """One page of the cases the scope may read that match the filter, and how many match in all."""
+    where = _where(conn, scope, f, now)
+    total = conn.execute(select(func.count()).select_from(_FROM).where(*where)).scalar_one()
+    key = f.sort.lstrip("-")
+    column = SORTS[key]
+    order = column.desc() if f.sort.startswith("-") else column.asc()
+    if key == "due_at":
+        order = order.nulls_last()
+    tiebreak = cases.c.id.desc() if f.sort.startswith("-") else cases.c.id.asc()
+    stmt = select(*_COLS).select_from(_FROM).where(*where).order_by(order, tiebreak).limit(f.limit).offset(f.offset)
+    return [CaseRecord(*r) for r in conn.execute(stmt)], total

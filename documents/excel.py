@@ -1,0 +1,75 @@
+"""Spreadsheets the office exchanges with its units: the 问题清单 and the “回头看” table.
+
+The look-back table is the form of seed 002 (饮用水水源地已整改环境问题“回头看”情况统计表) with exactly
+its columns, in its order, one header row and no merged cells: its notes forbid adding or removing
+rows or columns, merging cells or reordering, so that the units' returns can be read back by machine.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Sequence
+from typing import Any
+
+from openpyxl import Workbook
+from openpyxl.styles import Alignment, Border, Font, Side
+
+from documents.contexts import PROBLEM_COLUMNS, problem_rows
+from documents.records import CaseRecord
+
+LOOKBACK_COLUMNS = ("问题序号", "所在地", "水源地名称", "已整改问题具体情况", "“回头看”情况", "是否完成整治", "备注")
+PROBLEM_LIST_COLUMNS = ("序号", *PROBLEM_COLUMNS)
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+_THIN = Side(style="thin")
+_BORDER = Border(left=_THIN, right=_THIN, top=_THIN, bottom=_THIN)
+
+
+def lookback_rows(record: CaseRecord) -> list[list[Any]]:
+    """One row per problem, with its latest look-back (empty cells where none is recorded yet)."""
+    latest = {int(entry["problem_no"]): entry for entry in record.get("lookbacks") or ()}
+    rows = []
+    for no, problem in enumerate(record.require("problems"), 1):
+        done = latest.get(no)
+        situation = problem["text"] + (f"；整改措施：{problem['measures']}" if problem.get("measures") else "")
+        rows.append([
+            no, problem.get("location") or "", problem.get("source") or "", situation,
+            done["finding"] if done else "", ("是" if done["done"] else "否") if done else "",
+            (done.get("remark") or "") if done else "",
+        ])
+    return rows
+
+
+def workbook(sheet: str, columns: Sequence[str], rows: Sequence[Sequence[Any]], widths: Sequence[float]) -> bytes:
+    """One sheet: the header in row 1, the rows below, ruled and wrapped; no merged cells."""
+    book = Workbook()
+    ws = book.active
+    ws.title = sheet
+    ws.append(list(columns))
+    for row in rows:
+        ws.append(list(row))
+    for cell in ws[1]:
+        cell.font = Font(bold=True)
+        cell.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
+    for line in ws.iter_rows(min_row=1, max_row=ws.max_row):
+        for cell in line:
+            cell.border = _BORDER
+            if cell.row > 1:
+                cell.alignment = Alignment(vertical="center", wrap_text=True)
+    for index, width in enumerate(widths, 1):
+        ws.column_dimensions[ws.cell(row=1, column=index).column_letter].width = width
+    ws.freeze_panes = "A2"
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+def lookback_xlsx(record: CaseRecord) -> bytes:
+    """The “回头看” table of a case's problem list, as seed 002's 统计表."""
+    return workbook("回头看情况统计表", LOOKBACK_COLUMNS, lookback_rows(record), (10, 16, 18, 48, 36, 12, 16))
+
+
+def problem_list_xlsx(record: CaseRecord) -> bytes:
+    """The 问题清单 of a case, with the columns of its PDF attachment."""
+    rows = [[no, *row] for no, row in enumerate(problem_rows(record), 1)]
+    return workbook("问题清单", PROBLEM_LIST_COLUMNS, rows, (8, 14, 18, 40, 32, 16, 16, 16))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import sys
+from collections import Counter
 from datetime import UTC, date, datetime
 from importlib import util
 
@@ -12,8 +13,10 @@ from sqlalchemy import func, select
 from typer.testing import CliRunner
 
 from api.cli import app as cli
-from db.models import Case, CaseHistory, CaseLink, Definition
+from db.models import Case, CaseHistory, CaseLink, Definition, OutboxItem
 from db.session import Database
+from documents.contexts import Issue, build
+from documents.records import load
 from engine.bootstrap import init_database
 from engine.cases import Cases
 from engine.clock import FixedClock
@@ -51,7 +54,15 @@ def test_a_simulated_year_runs_the_whole_mechanism(fresh_url):
             db, "pil_case")
         with db.read() as conn:
             kinds = set(conn.execute(select(CaseLink.kind)).scalars())
+            # Every document the year's events queued can be built from what the cases recorded.
+            issued = Counter()
+            for case_id, seq, payload in conn.execute(select(OutboxItem.case_id, OutboxItem.history_seq,
+                                                             OutboxItem.payload).where(OutboxItem.topic == "document")):
+                build(payload["kind"], load(conn, case_id, seq), Issue("两湖专班办〔2026〕1号", date(2026, 12, 31)))
+                issued[payload["kind"]] += 1
         assert {"agenda", "decision", "settles", "clue", "finding", "problem", "lookback", "supervision"} <= kinds
+        assert set(issued) == {"meeting_notice", "minutes", "referral_letter", "rectification_plan",
+                               "supervision_notice", "circular_notice", "summons_record", "procuratorial_followup"}
     finally:
         db.dispose()
     assert runner.invoke(cli, ["verify", "--database-url", url]).exit_code == 0

@@ -69,18 +69,15 @@ class Flow:
                                                                            before.head_hash, before.data)
         return info.value
 
-    def linked(self, kind: str | None = None) -> list[Flow]:
-        """The cases this one links to (by `kind`), as flows."""
+    def linked(self, kind: str | None = None, direction: str = "to") -> list[Flow]:
+        """The cases this one links to (direction "to") or that link to it ("from"), by `kind`, as flows."""
         with self.cases.db.read() as conn:
             found = links(conn, self.id)
-        return [Flow(self.cases, self.cases.get(other)) for direction, k, other, _ in found
-                if direction == "to" and (kind is None or k == kind)]
+        return [Flow(self.cases, self.cases.get(other)) for way, k, other, _ in found
+                if way == direction and (kind is None or k == kind)]
 
     def linked_from(self, kind: str | None = None) -> list[Flow]:
-        with self.cases.db.read() as conn:
-            found = links(conn, self.id)
-        return [Flow(self.cases, self.cases.get(other)) for direction, k, other, _ in found
-                if direction == "from" and (kind is None or k == kind)]
+        return self.linked(kind, "from")
 
     def events(self) -> list[str]:
         return [r.event for r in self.cases.history(self.id)]

@@ -25,6 +25,13 @@ def referred(cases, receiver="gy_qz_gov", **payload):
     return f
 
 
+def in_progress(cases):
+    f = referred(cases)
+    f.fire("accept", QZ, "accepted")
+    f.fire("start_work", QZ, "in_progress")
+    return f
+
+
 def test_refer_accept_handle_and_verify(cases, db):
     f = draft(cases)
     assert f.case.parties == {"referrer": ["gy_sthjj"]}
@@ -44,9 +51,7 @@ def test_refer_accept_handle_and_verify(cases, db):
 
 
 def test_extension_granted_then_a_redo(cases):
-    f = referred(cases)
-    f.fire("accept", QZ)
-    f.fire("start_work", QZ)
+    f = in_progress(cases)
     # Fifteen working days from Monday 2 March: 23 March.
     assert f.case.due_at == end_of(2026, 3, 23)
     f.fire("request_extension", QZ, "extension_pending", new_due="2026-04-10", reason="雨季清运受阻")
@@ -60,9 +65,7 @@ def test_extension_granted_then_a_redo(cases):
 
 
 def test_extension_denied_and_refused_once_past_due(cases):
-    f = referred(cases)
-    f.fire("accept", QZ)
-    f.fire("start_work", QZ)
+    f = in_progress(cases)
     f.refused(GuardFailed, "request_extension", QZ, "must be on or after", new_due="2026-03-20", reason="r")
     f.fire("request_extension", QZ, "extension_pending", new_due="2026-04-10", reason="雨季")
     case = f.fire("deny_extension", OFFICE, "in_progress", reason="不属客观原因")
@@ -164,9 +167,7 @@ def test_a_meeting_past_its_agenda_cannot_take_an_escalation(cases):
 
 
 def test_a_persistently_late_receiver_becomes_a_procuratorial_clue(cases):
-    f = referred(cases)
-    f.fire("accept", QZ)
-    f.fire("start_work", QZ)
+    f = in_progress(cases)
     f.refused(GuardFailed, "refer_to_procuratorate", HEAD, "逾期", procuratorate="gy_jcy", reason="x")
     cases.clock.set(local(2026, 4, 1, 9))
     f.fire("refer_to_procuratorate", HEAD, "in_progress", procuratorate="gy_jcy",

@@ -257,5 +257,47 @@ def render_pending(limit: Annotated[int, typer.Option(help="at most this many do
         sys.exit(1)
 
 
+@app.command()
+def simulate(year: Annotated[int, typer.Option(help="the year to simulate, e.g. 2026")],
+             seed: Annotated[int, typer.Option(help="seed of every random choice: same seed, same year")] = 1,
+             task_force: Annotated[str, typer.Option(help="the task force whose simulation.py drives it")] = "two_lakes",
+             until: Annotated[str | None, typer.Option(help="stop after this day (default: the year's last)")] = None,
+             database_url: DbOption = None) -> None:
+    """模拟运行一年 / run a task force's mechanism for a simulated year on an empty database and summarise it."""
+    import importlib.util
+
+    from engine.bootstrap import init_database
+    from engine.cases import Cases
+    from engine.clock import FixedClock
+    from workflows import ROOT
+
+    last = _day(until) if until else None
+    module_path = ROOT / task_force / "simulation.py"
+    if not module_path.is_file():
+        raise typer.BadParameter(f"task force {task_force!r} has no {module_path.relative_to(ROOT.parent)}")
+    db = _database(database_url)
+    init_database(db, ROOT)
+    with db.read() as conn:
+        from sqlalchemy import func, select
+
+        from db.models import Case
+
+        existing = conn.execute(select(func.count()).select_from(Case).where(Case.task_force_code == task_force)
+                                ).scalar_one()
+    if existing:
+        typer.echo(f"{task_force} already has {existing} cases in {db.url.render_as_string(hide_password=True)}; "
+                   "simulate on an empty database (--database-url sqlite:///data/simulation.sqlite3)", err=True)
+        sys.exit(2)
+    spec = importlib.util.spec_from_file_location(f"simulation_{task_force}", module_path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up while it loads
+    spec.loader.exec_module(module)
+    clock = FixedClock(datetime(year, 1, 1, tzinfo=UTC))
+    report = module.run(Cases(db, clock), clock, year=year, seed=seed, root=ROOT, until=last)
+    typer.echo(report.render())
+    if report.problems:
+        sys.exit(1)
+
+
 if __name__ == "__main__":
     app()

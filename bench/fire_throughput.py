@@ -35,7 +35,7 @@ from engine.bootstrap import init_database  # noqa: E402
 from engine.cases import Cases  # noqa: E402
 from workflows import ROOT  # noqa: E402
 
-REFERRER = Actor.of("bench-ref", "ga_sthjj", "member")
+REFERRER = Actor.of("bench-ref", "as_sthjj", "member")  # both in 安顺市: a direct referral
 RECEIVER = Actor.of("bench-rcv", "as_pb_gov", "member")
 UPDATE = ("UPDATE cases SET state = {p}, version = {p}, head_hash = {p}, updated_at = {p} "
           "WHERE id = {p} AND version = {p}")

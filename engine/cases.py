@@ -94,11 +94,16 @@ class Cases:
             if missing:
                 raise BadPayload(field, f"unknown unit {', '.join(missing)}")
 
-    def _check_unit_fields(self, conn: Connection, fields, payload: dict[str, Any]) -> None:
+    def _check_unit_fields(self, conn: Connection, fields, payload: dict[str, Any], prefix: str = "") -> None:
         for f in fields:
-            if f.type in ("unit", "units") and f.name in payload:
-                value = payload[f.name]
-                self._check_units(conn, value if isinstance(value, list) else [value], f.name)
+            if f.name not in payload:
+                continue
+            value = payload[f.name]
+            if f.type in ("unit", "units"):
+                self._check_units(conn, value if isinstance(value, list) else [value], prefix + f.name)
+            elif f.type == "items":
+                for i, record in enumerate(value):
+                    self._check_unit_fields(conn, f.items, record, f"{prefix}{f.name}.{i}.")
 
     # --- start ------------------------------------------------------------------------------
 
@@ -144,7 +149,7 @@ class Cases:
             "head_hash": GENESIS, "created_at": now, "updated_at": now, "state_entered_at": now, "due_at": None,
         })
         ctx = FireContext(conn, case_id, initial, initial, "create", actor, fields, now, dict(fields),
-                          dict(clean_parties), None)
+                          dict(clean_parties), None, cases=self)
         repo.replace_parties(conn, case_id, clean_parties, clean_parties.keys())
         for named, kwargs in m.create_effects:
             named.fn(ctx, **kwargs)
@@ -168,6 +173,8 @@ class Cases:
         repo.advance_with(conn, case_id, 1, values)
         if ctx.changed_parties:
             repo.replace_parties(conn, case_id, ctx.parties, ctx.changed_parties.keys())
+        for named, kwargs in m.create_cross:
+            named.fn(ctx, **kwargs)
         return self._load(conn, case_id)
 
     # --- fire -------------------------------------------------------------------------------
@@ -195,9 +202,9 @@ class Cases:
         now = self.clock.now()
         ctx = None
         ops = m.deadline_ops.get((case.state, event))
-        if ev.guards or ev.effects or ops:
+        if ev.guards or ev.effects or ops or ev.cross:
             ctx = FireContext(conn, case.id, case.state, dest, event, actor, clean, now, case.data,
-                              case.parties, case.due_at)
+                              case.parties, case.due_at, cases=self)
             for named, kwargs in ev.guards:
                 reason = named.fn(ctx, **kwargs)
                 if reason:
@@ -247,6 +254,11 @@ class Cases:
             outbox.enqueue(conn, [("document", case.id, seq, {"kind": kind}) for kind in ev.spec.documents], now)
         if ctx is not None and ctx.changed_parties:
             repo.replace_parties(conn, case.id, ctx.parties, ctx.changed_parties.keys())
+        if ev.cross:
+            # Other cases are opened, linked or moved once this event stands; their notes follow its row.
+            for named, kwargs in ev.cross:
+                named.fn(ctx, **kwargs)
+            return self._load(conn, case.id)
         return CaseRow(
             case.id, case.number, case.task_force_code, case.definition_id, dest, seq, closed,
             case.title, values.get("data", case.data), values.get("parties", case.parties), row.hash,
@@ -266,6 +278,14 @@ class Cases:
                     self.fire_in(conn, ladder, spec.supervise.cancel, SYSTEM, {})
 
         return cancel
+
+    def link_in(self, conn: Connection, from_case: int, to_case: int, kind: str, *, event: str,
+                actor: Actor) -> None:
+        """Record a link between two cases: one link row, and a note in each case's history."""
+        trepo.link(conn, from_case, to_case, kind, self.clock.now())
+        here, there = self._load(conn, from_case), self._load(conn, to_case)
+        self.annotate_in(conn, here, "linked", actor, {"kind": kind, "to": there.number, "by": event})
+        self.annotate_in(conn, there, "linked", actor, {"kind": kind, "from": here.number, "by": event})
 
     def annotate_in(self, conn: Connection, case: CaseRow | int, note: str, actor: Actor,
                     payload: dict[str, Any], role: str | None = None) -> CaseRow:

@@ -31,6 +31,8 @@ class FireContext:
     changed_data: dict[str, Any] = field(default_factory=dict)
     changed_parties: dict[str, list[str]] = field(default_factory=dict)
     new_due: Any = _UNSET
+    # The case service, for effects that reach other cases (spawn, link); set only when they run.
+    cases: Any = None
 
     def set_data(self, key: str, value: Any) -> None:
         self.changed_data[key] = value

@@ -36,6 +36,15 @@ def _local_noon(day: date) -> datetime:
     return datetime.combine(day, time(12), tzinfo=LOCAL_TZ).astimezone(UTC)
 
 
+def _start_at(value: Any) -> datetime:
+    """A date starts a clock at local noon that day; a date-time (e.g. when an anomaly was detected),
+    at that moment — naive ones are Beijing time."""
+    if isinstance(value, datetime) or (isinstance(value, str) and len(value) > 10):
+        moment = value if isinstance(value, datetime) else datetime.fromisoformat(value)
+        return (moment if moment.tzinfo else moment.replace(tzinfo=LOCAL_TZ)).astimezone(UTC)
+    return _local_noon(_as_date(value))
+
+
 def pick_rule(spec: DeadlineSpec, flags: Mapping[str, Any]) -> DurationRule | None:
     for rule in spec.rules:
         if rule.when_flag is None or flags.get(rule.when_flag):
@@ -50,15 +59,16 @@ class DeadlineKeeper:
         self.calendar = calendar
 
     def compute(self, spec: DeadlineSpec, start: datetime, values: Mapping[str, Any],
-                flags: Mapping[str, Any]) -> tuple[datetime, bool, dict[str, Any]]:
-        """Due moment, provisional flag and the rule used. `values`: payload, then case data, by name."""
+                flags: Mapping[str, Any]) -> tuple[datetime, bool, dict[str, Any]] | None:
+        """Due moment, provisional flag and the rule used. `values`: payload, then case data, by name.
+        None for a deadline given only by a date field that was left empty: no clock runs."""
         if spec.start_field and values.get(spec.start_field):
-            start = _local_noon(_as_date(values[spec.start_field]))
+            start = _start_at(values[spec.start_field])
         if spec.from_field and values.get(spec.from_field):
             return end_of_local_day(_as_date(values[spec.from_field])), False, {"from_field": spec.from_field}
         rule = pick_rule(spec, flags)
         if rule is None:
-            raise ValueError(f"deadline {spec.name!r} has no rule for these flags and no {spec.from_field!r}")
+            return None
         due = self.calendar.add(start, rule.amount, rule.unit)
         return due.at, due.provisional, {"amount": rule.amount, "unit": rule.unit, "flag": rule.when_flag}
 
@@ -99,15 +109,21 @@ class DeadlineKeeper:
             for name in op.reset:
                 spec = definition.deadlines[name]
                 # A reset takes a new date from this event only; the old one is what is being replaced.
-                due, provisional, rule = self.compute(spec, now, payload, flags)
+                computed = self.compute(spec, now, payload, flags)
+                if computed is None:
+                    continue  # no new date and no rule: the clock stands as it was
+                due, provisional, rule = computed
                 row = trepo.get_deadline(conn, case_id, name)
                 self._run(conn, case_id, spec, now, due, provisional, now, rule,
                           extensions=row.extensions if row else 0)
                 cancel_episode(case_id, name, spec)
             for name in op.start:
                 spec = definition.deadlines[name]
-                due, provisional, rule = self.compute(spec, now, flags, flags)
-                started = _local_noon(_as_date(flags[spec.start_field])) if (
+                computed = self.compute(spec, now, flags, flags)
+                if computed is None:
+                    continue
+                due, provisional, rule = computed
+                started = _start_at(flags[spec.start_field]) if (
                     spec.start_field and flags.get(spec.start_field)) else now
                 self._run(conn, case_id, spec, started, due, provisional, now, rule)
         return self.current_due(conn, case_id, definition)

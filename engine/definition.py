@@ -6,8 +6,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 FIELD_TYPES = frozenset(
-    {"string", "text", "integer", "number", "boolean", "date", "datetime", "unit", "units", "choice", "strings"}
+    {"string", "text", "integer", "number", "boolean", "date", "datetime", "unit", "units", "choice", "choices",
+     "strings", "items"}
 )
+# An `items` field is a list of records; its own fields may be of any type but `items`.
+ITEM_FIELD_TYPES = FIELD_TYPES - {"items"}
 ROLE_KINDS = frozenset({"org", "party"})
 
 
@@ -29,6 +32,7 @@ class FieldSpec:
     required: bool = False
     title: str = ""
     choices: tuple[str, ...] = ()
+    items: tuple[FieldSpec, ...] = ()  # the fields of each record of an `items` field
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,6 +112,8 @@ class EventSpec:
     # Document kinds this event issues; rendered after commit through the outbox.
     documents: tuple[str, ...] = ()
     deadlines: DeadlineOps = NO_OPS
+    # A sanction this event records against a party, counted in the units' scorecards: (kind, role).
+    card: tuple[str, str] | None = None
 
 
 @dataclass(frozen=True, slots=True)

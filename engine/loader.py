@@ -15,6 +15,7 @@ import yaml
 from engine import registry
 from engine.definition import (
     FIELD_TYPES,
+    ITEM_FIELD_TYPES,
     NO_OPS,
     ROLE_KINDS,
     CreateSpec,
@@ -252,7 +253,7 @@ class _Checker:
             self.fail(node, f"{what} must be a list of names")
         return tuple(self.name(node, i, what) for i in items)
 
-    def fields(self, node: Mapping, items: Any) -> tuple[FieldSpec, ...]:
+    def fields(self, node: Mapping, items: Any, types: frozenset[str] = FIELD_TYPES) -> tuple[FieldSpec, ...]:
         if items is None:
             return ()
         self.mapping(items, "fields", node)
@@ -262,14 +263,22 @@ class _Checker:
             if isinstance(spec, str):
                 spec = {"type": spec}
             self.mapping(spec, f"field {fname!r}", items)
-            self.unknown_keys(spec, {"type", "required", "title", "choices"}, f"field {fname!r}")
+            self.unknown_keys(spec, {"type", "required", "title", "choices", "fields"}, f"field {fname!r}")
             ftype = spec.get("type")
-            if ftype not in FIELD_TYPES:
-                self.fail(spec, f"field {fname!r} has unknown type {ftype!r}; types: {', '.join(sorted(FIELD_TYPES))}")
+            if ftype not in types:
+                self.fail(spec, f"field {fname!r} has unknown type {ftype!r}; types: {', '.join(sorted(types))}")
             choices = tuple(spec.get("choices") or ())
-            if ftype == "choice" and not choices:
-                self.fail(spec, f"field {fname!r} of type choice needs choices")
-            out.append(FieldSpec(fname, ftype, bool(spec.get("required", False)), str(spec.get("title", "")), choices))
+            if ftype in ("choice", "choices") and not choices:
+                self.fail(spec, f"field {fname!r} of type {ftype} needs choices")
+            sub: tuple[FieldSpec, ...] = ()
+            if ftype == "items":
+                if not spec.get("fields"):
+                    self.fail(spec, f"field {fname!r} of type items needs the fields of each item")
+                sub = self.fields(spec, spec["fields"], ITEM_FIELD_TYPES)
+            elif "fields" in spec:
+                self.fail(spec, f"field {fname!r}: only a field of type items has fields")
+            out.append(FieldSpec(fname, ftype, bool(spec.get("required", False)), str(spec.get("title", "")), choices,
+                                 sub))
         return tuple(out)
 
     def roles_ref(self, node: Mapping, names: Any, declared: Mapping[str, RoleSpec], what: str) -> tuple[str, ...]:
@@ -335,7 +344,7 @@ def load_definition(
     for e in events_node:
         c.mapping(e, "an event", events_node)
         c.unknown_keys(e, {"name", "title", "from", "to", "roles", "guards", "fields", "effects", "documents",
-                          "deadlines"}, "an event")
+                          "deadlines", "card"}, "an event")
         ename = c.name(e, c.require(e, "name", "an event"), "event name")
         if ename in events:
             c.fail(e, f"duplicate event {ename!r}")
@@ -360,6 +369,14 @@ def load_definition(
         if dest is not None and dest not in states:
             c.fail(e, f"event {ename!r} goes to unknown state {dest!r}")
         efields = c.fields(e, e.get("fields"))
+        card = None
+        if e.get("card") is not None:
+            spec = c.mapping(e["card"], f"event {ename!r} card", e)
+            c.unknown_keys(spec, {"kind", "against"}, f"event {ename!r} card")
+            against = spec.get("against")
+            if against not in roles or roles[against].kind != "party":
+                c.fail(spec, f"event {ename!r}: a card is against a party role of this definition, not {against!r}")
+            card = (c.name(spec, spec.get("kind"), "card kind"), against)
         events[ename] = EventSpec(
             name=ename,
             sources=sources,
@@ -371,6 +388,7 @@ def load_definition(
             effects=c.invocations(e, e.get("effects"), "effect", registered_effects),
             documents=c.names(e, e.get("documents"), f"event {ename!r} documents"),
             deadlines=c.deadline_ops(e, e.get("deadlines"), deadlines, f"event {ename!r}", efields),
+            card=card,
         )
 
     create_node = c.mapping(c.require(doc, "create", "the definition"), "create", doc)

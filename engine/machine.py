@@ -39,10 +39,23 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
 
-def _payload_model(name: str, fields: tuple[FieldSpec, ...]) -> type[BaseModel]:
+_NONEMPTY = Annotated[str, Field(min_length=1)]
+
+
+def _payload_model(name: str, fields: tuple[FieldSpec, ...], *, in_item: bool = False) -> type[BaseModel]:
     spec: dict[str, Any] = {}
     for f in fields:
-        py = Literal[f.choices] if f.type == "choice" else _PY_TYPES[f.type]  # type: ignore[valid-type]
+        if f.type == "choice":
+            py: Any = Literal[f.choices]  # type: ignore[valid-type]
+        elif f.type == "choices":
+            py = list[Literal[f.choices]]  # type: ignore[valid-type]
+        elif f.type == "items":
+            py = list[_payload_model(f"{name}_{f.name}", f.items, in_item=True)]  # type: ignore[misc]
+        elif in_item and f.required and f.type in ("string", "text"):
+            # Top-level text is checked after parsing (naming the field); inside a record, here.
+            py = _NONEMPTY
+        else:
+            py = _PY_TYPES[f.type]
         spec[f.name] = (py, ...) if f.required else (py | None, None)
     return create_model(f"Payload_{name}", __base__=_Strict, **spec)
 
@@ -55,6 +68,7 @@ class CompiledEvent:
     effects: tuple[tuple[registry.Named, dict[str, Any]], ...]
     payload_model: type[BaseModel]
     required_text: tuple[str, ...]
+    cross: tuple[tuple[registry.Named, dict[str, Any]], ...] = ()  # effects on other cases, after the write
 
 
 class CompiledMachine:
@@ -103,9 +117,10 @@ class CompiledMachine:
                 spec=e,
                 roles=frozenset(e.roles),
                 guards=tuple((gtable[g.name], g.kwargs()) for g in e.guards),
-                effects=tuple((etable[f.name], f.kwargs()) for f in e.effects),
+                effects=tuple((etable[f.name], f.kwargs()) for f in e.effects if not etable[f.name].cross),
                 payload_model=_payload_model(e.name, e.fields),
                 required_text=tuple(f.name for f in e.fields if f.required and f.type in ("string", "text")),
+                cross=tuple((etable[f.name], f.kwargs()) for f in e.effects if etable[f.name].cross),
             )
             for e in d.events.values()
         }
@@ -113,7 +128,8 @@ class CompiledMachine:
         self.create_required_text = tuple(
             f.name for f in d.create.fields if f.required and f.type in ("string", "text")
         )
-        self.create_effects = tuple((etable[f.name], f.kwargs()) for f in d.create.effects)
+        self.create_effects = tuple((etable[f.name], f.kwargs()) for f in d.create.effects if not etable[f.name].cross)
+        self.create_cross = tuple((etable[f.name], f.kwargs()) for f in d.create.effects if etable[f.name].cross)
         self.create_roles = frozenset(d.create.roles)
 
     def allowed(self, state: str, roles: frozenset[str]) -> list[str]:

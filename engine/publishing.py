@@ -9,7 +9,7 @@ from sqlalchemy import Connection
 
 from db.repositories import definitions as repo
 from engine.clock import Clock
-from engine.definition import Definition
+from engine.definition import Definition, Invocation
 from engine.errors import DefinitionError
 from engine.loader import load_definition_file
 from engine.organisation import Organisation, load_organisation, parse_organisation
@@ -55,6 +55,7 @@ def _check_references(d: Definition, latest: dict[str, Definition], org: Organis
         cancel = other.events.get(sup.cancel)
         if cancel is None or "system" not in cancel.roles:
             raise DefinitionError(d.source, None, f"{sup.workflow!r} has no event {sup.cancel!r} the clock may fire")
+    _check_cross(d, latest)
     if "system" in d.roles and "system" not in org.role_codes:
         raise DefinitionError(d.source, None, "the organisation defines no 'system' role for the clock")
 
@@ -82,3 +83,48 @@ def load_task_force(conn: Connection, folder: Path, clock: Clock) -> dict[str, i
     published = sum(publish(conn, files.organisation.code, d, clock)[1] for d in files.definitions)
     return {"organisation_changed": int(changed), "definitions_published": published,
             "definitions": len(files.definitions)}
+
+
+def _check_cross(d: Definition, latest: dict[str, Definition]) -> None:
+    """Effects and guards that name another workflow must fit it: its create fields and party roles,
+    its events the clock may fire and their fields."""
+    invocations = [("create", inv) for inv in d.create.effects]
+    invocations += [(e.name, inv) for e in d.events.values() for inv in (*e.effects, *e.guards)]
+    for where, inv in invocations:
+        if inv.kwargs().get("workflow") is not None:
+            _check_one(d, where, inv, latest)
+
+
+def _check_one(d: Definition, where: str, inv: Invocation, latest: dict[str, Definition]) -> None:
+    args = inv.kwargs()
+    name = args["workflow"]
+
+    def fail(problem: str) -> None:
+        raise DefinitionError(d.source, None, f"{where}: {inv.name} {problem}")
+
+    other = latest.get(name)
+    if other is None:
+        fail(f"names unknown workflow {name!r}")
+    party_roles = {r for r, spec in other.roles.items() if spec.kind == "party"}
+    if inv.name == "spawn":
+        if "system" not in other.create.roles:
+            fail(f"opens {name!r}, which the system may not create (its create roles lack 'system')")
+        create_fields = {f.name for f in other.create.fields}
+        for key in (*(args.get("fields") or {}), *(args.get("constants") or {})):
+            if key not in create_fields:
+                fail(f"sets {key!r}, which is not a create field of {name!r}")
+        for role in (*(args.get("parties") or {}), *(args.get("inherit") or {})):
+            if role not in party_roles:
+                fail(f"gives {name!r} the party role {role!r}, which it does not declare")
+        for here in (args.get("inherit") or {}).values():
+            if here not in d.roles or d.roles[here].kind != "party":
+                fail(f"inherits from {here!r}, which is not a party role here")
+    event = args.get("event")
+    if event is not None:
+        spec = other.events.get(event)
+        if spec is None or "system" not in spec.roles:
+            fail(f"needs {name!r} to have an event {event!r} the clock may fire")
+        fields = {f.name for f in spec.fields}
+        for key in args.get("payload") or {}:
+            if key not in fields:
+                fail(f"sends {key!r}, which is not a field of {name}.{event}")

@@ -10,10 +10,6 @@ from sqlalchemy import Connection, and_, false, select
 
 from db.models import Case, CaseHistory, CaseLink, CaseParty, Deadline, Definition, Jurisdiction, Unit
 
-# Supervision ladder events that count as a card or sanction against the supervised unit.
-CARD_EVENTS = {"yellow": "yellow", "approve_red": "red", "approve_circular": "circular",
-               "approve_summons": "summons", "approve_transfer": "transfer"}
-
 
 @dataclass(frozen=True)
 class DueItem:
@@ -98,13 +94,27 @@ def scorecards(conn: Connection, task_force: str, since: datetime, until: dateti
     for item in due_items(conn, until, task_force=task_force, overdue_only=True):
         card(item.unit).open_overdue += 1
     h = CaseHistory.__table__
-    for unit, event in conn.execute(
-            select(p.c.unit_code, h.c.event)
-            .select_from(h.join(c, c.c.id == h.c.case_id).join(p, p.c.case_id == h.c.case_id))
-            .where(c.c.task_force_code == task_force, p.c.role == "supervised", h.c.event.in_(CARD_EVENTS),
-                   h.c.at >= since, h.c.at < until)):
-        card(unit).cards[CARD_EVENTS[event]] += 1
+    # Events a definition marks `card: {kind, against}` count against the unit holding that party role.
+    for definition_id, event, kind, against in _card_events(conn, task_force):
+        for (unit,) in conn.execute(
+                select(p.c.unit_code)
+                .select_from(h.join(c, c.c.id == h.c.case_id).join(p, p.c.case_id == h.c.case_id))
+                .where(c.c.definition_id == definition_id, p.c.role == against, h.c.event == event,
+                       h.c.kind == "event", h.c.at >= since, h.c.at < until)):
+            card(unit).cards[kind] += 1
     return cards
+
+
+def _card_events(conn: Connection, task_force: str) -> list[tuple[int, str, str, str]]:
+    """(definition id, event, card kind, party role) for every event a definition marks as a card."""
+    d = Definition.__table__
+    out = []
+    for definition_id, spec in conn.execute(select(d.c.id, d.c.spec).where(d.c.task_force_code == task_force)):
+        for event in (spec or {}).get("events") or []:
+            card = event.get("card")
+            if card:
+                out.append((definition_id, event["name"], card["kind"], card["against"]))
+    return out
 
 
 def links(conn: Connection, case_id: int) -> list[tuple[str, str, int, str]]:

@@ -10,7 +10,7 @@ from typing import Any
 
 from sqlalchemy import Connection, bindparam, delete, func, insert, select, update
 
-from db.models import Case, CaseHistory, CaseParty
+from db.models import Case, CaseHistory, CaseParty, Definition
 
 cases = Case.__table__
 history = CaseHistory.__table__
@@ -172,3 +172,23 @@ def all_ids(conn: Connection) -> list[int]:
 
 def count(conn: Connection) -> int:
     return conn.execute(select(func.count()).select_from(cases)).scalar_one()
+
+
+@dataclass(frozen=True, slots=True)
+class CaseRef:
+    """Another case as an event names it: by number."""
+
+    id: int
+    number: str
+    task_force_code: str
+    workflow: str
+    state: str
+    closed: bool
+
+
+def find_by_number(conn: Connection, number: str) -> CaseRef | None:
+    d = Definition.__table__
+    row = conn.execute(
+        select(cases.c.id, cases.c.number, cases.c.task_force_code, d.c.name, cases.c.state, cases.c.closed)
+        .join(d, d.c.id == cases.c.definition_id).where(cases.c.number == number)).first()
+    return CaseRef(*row) if row else None

@@ -134,3 +134,11 @@ def open_past_due_by_unit(conn: Connection, task_force: str | None, as_of: datet
         cond.append(cases_t.c.task_force_code == task_force)
     stmt = select(cases_t.c.due_unit, func.count()).where(*cond).group_by(cases_t.c.due_unit)
     return conn.execute(stmt).all()
+
+
+def linked_from(conn: Connection, from_case: int, kind: str):
+    """(id, number, state, closed) of every case this one links to by `kind`."""
+    return conn.execute(
+        select(cases_t.c.id, cases_t.c.number, cases_t.c.state, cases_t.c.closed)
+        .join(links_t, links_t.c.to_case_id == cases_t.c.id)
+        .where(links_t.c.from_case_id == from_case, links_t.c.kind == kind).order_by(links_t.c.id)).all()

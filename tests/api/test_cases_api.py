@@ -12,7 +12,8 @@ from engine.history import GENESIS, row_hash
 def test_create_read_and_fire(api, client, login):
     created = api.create("gy_sthjj", description="湖边有一处垃圾堆")
     assert created["number"].startswith("移送-") and created["state"] == "draft" and created["version"] == 1
-    assert created["parties"] == {"referrer": ["gy_sthjj"]} and created["allowed_events"] == ["refer"]
+    assert created["parties"] == {"referrer": ["gy_sthjj"]}
+    assert created["allowed_events"] == ["refer", "report_to_office"]
     assert created["state_title"] == "草稿" and created["workflow"] == "referral"
     r = api.get("gy_sthjj", f"/cases/{created['id']}")
     assert r.status_code == 200 and r.headers["etag"] == '"1"' and r.json()["description"] == "湖边有一处垃圾堆"
@@ -63,8 +64,9 @@ def test_event_refusals_name_the_reason(api):
     assert r.status_code == 422 and r.json()["details"]["field"] == "proposed_unit"
     r = api.fire("gy_qz_gov", cid, "object", {"reason": "x", "colour": "red"})
     assert r.status_code == 422 and r.json()["details"] == {"field": "colour", "reason": "unknown field"}
-    # 409: a guard, with its reason.
-    r = api.fire("office", cid, "route_cross_city")
+    # 409: a guard, with its reason: a problem for another city goes to the office, not straight there.
+    draft = api.create("gy_sthjj")
+    r = api.fire("gy_sthjj", draft["id"], "refer", {"receiver": "as_pb_gov", "reason": "上游来水"})
     assert r.status_code == 409 and r.json()["code"] == "guard_failed"
     assert "跨贵阳市" in r.json()["details"]["reason"]
     # 422 for malformed requests.

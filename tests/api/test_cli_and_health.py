@@ -57,8 +57,9 @@ def test_schedule_and_tick_commands(backend, fresh_url):
     runner = CliRunner()
     assert runner.invoke(cli, ["init", "--database-url", url]).exit_code == 0
     first = runner.invoke(cli, ["schedule", "--from", "2026-01-01", "--to", "2026-01-31", "--database-url", url])
-    # 1 January opens a half year, a quarter and a month: 1 + 1 + 1 + 35 + 5 + 3 + 1 duties.
-    assert first.exit_code == 0 and first.output.startswith("47 个新案件"), first.output
+    # 1 January opens a half year, a quarter and a month: plenary, topical, inspection, 35 self-inspections,
+    # 5 water data, 6 risk reports, the project list, one comprehensive and 5 sector enforcement actions.
+    assert first.exit_code == 0 and first.output.startswith("56 个新案件"), first.output
     again = runner.invoke(cli, ["schedule", "--from", "2026-01-01", "--to", "2026-01-31", "--database-url", url])
     assert again.output.startswith("0 个新案件")
     ticked = runner.invoke(cli, ["tick", "--from", "2026-01-01", "--until", "2026-02-28", "--database-url", url])

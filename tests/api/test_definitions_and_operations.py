@@ -23,12 +23,12 @@ def test_definitions_of_my_task_force(api):
     refer = next(e for e in full["events"] if e["name"] == "refer")
     assert refer["from_states"] == ["draft"] and refer["to_state"] == "referred" and refer["roles"] == ["referrer"]
     assert refer["documents"] == ["referral_letter"]
-    assert full["create"]["roles"] == ["member", "office"]
+    assert full["create"]["roles"] == ["member", "office", "system"]  # system: opened from a report or anomaly
     r = api.get("gy_sthjj", f"/definitions/{referral['id']}/diagram")
     assert r.status_code == 200 and r.headers["content-type"].startswith("text/plain")
     assert r.text.startswith("stateDiagram-v2\n") and "draft --> referred : 移送" in r.text
     toy = api.get("toy_office", "/definitions").json()
-    assert {d["name"] for d in toy} == {"ladder", "ticket"}
+    assert {d["name"] for d in toy} == {"batch", "chore", "ladder", "ticket"}
     assert api.get("toy_office", f"/definitions/{referral['id']}").status_code == 404
     assert api.get("toy_office", f"/definitions/{referral['id']}/diagram").status_code == 404
 

@@ -18,7 +18,8 @@ def viewer(unit, *roles, task_force="two_lakes", office=False):
 
 
 def test_roles_derived_from_the_definition():
-    assert wide_roles(REFERRAL) == {"office", "office_head", "convenor"}  # member only opens cases
+    # member only opens cases; system is the engine settling an escalated referral from the minutes
+    assert wide_roles(REFERRAL) == {"office", "office_head", "convenor", "system"}
     assert "member" not in acting_roles(REFERRAL) and {"referrer", "receiver"} <= acting_roles(REFERRAL)
     assert "invited" not in acting_roles(BRIEFING)
 

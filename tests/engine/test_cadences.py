@@ -67,7 +67,9 @@ MEMBERS_BUT_OFFICE = 35  # the 36 member units of the annex, less the office its
 def test_schedule_twice_creates_nothing_new(db):
     cases = Cases(db, FixedClock(local(2026, 1, 1, 0)))
     first = schedule(cases, ROOT, date(2026, 1, 1), date(2026, 6, 30))
-    assert first == 1 + 2 + 2 + 2 * MEMBERS_BUT_OFFICE + 6 * 5 + 3 + 1
+    # Plenary, topicals, inspections, self-inspections, water data, risk reports (environment and
+    # agriculture departments), the project list, comprehensive and five sectors' enforcement.
+    assert first == 1 + 2 + 2 + 2 * MEMBERS_BUT_OFFICE + 6 * 5 + 6 + 1 + 1 + 2 * 5
     assert schedule(cases, ROOT, date(2026, 1, 1), date(2026, 6, 30)) == 0
 
 
@@ -80,7 +82,8 @@ def test_a_simulated_year_of_the_two_lakes(db):
     assert c[("joint_inspection", None)] == 4
     assert c[("duty_report", "self_inspection")] == 4 * MEMBERS_BUT_OFFICE
     assert c[("duty_report", "water_data")] == 12 * 5
-    assert report.created == 2 + 4 + 4 + 4 * MEMBERS_BUT_OFFICE + 60 + 6 + 2
+    assert c[("enforcement_action", "comprehensive")] == 2 and c[("enforcement_action", "sector")] == 4 * 5
+    assert report.created == 2 + 4 + 4 + 4 * MEMBERS_BUT_OFFICE + 60 + 12 + 2 + 2 + 20
     # Ticking again past the end creates nothing and fires nothing twice.
     again = tick(cases, clock, ROOT, date(2026, 12, 31))
     assert again.created == 0 and again.timers.fired == 0
@@ -109,15 +112,16 @@ def test_a_simulated_year_of_the_two_lakes(db):
         ics = Calendar.from_ical(feed(conn, task_force="two_lakes"))
         unit_ics = Calendar.from_ical(feed(conn, task_force="two_lakes", unit="gy_sthjj"))
     # Past due at the end of the year: for the office, the first-half plenary and three quarters'
-    # topical meetings and inspections (the last ones fall due that very night); for 贵阳市生态环境局,
-    # three quarters' self-inspections, January–November water data, the first-half risk report.
-    assert by_unit["two_lakes_office"] == 1 + 3 + 3
+    # topical meetings and inspections and the first-half comprehensive enforcement (the last ones fall
+    # due that very night); for 贵阳市生态环境局, three quarters' self-inspections, January–November
+    # water data, the first-half risk report and three quarters' sector enforcement it organises.
+    assert by_unit["two_lakes_office"] == 1 + 3 + 3 + 1
     # The fast by-unit count (lead unit kept on the case row) agrees with the detailed view.
     assert {u: n for u, n in lead_counts.items() if u} == dict(by_unit)
     # By jurisdiction: 安顺市 and the units below it (西秀区, 平坝区, 高新区), nothing else.
     assert {i.unit for i in anshun} == {u for u in by_unit if u.startswith("as_")}
     assert "as_pb_gov" in {i.unit for i in anshun}
-    assert by_unit["gy_sthjj"] == 3 + 11 + 1
+    assert by_unit["gy_sthjj"] == 3 + 11 + 1 + 3
     assert cards["gy_sthjj"].cards["yellow"] >= 10 and cards["gy_sthjj"].on_time_rate == 0.0
     summaries = {str(e.get("summary")) for e in ics.walk("VEVENT")}
     meetings = {s for s in summaries if "联席会议" in s}

@@ -101,4 +101,4 @@ def test_a_published_version_cannot_change(db, clock):
 
 def test_fixture_folder_is_valid():
     files = read_task_force(Path(__file__).parent.parent / "fixtures" / "toy")
-    assert [d.name for d in files.definitions] == ["ladder", "ticket"]
+    assert [d.name for d in files.definitions] == ["batch", "chore", "ladder", "ticket"]

@@ -299,6 +299,25 @@ def simulate(year: Annotated[int, typer.Option(help="the year to simulate, e.g. 
         sys.exit(1)
 
 
+@app.command("load-items")
+def load_items_cmd(file: Annotated[str, typer.Argument(help="an items file: workflow and a list of items (YAML)")],
+                   task_force: Annotated[str, typer.Option("--task-force", help="the task force they belong to")],
+                   database_url: DbOption = None) -> None:
+    """按清单建案（任务分解表、问题清单、年度目标）/ open a case per item of a file the office edits;
+    items already loaded are skipped."""
+    from pathlib import Path
+
+    from engine.cases import Cases
+    from engine.errors import EngineError
+    from engine.items import load_items
+
+    try:
+        created = load_items(Cases(_database(database_url)), task_force, Path(file))
+    except EngineError as exc:
+        _refused(exc)
+    typer.echo(f"{len(created)} 个新案件 new cases (items loaded before are left as they are)")
+
+
 @app.command("migrate-cases")
 def migrate_cases(task_force: Annotated[str, typer.Option("--task-force", help="the task force of the workflow")],
                   workflow: Annotated[str, typer.Option("--workflow", help="the workflow's name")],

@@ -6,6 +6,10 @@ state; a state absent from the mapping keeps its name). It is planned first (a d
 nothing) and refused as a whole when any chosen case would land in a state the target version does not
 have. Each move is one history row of kind `migrate` in the case's hash chain; replay follows it onto
 the target version's machine. Moving back is the same operation towards the earlier version.
+
+A move changes the case's definition and state only: its data, parties, due date and running
+deadline clocks stay as they were (a clock whose expiry event the target version lacks is dropped
+when it fires, like any event no longer permitted).
 """
 
 from __future__ import annotations

@@ -12,6 +12,7 @@ from typer.testing import CliRunner
 from api.cli import app
 from db.repositories import definitions as defs_repo
 from db.session import Database
+from documents import records
 from engine import migration
 from engine.actors import Actor
 from engine.bootstrap import init_database
@@ -51,6 +52,7 @@ def test_publish_v2_migrate_half_both_groups_work_and_move_back(fresh):
                for i in range(4)]
     for c in started[2:] + started[:1]:
         cases.fire(c.id, "request_extension", GY_SWJ, {"new_due": "2026-09-30", "reason": "汛期"})
+    cases.fire(started[1].id, "report_progress", GY_SWJ, {"progress": "已完成方案编制"})
     v1_id = started[0].definition_id
 
     with db.write() as conn:
@@ -100,6 +102,8 @@ def test_publish_v2_migrate_half_both_groups_work_and_move_back(fresh):
     assert last.payload["from_version"] == 1 and last.payload["to_version"] == 2
     assert last.payload["reason"] == "议定事项流程第2版"
     assert cases.verify() == []
+    with db.read() as conn:  # a document's record replays the case across the move
+        assert records.load(conn, moved[1].id).get("progress") == "已完成方案编制"
 
     # Both groups keep working on their own version.
     cases.fire(moved[0].id, "grant_extension", OFFICE, {"new_due": "2026-09-30"})

@@ -299,5 +299,64 @@ def simulate(year: Annotated[int, typer.Option(help="the year to simulate, e.g. 
         sys.exit(1)
 
 
+@app.command("load-items")
+def load_items_cmd(file: Annotated[str, typer.Argument(help="an items file: workflow and a list of items (YAML)")],
+                   task_force: Annotated[str, typer.Option("--task-force", help="the task force they belong to")],
+                   database_url: DbOption = None) -> None:
+    """按清单建案（任务分解表、问题清单、年度目标）/ open a case per item of a file the office edits;
+    items already loaded are skipped."""
+    from pathlib import Path
+
+    from engine.cases import Cases
+    from engine.errors import EngineError
+    from engine.items import load_items
+
+    try:
+        created = load_items(Cases(_database(database_url)), task_force, Path(file))
+    except EngineError as exc:
+        _refused(exc)
+    typer.echo(f"{len(created)} 个新案件 new cases (items loaded before are left as they are)")
+
+
+@app.command("migrate-cases")
+def migrate_cases(task_force: Annotated[str, typer.Option("--task-force", help="the task force of the workflow")],
+                  workflow: Annotated[str, typer.Option("--workflow", help="the workflow's name")],
+                  to_version: Annotated[int, typer.Option("--to-version", help="the version to move the cases to")],
+                  case: Annotated[list[str], typer.Option("--case", help="a case number; repeat for several")],
+                  map_: Annotated[list[str] | None, typer.Option(
+                      "--map", help="old_state=new_state; repeat; unmapped states keep their name")] = None,
+                  apply_: Annotated[bool, typer.Option("--apply", help="carry it out (default: dry run)")] = False,
+                  reason: Annotated[str, typer.Option(help="recorded in each case's history")] = "",
+                  database_url: DbOption = None) -> None:
+    """将运行中的案件迁移到流程的另一版本 / move running cases to another version of their workflow
+    (a dry run unless --apply; moving back is the same command towards the earlier version)."""
+    from engine import migration
+    from engine.cases import SYSTEM, Cases
+    from engine.errors import EngineError
+
+    mapping = {}
+    for item in map_ or []:
+        old, sep, new = item.partition("=")
+        if not sep or not old or not new:
+            raise typer.BadParameter(f"{item!r} is not old_state=new_state")
+        mapping[old.strip()] = new.strip()
+    cases = Cases(_database(database_url))
+    try:
+        with cases.db.write() as conn:
+            plan = migration.plan(cases, conn, task_force=task_force, workflow=workflow, to_version=to_version,
+                                  numbers=case, mapping=mapping)
+            typer.echo(plan.render())
+            if plan.problems:
+                typer.echo(f"refused: {len(plan.problems)} case(s) would be stranded; nothing moved", err=True)
+                raise typer.Exit(2)
+            if not apply_:
+                typer.echo(f"dry run: {len(plan.moves)} case(s) would move; add --apply to move them")
+                return
+            moved = migration.apply(cases, conn, plan, SYSTEM, reason)
+    except EngineError as exc:
+        _refused(exc)
+    typer.echo(f"moved {len(moved)} case(s) to {workflow} version {to_version}")
+
+
 if __name__ == "__main__":
     app()

@@ -115,9 +115,10 @@ class CaseRecord:
         return tuple(self.unit(c).short_name if short else self.unit(c).name for c in codes or ())
 
 
-def replay_data(machine: CompiledMachine, rows: Sequence[HistoryRow], conn: Connection | None = None
-                ) -> tuple[dict[str, Any], dict[str, list[str]], dt.datetime | None]:
-    """Case data, parties and due date after `rows`, recomputed through the definition's effects."""
+def replay_data(machine: CompiledMachine, rows: Sequence[HistoryRow], conn: Connection | None = None,
+                machine_of=None) -> tuple[dict[str, Any], dict[str, list[str]], dt.datetime | None]:
+    """Case data, parties and due date after `rows`, recomputed through the definition's effects
+    (a `migrate` row moves on to the version it names, through `machine_of`)."""
     data: dict[str, Any] = {}
     parties: dict[str, list[str]] = {}
     due: dt.datetime | None = None
@@ -132,6 +133,9 @@ def replay_data(machine: CompiledMachine, rows: Sequence[HistoryRow], conn: Conn
             event = machine.events.get(row.event)
             payload = row.payload
             effects = event.effects if event else ()
+        elif row.kind == "migrate" and machine_of is not None:
+            machine = machine_of(row.payload["to_definition"])
+            continue
         else:  # rows that record without acting (notes): no effects ran
             continue
         if not effects:
@@ -168,10 +172,13 @@ def load(conn: Connection, case_id: int, history_seq: int | None = None) -> Case
     if case is None:
         raise MissingData(f"case {case_id} not found")
     history_seq = case.version if history_seq is None else history_seq
-    rows = [r for r in cases_repo.history_of(conn, case_id) if r.seq <= history_seq]
+    every_row = cases_repo.history_of(conn, case_id)
+    rows = [r for r in every_row if r.seq <= history_seq]
     if not rows or rows[-1].seq != history_seq:
         raise MissingData(f"case {case.number} has no history row {history_seq}")
-    data, parties, due = replay_data(_machine(conn, case.definition_id), rows, conn)
+    moves = [r for r in every_row if r.kind == "migrate"]
+    first = moves[0].payload["from_definition"] if moves else case.definition_id
+    data, parties, due = replay_data(_machine(conn, first), rows, conn, lambda i: _machine(conn, i))
 
     tf = org_repo.task_force(conn, case.task_force_code)
     if tf is None:

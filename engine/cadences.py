@@ -49,6 +49,12 @@ class Cadence:
     due: dict[str, Any]
     payload: dict[str, Any]
     parties: dict[str, list[str]]
+    active_from: date | None = None  # a campaign's cadence: only periods starting on or after this day
+    active_until: date | None = None  # ... and on or before this one
+
+    def active(self, period: Period) -> bool:
+        return not ((self.active_from and period.start < self.active_from)
+                    or (self.active_until and period.start > self.active_until))
 
 
 def parse_cadences(path: Path) -> list[Cadence]:
@@ -84,8 +90,18 @@ def parse_cadences(path: Path) -> list[Cadence]:
         for key in ("workflow", "role", "title"):
             if not c.get(key):
                 fail(f"cadence {code!r} is missing {key!r}")
+        window = []
+        for key in ("from", "until"):
+            value = c.get(key)
+            if value is not None and not isinstance(value, date):
+                try:
+                    value = date.fromisoformat(str(value))
+                except ValueError:
+                    fail(f"cadence {code!r}: {key} must be a date like 2018-05-01")
+            window.append(value)
         out.append(Cadence(code, c["title"], c["workflow"], every, rrule, owed_by, owed_filter, c["role"], due,
-                           dict(c.get("payload") or {}), {k: list(v) for k, v in (c.get("parties") or {}).items()}))
+                           dict(c.get("payload") or {}), {k: list(v) for k, v in (c.get("parties") or {}).items()},
+                           *window))
     return out
 
 
@@ -155,6 +171,8 @@ def materialise(cases: Cases, task_force: str, cadences: list[Cadence], first: d
         for cadence in cadences:
             units = owing_units(conn, task_force, cadence)
             for period in periods(cadence, first, last):
+                if not cadence.active(period):
+                    continue
                 for unit in units:
                     if trepo.run_exists(conn, task_force, cadence.code, period.key, unit):
                         continue

@@ -339,12 +339,32 @@ class Cases:
         """The state the history leads to, recomputed through the case's definition."""
         with self.db.read() as conn:
             case = self._load(conn, case_id)
-            return self._replay(self.machine(conn, case.definition_id), repo.history_of(conn, case_id))
+            return self._replay(self._machines_for(conn, case.definition_id), repo.history_of(conn, case_id))
+
+    def _machines_for(self, conn: Connection, current: int):
+        """(look-up of a definition's machine by id, the case's definition id) for replay."""
+        return (lambda definition_id: self.machine(conn, definition_id)), current
 
     @staticmethod
-    def _replay(m: CompiledMachine, rows: list[HistoryRow]) -> str:
+    def _replay(machines, rows: list[HistoryRow]) -> str:
+        """Replay through the definition in force at each row: a `migrate` row moves the case onto
+        another version's machine, from the state it left to the state it maps to."""
+        machine_by_id, current = machines
+        moves = [r for r in rows if r.kind == "migrate"]
+        on = moves[0].payload["from_definition"] if moves else current
+        m = machine_by_id(on)
         state: str | None = None
         for row in rows:
+            if row.kind == "migrate":
+                if row.from_state != state or row.payload.get("from_definition") != on:
+                    raise EngineError(f"case {row.case_id}: migrate row {row.seq} does not start where replay is")
+                on = row.payload["to_definition"]
+                m = machine_by_id(on)
+                if row.to_state not in m.definition.states:
+                    raise EngineError(f"case {row.case_id}: migrate row {row.seq} lands in {row.to_state!r}, "
+                                      "which the target version does not have")
+                state = row.to_state
+                continue
             if row.kind == "create":
                 if state is not None or row.to_state != m.definition.initial:
                     raise EngineError(f"case {row.case_id}: create row {row.seq} out of place")
@@ -364,6 +384,9 @@ class Cases:
             state = dest
         if state is None:
             raise EngineError("empty history")
+        if on != current:
+            raise EngineError(f"case {rows[0].case_id}: history ends on definition {on}, "
+                              f"the case runs on {current}")
         return state
 
     def verify(self) -> list[str]:
@@ -373,13 +396,13 @@ class Cases:
             for case_id in repo.all_ids(conn):
                 case = self._load(conn, case_id)
                 rows = repo.history_of(conn, case_id)
-                problems.extend(self._verify_case(self.machine(conn, case.definition_id), case, rows))
+                problems.extend(self._verify_case(self._machines_for(conn, case.definition_id), case, rows))
         return problems
 
-    def _verify_case(self, m: CompiledMachine, case: CaseRow, rows: list[HistoryRow]) -> list[str]:
+    def _verify_case(self, machines, case: CaseRow, rows: list[HistoryRow]) -> list[str]:
         out = []
         try:
-            state = self._replay(m, rows)
+            state = self._replay(machines, rows)
             if state != case.state:
                 out.append(f"case {case.number}: state {case.state!r} but history replays to {state!r}")
         except EngineError as exc:

@@ -489,3 +489,16 @@ def append_item(ctx: FireContext, *, key: str, fields: list[str]) -> None:
     item = {name: ctx.payload[name] for name in fields if name in ctx.payload}
     if item:
         ctx.set_data(key, [*ctx.data.get(key, []), item])
+
+
+@effect("compare")
+def compare(ctx: FireContext, *, value: str, target: str, direction: str, flag: str) -> None:
+    """Set the flag `flag` to whether the number `value` meets `target`: `direction` names a field
+    holding `at_least` (the value must reach the target) or `at_most` (it must not exceed it)."""
+    def look(name: str) -> Any:
+        return ctx.payload[name] if name in ctx.payload else ctx.data.get(name)
+
+    got, goal, how = look(value), look(target), look(direction)
+    if got is None or goal is None:
+        return
+    ctx.set_data(flag, float(got) >= float(goal) if how == "at_least" else float(got) <= float(goal))

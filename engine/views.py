@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import Connection, and_, false, select
 
@@ -127,3 +128,32 @@ def links(conn: Connection, case_id: int) -> list[tuple[str, str, int, str]]:
         number = conn.execute(select(c.c.number).where(c.c.id == other)).scalar_one()
         out.append(("to" if from_id == case_id else "from", kind, other, number))
     return out
+
+
+@dataclass(frozen=True)
+class Tally:
+    total: int
+    done: int
+    in_progress: int
+
+
+def tally(conn: Connection, task_force: str, workflow: str, *, done_states: tuple[str, ...] = (),
+          where: dict[str, Any] | None = None) -> Tally:
+    """How many cases of a workflow there are, how many are done (closed, or in one of `done_states`) and
+    how many still in progress — counted from the cases, e.g. “自查上报的9个问题，已整改完成5个，4个正在推进”.
+    `where` keeps the cases whose data has those values."""
+    c, d = Case.__table__, Definition.__table__
+    rows = conn.execute(select(c.c.state, c.c.closed, c.c.data).select_from(c.join(d, d.c.id == c.c.definition_id))
+                        .where(c.c.task_force_code == task_force, d.c.name == workflow)).all()
+    kept = [r for r in rows if all((r.data or {}).get(k) == v for k, v in (where or {}).items())]
+    done = sum(1 for r in kept if r.closed or r.state in done_states)
+    return Tally(len(kept), done, len(kept) - done)
+
+
+def in_states(conn: Connection, task_force: str, workflow: str, states: tuple[str, ...]) -> list[tuple[str, str]]:
+    """(number, title) of the cases of a workflow now in one of `states`, e.g. a list to publish."""
+    c, d = Case.__table__, Definition.__table__
+    return [(r[0], r[1]) for r in conn.execute(
+        select(c.c.number, c.c.title).select_from(c.join(d, d.c.id == c.c.definition_id))
+        .where(c.c.task_force_code == task_force, d.c.name == workflow, c.c.state.in_(states))
+        .order_by(c.c.number))]

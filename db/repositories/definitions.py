@@ -17,6 +17,12 @@ def spec_of(conn: Connection, definition_id: int) -> tuple[dict[str, Any], str] 
     return (row[0], row[1]) if row else None
 
 
+def row_of(conn: Connection, definition_id: int) -> tuple[str, str, int] | None:
+    """(task force, name, version) of a published definition."""
+    row = conn.execute(select(_t.c.task_force_code, _t.c.name, _t.c.version).where(_t.c.id == definition_id)).first()
+    return (row[0], row[1], row[2]) if row else None
+
+
 def find(conn: Connection, task_force: str, name: str, version: int | None = None):
     stmt = select(_t.c.id, _t.c.version, _t.c.content_hash).where(_t.c.task_force_code == task_force, _t.c.name == name)
     if version is None:

@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import Connection
 
 from api.pages.forms import Widget, widgets
-from api.pages.render import days_left
+from api.pages.render import days_left, zh_date, zh_datetime
 from db.repositories import attachments as attachments_repo
 from db.repositories import cases as cases_repo
 from db.repositories import organisation as org_repo
@@ -171,6 +171,35 @@ DEADLINE_STATUS = {"running": "计时中", "paused": "已暂停", "met": "按期
                    "expired": "已逾期", "cancelled": "已取消"}
 
 
+# Definitions name some choices by code; until they carry titles, the pages read these in Chinese.
+CHOICE_WORDS = {
+    "plenary": "全体会议", "topical": "专题会议", "ad_hoc": "临时会议", "comprehensive": "综合执法", "sector": "专项执法",
+    "water_quality": "水质异常", "emergency": "突发事件", "self_inspection": "季度自查", "water_data": "水质数据",
+    "risk_info": "风险信息", "project_list": "项目清单", "enforcement_report": "执法情况", "joint_inspection": "联合排查",
+    "enforcement": "联合执法", "anomaly": "异常情况", "other": "其他",
+}
+
+
+def field_types(d: Definition) -> dict[str, str]:
+    types = {f.name: f.type for f in d.create.fields}
+    for ev in d.events.values():
+        for f in ev.fields:
+            types.setdefault(f.name, f.type)
+    return types
+
+
+def shown(value: Any, kind: str, org: Organisation) -> Any:
+    """A recorded value as a person reads it: dates in Chinese, units by name, choices in words."""
+    if kind == "date" and isinstance(value, str):
+        return zh_date(value)
+    if kind == "datetime" and isinstance(value, str):
+        return zh_datetime(value)
+    if kind in ("choice", "choices"):
+        values = value if isinstance(value, list) else [value]
+        return "、".join(CHOICE_WORDS.get(str(v), str(v)) for v in values)
+    return display(value, org)
+
+
 def display(value: Any, org: Organisation) -> Any:
     if isinstance(value, bool):
         return "是" if value else "否"
@@ -188,17 +217,23 @@ def case_page(conn: Connection, access: CaseAccess, case_id: int, now: datetime,
     d = access.machine(conn, record).definition
     org = Organisation(conn, access.viewer.task_force)
     titles = field_titles(d)
+    types = field_types(d)
     parties = [(d.roles[role].title if role in d.roles else role, [org.name(u) for u in units])
                for role, units in record.parties.items() if units]
-    data = [(titles.get(k, k), display(v, org)) for k, v in record.data.items()
+    data = [(titles.get(k, k), shown(v, types.get(k, ""), org)) for k, v in record.data.items()
             if k in titles and v not in (None, "", [])]
     timeline = []
     for h in access.history(conn, case_id):
         ev = d.events.get(h.event)
-        what = ev.title if ev else ("创建" if h.kind == "create" else h.event)
-        reason = h.payload.get("reason") or h.payload.get("comment") or h.payload.get("result") or ""
-        details = [(titles.get(k, k), display(v, org)) for k, v in h.payload.items()
-                   if k in titles and v not in (None, "", []) and k != "reason"]
+        if h.event == "linked":  # an annotation: another case was linked to this one
+            other = h.payload.get("to") or h.payload.get("from") or ""
+            what = f"关联{LINK_TITLES.get(h.payload.get('kind', ''), '案件')}"
+            reason, details = "", [("关联案件", other)]
+        else:
+            what = ev.title if ev else ("创建" if h.kind == "create" else h.event)
+            reason = h.payload.get("reason") or h.payload.get("comment") or h.payload.get("result") or ""
+            details = [(titles.get(k, k), shown(v, types.get(k, ""), org)) for k, v in h.payload.items()
+                       if k in titles and v not in (None, "", []) and k not in ("reason", "result", "comment")]
         role = d.roles[h.actor_role].title if h.actor_role in d.roles else (h.actor_role or "")
         timeline.append({"at": h.at, "who": org.name(h.actor_unit) if h.actor_unit else "系统", "role": role,
                          "what": what, "reason": reason, "details": details,

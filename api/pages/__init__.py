@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
-from api.pages import cases
+from api.pages import cases, office
 from api.pages.render import page
 from api.pages.session import BadCsrf, SignInNeeded, login_url
 
@@ -13,6 +13,7 @@ from api.pages.session import BadCsrf, SignInNeeded, login_url
 def install(app: FastAPI) -> None:
     """Add the page routers and turn "not signed in" and a stale form into pages, not JSON."""
     app.include_router(cases.router)
+    app.include_router(office.router)
 
     @app.exception_handler(SignInNeeded)
     async def _sign_in(request: Request, exc: SignInNeeded) -> RedirectResponse:

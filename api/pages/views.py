@@ -355,3 +355,42 @@ def calendar(conn: Connection, access: CaseAccess, now: datetime, year: int, mon
         if (local.year, local.month) == (year, month):
             days[local.day].append({**c, "at": local})
     return dict(days)
+
+
+def by_stage(conn: Connection, access: CaseAccess, now: datetime, workflow: str) -> list[tuple[str, list[dict]]]:
+    """My open cases of a workflow grouped by state, in the definition's order of states."""
+    d = definition_of(conn, access, workflow)
+    if d is None:
+        return []
+    groups: dict[str, list[dict]] = defaultdict(list)
+    for c in my_open_cases(conn, access, now, workflow=workflow, limit=200):
+        groups[c["state_name"]].append(c)
+    return [(d.states[s].title, groups[s]) for s in d.states if s in groups]
+
+
+def running_deadlines(conn: Connection, access: CaseAccess, now: datetime, workflow: str,
+                      state: str) -> list[dict[str, Any]]:
+    """Open cases of a workflow in a state, with their running deadlines counting down."""
+    out = []
+    for c in my_open_cases(conn, access, now, workflow=workflow, limit=200):
+        if c["state_name"] != state:
+            continue
+        record = access.record(conn, c["id"])
+        d = access.machine(conn, record).definition
+        for row in time_repo.deadlines_of(conn, c["id"]):
+            if row.status in ("running", "paused"):
+                spec = d.deadlines.get(row.name)
+                out.append({**c, "deadline": spec.title if spec else row.name, "due_at": row.due_at,
+                            "days": days_left(row.due_at, now),
+                            "number_doc": record.data.get("recommendation_no", "")})
+    return sorted(out, key=lambda r: r["due_at"])
+
+
+def disclosure(conn: Connection, task_force: str, year: int, workflow: str, rectified: str,
+               closed: str) -> list[dict[str, int]]:
+    from engine.context import LOCAL_TZ
+
+    months = views.entries_by_month(conn, task_force, workflow, year, LOCAL_TZ)
+    return [{"month": m, "found": months.get(m, Counter())["created"],
+             "rectified": months.get(m, Counter())[rectified], "closed": months.get(m, Counter())[closed]}
+            for m in range(1, 13)]

@@ -45,3 +45,8 @@ def jurisdictions(conn: Connection):
 def task_force_roles(conn: Connection, code: str) -> list[dict[str, str]]:
     """The organisation roles of a task force: [{code, title}]."""
     return conn.execute(select(_tf.c.roles).where(_tf.c.code == code)).scalar_one_or_none() or []
+
+
+def task_forces(conn: Connection):
+    """(code, name, short_name) of every task force, in code order."""
+    return conn.execute(select(_tf.c.code, _tf.c.name, _tf.c.short_name).order_by(_tf.c.code)).all()

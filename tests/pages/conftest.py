@@ -1,3 +1,3 @@
 """Page tests reuse the API tests' app and accounts."""
 
-from tests.api.conftest import PASSWORD, accounts, app, client, settings  # noqa: F401
+from tests.api.conftest import PASSWORD, accounts, api, app, client, login, settings  # noqa: F401

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 
 import pytest
 
@@ -50,3 +51,28 @@ def test_a_referral_from_a_page_with_a_missing_field_keeps_what_was_typed(client
 def test_pages_are_chinese(client, path):
     sign_in(client, "office")
     assert 'lang="zh-CN"' in client.get(path).text
+
+
+def test_the_office_pages_count_overdue_work_and_the_public_page_needs_no_sign_in(client, api, clock):
+    referral = api.referral("gy_sthjj", "gy_qz_gov")  # to be accepted within 3 working days
+    clock.advance(timedelta(days=10))
+    sign_in(client, "office")
+    overdue = client.get("/office/overdue").text
+    assert re.search(r'data-testid="overdue-total">1<', overdue) and "清镇市政府" in overdue and "贵阳市" in overdue
+    for path, text in (("/office/calendar?month=2026-03", "2026年3月 日程"), ("/office/overdue", "逾期未办结事项"),
+                       ("/office/ladder", "督办红黄牌"), ("/office/scorecards?year=2026", "2026年度各单位履职情况")):
+        r = client.get(path)
+        assert r.status_code == 200 and text in r.text, path
+    assert referral["number"] in client.get("/case/%d" % referral["id"]).text
+    public = client.__class__(client.app)
+    r = public.get("/public", follow_redirects=True)
+    assert r.status_code == 200 and "问题整改情况公开" in r.text and "合计" in r.text
+    assert "红枫湖沿岸" not in r.text  # counts only, never titles
+
+
+def test_office_pages_are_the_offices_and_the_procurator_sees_reply_deadlines(client):
+    sign_in(client, "as_pb_gov")
+    assert client.get("/office/overdue").status_code == 403
+    sign_in(client, "procurator")
+    r = client.get("/procurator")
+    assert r.status_code == 200 and "检察建议回复期限" in r.text

@@ -63,7 +63,7 @@ def test_the_office_pages_count_overdue_work_and_the_public_page_needs_no_sign_i
                        ("/office/ladder", "督办红黄牌"), ("/office/scorecards?year=2026", "2026年度各单位履职情况")):
         r = client.get(path)
         assert r.status_code == 200 and text in r.text, path
-    assert referral["number"] in client.get("/case/%d" % referral["id"]).text
+    assert referral["number"] in client.get(f"/case/{referral['id']}").text
     public = client.__class__(client.app)
     r = public.get("/public", follow_redirects=True)
     assert r.status_code == 200 and "问题整改情况公开" in r.text and "合计" in r.text

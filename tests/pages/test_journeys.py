@@ -194,6 +194,19 @@ def test_a_gui_an_department_refers_a_cross_city_problem_through_the_office(brow
         expect(timeline).to_contain_text(step)
     expect(timeline).to_contain_text("问题位于平坝区，由平坝区政府承办")
     ga.shot("07-referral-closed")
+    office.page.goto("/office/calendar?month=2026-03")
+    expect(office.page.get_by_test_id("calendar")).to_contain_text("2026年第一季度联席会议专题会议")
+    office.shot("09-office-calendar")
+    for path, name in (("/office/overdue", "10-office-overdue"), ("/office/ladder", "11-office-ladder"),
+                       ("/office/scorecards", "12-office-scorecards")):
+        office.page.goto(path)
+        office.shot(name)
+    public = browser.new_page(base_url=site.url, viewport=PHONE)
+    public.goto("/public")
+    expect(public.get_by_test_id("disclosure")).to_contain_text("2026年3月")
+    expect(public.locator("header")).not_to_contain_text("退出")
+    public.screenshot(path=str(ARTEFACTS / "13-phone-public.png"), full_page=True)
+    public.close()
     for p in (ga, office, pb):
         p.close()
 
@@ -222,6 +235,12 @@ def test_a_prosecutor_serves_a_recommendation_and_records_the_reply(browser, sit
     expect(reply_row).to_contain_text("2026年5月")
     expect(reply_row).to_contain_text(re.compile(r"剩余\d+天"))
     proc.shot("08-procurator-awaiting-reply")
+    proc.page.get_by_role("link", name="检察监督").first.click()
+    replies = proc.page.get_by_test_id("replies")
+    expect(replies).to_contain_text("清检行公建〔2026〕1号")
+    expect(replies).to_contain_text(re.compile(r"剩余\d+天"))
+    proc.shot("14-procurator-page")
+    proc.open_case("清镇市红枫湖沿岸污水直排")
     proc.act("record_reply", reply_received_on="2026-04-20", reply_summary="已完成沿岸截污管网建设")
     assert proc.state() == "跟进调查"
     expect(proc.page.get_by_test_id("timeline")).to_contain_text("收到书面回复")

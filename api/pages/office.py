@@ -94,21 +94,24 @@ def procurator(request: Request, user: PageUserDep) -> HTMLResponse:
 def public_index(request: Request) -> Response:
     with _services(request).db.read() as conn:
         forces = org_repo.task_forces(conn)
-    if not forces:
-        return page(request, "message.html", me=None, title="信息公开", text="暂无公开信息。")
-    return RedirectResponse(f"/public/{forces[0][0]}", status_code=303)
+    if len(forces) == 1:
+        return RedirectResponse(f"/public/{forces[0][0]}", status_code=303)
+    return page(request, "public_index.html", me=None, forces=forces)
 
 
 @router.get("/public/{task_force}", response_class=HTMLResponse)
 def public(request: Request, task_force: Annotated[str, Path(max_length=40, pattern=r"^[a-z0-9_]+$")],
            year: Annotated[int | None, Query(ge=2000, le=2999)] = None) -> HTMLResponse:
     services = _services(request)
-    year = year or services.clock.now().astimezone(LOCAL_TZ).year
+    today = services.clock.now().astimezone(LOCAL_TZ)
+    year = year or today.year
     with services.db.read() as conn:
         force = org_repo.task_force(conn, task_force)
         if force is None:
             return page(request, "message.html", status=404, me=None, title="未找到", text="没有这个联动机制。")
         rows = views.disclosure(conn, task_force, year, **DISCLOSED)
+    if year == today.year:
+        rows = rows[:today.month]  # months still to come have nothing to publish
     totals = {k: sum(r[k] for r in rows) for k in ("found", "rectified", "closed")}
     return page(request, "public.html", me=None, force_name=force[1], year=year, rows=rows, totals=totals,
                 task_force=task_force)

@@ -64,10 +64,16 @@ def test_the_office_pages_count_overdue_work_and_the_public_page_needs_no_sign_i
         r = client.get(path)
         assert r.status_code == 200 and text in r.text, path
     assert referral["number"] in client.get(f"/case/{referral['id']}").text
+    api.create("office", "红枫湖沿岸排污口未封堵", workflow="problem_item",
+               payload={"problem": "排污口未封堵", "responsible_unit": "gy_qz_gov"})
     public = client.__class__(client.app)
-    r = public.get("/public", follow_redirects=True)
-    assert r.status_code == 200 and "问题整改情况公开" in r.text and "合计" in r.text
-    assert "红枫湖沿岸" not in r.text  # counts only, never titles
+    assert "/public/two_lakes" in public.get("/public").text  # several task forces: a list
+    r = public.get("/public/two_lakes")
+    assert r.status_code == 200 and "问题整改情况公开" in r.text
+    march = re.search(r"<tr><td>2026年3月</td><td>(\d+)</td><td>(\d+)</td><td>(\d+)</td></tr>", r.text)
+    assert march and march.groups() == ("1", "0", "0")
+    assert "2026年4月" not in r.text  # months to come are not listed
+    assert "红枫湖沿岸" not in r.text and "清镇市" not in r.text  # counts only, never titles or units
 
 
 def test_office_pages_are_the_offices_and_the_procurator_sees_reply_deadlines(client):

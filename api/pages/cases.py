@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Form, Path, Request
+from fastapi import APIRouter, File, Form, Path, Request, UploadFile
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
@@ -82,13 +82,14 @@ def my_work(request: Request, user: PageUserDep) -> HTMLResponse:
 
 
 def _case_page(request: Request, user: PageUser, case_id: int, *, open_event: str = "",
-               form: FormState | None = None, status: int = 200, notice: str = "") -> HTMLResponse:
+               form: FormState | None = None, status: int = 200, notice: str = "",
+               evidence_error: str = "") -> HTMLResponse:
     services = _services(request)
     documents = issuing.of_case(services.db, case_id)
     with services.db.read() as conn:
         case = views.case_page(conn, user.access, case_id, services.clock.now(), documents)
     return page(request, "case.html", status=status, case=case, open_event=open_event,
-                form=form or FormState(), notice=notice)
+                form=form or FormState(), notice=notice, evidence_error=evidence_error)
 
 
 @router.get("/case/{case_id}", response_class=HTMLResponse)
@@ -192,3 +193,25 @@ def _create(request: Request, user: PageUser, workflow: str, raw: dict) -> Respo
         state.message, state.errors = _refusal(err)
         return _new_page(request, user, workflow, state, 422)
     return RedirectResponse(f"/case/{case.id}?done=新建", status_code=303)
+
+
+@router.post("/case/{case_id}/evidence", response_class=HTMLResponse)
+def add_evidence(request: Request, case_id: CaseId, user: PageUserDep, file: Annotated[UploadFile, File()],
+                 description: Annotated[str, Form(max_length=500)] = "",
+                 csrf_token: Annotated[str, Form()] = "") -> Response:
+    check_csrf(user, csrf_token)
+    services = _services(request)
+    try:
+        received = services.attachments.receive(file.file, file.filename)
+    except EngineError as err:
+        return _case_page(request, user, case_id, status=422, evidence_error=_refusal(err)[0])
+    try:
+        with services.db.write() as conn:
+            services.attachments.add_in(conn, user.access, case_id, received, description)
+    except NotFound:
+        raise
+    except EngineError as err:
+        return _case_page(request, user, case_id, status=422, evidence_error=_refusal(err)[0])
+    finally:
+        received.discard()  # already moved to its place when kept
+    return RedirectResponse(f"/case/{case_id}?done=上传证据材料", status_code=303)

@@ -163,6 +163,7 @@ class CasePage:
     links: list[dict[str, Any]]
     events: list[EventForm]
     units: list[Unit] = field(default_factory=list)
+    may_add_evidence: bool = False
 
 
 LINK_TITLES = {"decision": "议定事项", "settles": "办结事项", "supervision": "督办", "escalation": "提请会议研究",
@@ -262,7 +263,8 @@ def case_page(conn: Connection, access: CaseAccess, case_id: int, now: datetime,
                     d.states[record.state].title, record.closed, record.version, record.due_at,
                     days_left(record.due_at, now) if record.due_at and not record.closed else None,
                     parties, data, timeline, deadlines, documents, attachments_repo.of_case(conn, case_id),
-                    links, events, sorted(org.units.values(), key=lambda u: u.code))
+                    links, events, sorted(org.units.values(), key=lambda u: u.code),
+                    access.may_contribute(conn, access.load(conn, case_id)))
 
 
 def creatable(conn: Connection, access: CaseAccess) -> list[tuple[str, str]]:

@@ -182,6 +182,11 @@ def test_a_gui_an_department_refers_a_cross_city_problem_through_the_office(brow
     assert "object" not in [e.get_attribute("data-event") for e in pb.page.locator("details.event").all()]
     pb.act("start_work")
     assert pb.state() == "办理中"
+    pb.page.set_input_files("#evidence-file", files=[{"name": "清运台账.txt", "mimeType": "text/plain",
+                                                      "buffer": "3月5日清运生活垃圾12吨。".encode()}])
+    pb.page.fill("#evidence-description", "清运台账")
+    pb.page.locator('form[action$="/evidence"] button').click()
+    expect(pb.page.get_by_test_id("evidence")).to_contain_text("清运台账.txt")
     pb.act("report_result", result="已清运垃圾12吨，设置围挡和警示牌", evidence="清运台账\n现场照片")
     assert pb.state() == "已报结果待核查"
     pb.shot("06-phone-case")

@@ -32,6 +32,11 @@ def _safe_next(target: str | None) -> str:
     return target if target and target.startswith("/") and not target.startswith("//") else "/"
 
 
+def not_found(request: Request) -> HTMLResponse:
+    """A case that does not exist and one I may not see read the same."""
+    return page(request, "message.html", status=404, title="未找到", text="没有找到这件事项，或您无权查看。")
+
+
 @router.get("/login", response_class=HTMLResponse)
 def login_page(request: Request, next: str = "/") -> HTMLResponse:
     return page(request, "login.html", me=None, next=_safe_next(next), username="", error="")
@@ -85,9 +90,14 @@ def _case_page(request: Request, user: PageUser, case_id: int, *, open_event: st
                form: FormState | None = None, status: int = 200, notice: str = "",
                evidence_error: str = "") -> HTMLResponse:
     services = _services(request)
-    documents = issuing.of_case(services.db, case_id)
-    with services.db.read() as conn:
-        case = views.case_page(conn, user.access, case_id, services.clock.now(), documents)
+    try:
+        with services.db.read() as conn:
+            user.access.load(conn, case_id)
+        documents = issuing.of_case(services.db, case_id)
+        with services.db.read() as conn:
+            case = views.case_page(conn, user.access, case_id, services.clock.now(), documents)
+    except NotFound:
+        return not_found(request)
     return page(request, "case.html", status=status, case=case, open_event=open_event,
                 form=form or FormState(), notice=notice, evidence_error=evidence_error)
 
@@ -117,11 +127,14 @@ async def fire(request: Request, case_id: CaseId, event: Annotated[str, Path(max
 
 def _fire(request: Request, user: PageUser, case_id: int, event: str, raw: dict) -> Response:
     services = _services(request)
-    with services.db.read() as conn:
-        record = user.access.record(conn, case_id)
-        d = user.access.machine(conn, record).definition
+    try:
+        with services.db.read() as conn:
+            record = user.access.record(conn, case_id)
+            d = user.access.machine(conn, record).definition
+    except NotFound:
+        return not_found(request)
     if event not in d.events:
-        raise NotFound(f"no event {event!r}")
+        return not_found(request)
     spec = d.events[event]
     payload, errors = parse(spec.fields, raw)
     version = int(raw["version"]) if str(raw.get("version", "")).isdigit() else None
@@ -133,7 +146,7 @@ def _fire(request: Request, user: PageUser, case_id: int, event: str, raw: dict)
         with services.db.write() as conn:
             user.access.fire_in(conn, case_id, event, payload, expected_version=version)
     except NotFound:
-        raise
+        return not_found(request)
     except EngineError as err:
         state.message, state.errors = _refusal(err)
         return _case_page(request, user, case_id, open_event=event, form=state, status=422)
@@ -150,7 +163,7 @@ def _new_page(request: Request, user: PageUser, workflow: str, form: FormState, 
     with services.db.read() as conn:
         d = views.definition_of(conn, user.access, workflow)
         if d is None or not set(d.create.roles) & user.viewer.roles:
-            raise NotFound(f"no workflow {workflow!r} I may open")
+            return not_found(request)
         org = views.Organisation(conn, user.viewer.task_force)
     # The party owing a deadline that starts with the case (a meeting's organiser) is chosen on opening it.
     owners = dict.fromkeys(d.deadlines[n].owner for n in d.create.deadlines.start if d.deadlines[n].owner)
@@ -171,8 +184,8 @@ def _create(request: Request, user: PageUser, workflow: str, raw: dict) -> Respo
     services = _services(request)
     with services.db.read() as conn:
         d = views.definition_of(conn, user.access, workflow)
-    if d is None:
-        raise NotFound(f"no workflow {workflow!r}")
+    if d is None or not set(d.create.roles) & user.viewer.roles:
+        return not_found(request)
     payload, errors = parse(d.create.fields, raw)
     title = str(raw.get("title", "")).strip()
     if not title:
@@ -209,7 +222,7 @@ def add_evidence(request: Request, case_id: CaseId, user: PageUserDep, file: Ann
         with services.db.write() as conn:
             services.attachments.add_in(conn, user.access, case_id, received, description)
     except NotFound:
-        raise
+        return not_found(request)
     except EngineError as err:
         return _case_page(request, user, case_id, status=422, evidence_error=_refusal(err)[0])
     finally:

@@ -82,3 +82,13 @@ def test_office_pages_are_the_offices_and_the_procurator_sees_reply_deadlines(cl
     sign_in(client, "procurator")
     r = client.get("/procurator")
     assert r.status_code == 200 and "检察建议回复期限" in r.text
+
+
+def test_a_case_i_may_not_see_reads_as_not_found(client, api):
+    referral = api.referral("gy_sthjj", "gy_qz_gov")
+    csrf = sign_in(client, "as_pb_gov")
+    r = client.get(f"/case/{referral['id']}")
+    assert r.status_code == 404 and "没有找到这件事项" in r.text and referral["title"] not in r.text
+    r = client.post(f"/case/{referral['id']}/events/accept", data={"csrf_token": csrf})
+    assert r.status_code == 404
+    assert client.get("/new/meeting").status_code == 404  # a member does not open meetings

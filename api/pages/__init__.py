@@ -7,7 +7,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 
 from api.pages import cases, office
 from api.pages.render import page
-from api.pages.session import BadCsrf, SignInNeeded, login_url
+from api.pages.session import BadCsrf, OfficeOnly, SignInNeeded, login_url
 
 
 def install(app: FastAPI) -> None:
@@ -18,6 +18,10 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(SignInNeeded)
     async def _sign_in(request: Request, exc: SignInNeeded) -> RedirectResponse:
         return RedirectResponse(login_url(exc.next_url), status_code=303)
+
+    @app.exception_handler(OfficeOnly)
+    async def _office_only(request: Request, exc: OfficeOnly) -> HTMLResponse:
+        return page(request, "message.html", status=403, title="仅专班办公室可见", text="本页仅供专班办公室使用。")
 
     @app.exception_handler(BadCsrf)
     async def _csrf(request: Request, exc: BadCsrf) -> HTMLResponse:

@@ -5,13 +5,13 @@ from __future__ import annotations
 import calendar as cal
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, Request
+from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from api.deps import Services
 from api.pages import views
 from api.pages.render import page
-from api.pages.session import PageUser, PageUserDep
+from api.pages.session import OfficeOnly, PageUser, PageUserDep
 from db.repositories import organisation as org_repo
 from engine.context import LOCAL_TZ
 
@@ -26,16 +26,17 @@ def _services(request: Request) -> Services:
     return request.app.state.services
 
 
-def _office_only(request: Request, user: PageUser) -> HTMLResponse | None:
-    if user.viewer.office:
-        return None
-    return page(request, "message.html", status=403, title="仅专班办公室可见", text="本页仅供专班办公室使用。")
+async def office_user(user: PageUserDep) -> PageUser:
+    if not user.viewer.office:
+        raise OfficeOnly()
+    return user
+
+
+OfficeUserDep = Annotated[PageUser, Depends(office_user)]
 
 
 @router.get("/office/overdue", response_class=HTMLResponse)
-def overdue(request: Request, user: PageUserDep) -> HTMLResponse:
-    if (refused := _office_only(request, user)) is not None:
-        return refused
+def overdue(request: Request, user: OfficeUserDep) -> HTMLResponse:
     services = _services(request)
     with services.db.read() as conn:
         by_unit, by_place, total = views.overdue_by(conn, user.access, services.clock.now())
@@ -44,9 +45,7 @@ def overdue(request: Request, user: PageUserDep) -> HTMLResponse:
 
 
 @router.get("/office/ladder", response_class=HTMLResponse)
-def ladder(request: Request, user: PageUserDep) -> HTMLResponse:
-    if (refused := _office_only(request, user)) is not None:
-        return refused
+def ladder(request: Request, user: OfficeUserDep) -> HTMLResponse:
     services = _services(request)
     with services.db.read() as conn:
         rows = views.ladder(conn, user.access, services.clock.now())

@@ -27,6 +27,10 @@ class SignInNeeded(Exception):
         self.next_url = next_url
 
 
+class OfficeOnly(Exception):
+    """A page of the office's, asked for by someone else."""
+
+
 class BadCsrf(Exception):
     """A form came without the session's CSRF token."""
 

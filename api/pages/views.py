@@ -21,7 +21,7 @@ from db.repositories import time as time_repo
 from db.repositories.case_queries import CaseFilter
 from engine import views
 from engine.access import CaseAccess
-from engine.definition import Definition
+from engine.definition import Definition, FieldSpec
 
 FAR = datetime(2999, 1, 1, tzinfo=UTC)
 # Ladder states of the supervision workflow, by the card they show; looked up by state name so a
@@ -126,12 +126,13 @@ def my_open_cases(conn: Connection, access: CaseAccess, now: datetime, *, workfl
     return out
 
 
-def field_titles(d: Definition) -> dict[str, str]:
-    titles = {f.name: f.title for f in d.create.fields}
+def field_specs(d: Definition) -> dict[str, FieldSpec]:
+    """Every field the definition declares, by name (the first declaration wins)."""
+    specs = {f.name: f for f in d.create.fields}
     for ev in d.events.values():
         for f in ev.fields:
-            titles.setdefault(f.name, f.title)
-    return titles
+            specs.setdefault(f.name, f)
+    return specs
 
 
 @dataclass
@@ -181,14 +182,6 @@ CHOICE_WORDS = {
 }
 
 
-def field_types(d: Definition) -> dict[str, str]:
-    types = {f.name: f.type for f in d.create.fields}
-    for ev in d.events.values():
-        for f in ev.fields:
-            types.setdefault(f.name, f.type)
-    return types
-
-
 def shown(value: Any, kind: str, org: Organisation) -> Any:
     """A recorded value as a person reads it: dates in Chinese, units by name, choices in words."""
     if kind == "date" and isinstance(value, str):
@@ -217,8 +210,9 @@ def case_page(conn: Connection, access: CaseAccess, case_id: int, now: datetime,
     record = access.record(conn, case_id)
     d = access.machine(conn, record).definition
     org = Organisation(conn, access.viewer.task_force)
-    titles = field_titles(d)
-    types = field_types(d)
+    specs = field_specs(d)
+    titles = {name: f.title for name, f in specs.items()}
+    types = {name: f.type for name, f in specs.items()}
     parties = [(d.roles[role].title if role in d.roles else role, [org.name(u) for u in units])
                for role, units in record.parties.items() if units]
     data = [(titles.get(k, k), shown(v, types.get(k, ""), org)) for k, v in record.data.items()

@@ -149,6 +149,10 @@ def _fire(request: Request, user: PageUser, case_id: int, event: str, raw: dict)
         return not_found(request)
     except EngineError as err:
         state.message, state.errors = _refusal(err)
+        state.title = spec.title or event
+        titles = {f.name: f.title or f.name for f in spec.fields}
+        state.typed = [(titles.get(k.split(".")[0], k), v if isinstance(v, str) else "、".join(v))
+                       for k, v in raw.items() if k != "version" and v not in ("", [])]
         return _case_page(request, user, case_id, open_event=event, form=state, status=422)
     return RedirectResponse(f"/case/{case_id}?done={spec.title or event}", status_code=303)
 

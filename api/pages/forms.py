@@ -21,6 +21,10 @@ class Form:
     values: dict[str, Any] = field(default_factory=dict)
     errors: dict[str, str] = field(default_factory=dict)
     message: str = ""
+    # When the event is no longer open to me (the case moved on), its form is not drawn: what I typed
+    # is shown beside the refusal instead, so it is not lost.
+    title: str = ""
+    typed: list[tuple[str, str]] = field(default_factory=list)
 
 
 def raw_values(form: Any) -> dict[str, Any]:

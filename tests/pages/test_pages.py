@@ -92,3 +92,15 @@ def test_a_case_i_may_not_see_reads_as_not_found(client, api):
     r = client.post(f"/case/{referral['id']}/events/accept", data={"csrf_token": csrf})
     assert r.status_code == 404
     assert client.get("/new/meeting").status_code == 404  # a member does not open meetings
+
+
+def test_a_form_on_a_case_changed_meanwhile_is_refused_and_keeps_what_was_typed(client, api):
+    case = api.create("gy_sthjj", "红枫湖沿岸排污口")
+    csrf = sign_in(client, "gy_sthjj")
+    version = re.search(r'name="version" value="(\d+)"', client.get(f"/case/{case['id']}").text).group(1)
+    api.ok("gy_sthjj", case["id"], "report_to_office", {"reason": "跨市"})  # someone else acts first
+    r = client.post(f"/case/{case['id']}/events/refer", data={
+        "csrf_token": csrf, "version": version, "receiver": "gy_qz_gov", "reason": "属地管理，请清镇市处理"})
+    assert r.status_code == 422
+    assert "属地管理，请清镇市处理" in r.text and "专班办公室统筹协调" in r.text
+    assert "未能办理“移送”" in r.text

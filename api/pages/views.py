@@ -182,8 +182,14 @@ CHOICE_WORDS = {
 }
 
 
-def shown(value: Any, kind: str, org: Organisation) -> Any:
+def shown(value: Any, spec: FieldSpec | None, org: Organisation) -> Any:
     """A recorded value as a person reads it: dates in Chinese, units by name, choices in words."""
+    kind = spec.type if spec else ""
+    if kind == "items" and isinstance(value, list) and spec is not None:
+        subs = {f.name: f for f in spec.items}
+        return "；".join("，".join(str(shown(v, subs.get(k), org)) for k, v in record.items()
+                                  if v not in (None, "", []))
+                        for record in value if isinstance(record, dict))
     if kind == "date" and isinstance(value, str):
         return zh_date(value)
     if kind == "datetime" and isinstance(value, str):
@@ -212,10 +218,9 @@ def case_page(conn: Connection, access: CaseAccess, case_id: int, now: datetime,
     org = Organisation(conn, access.viewer.task_force)
     specs = field_specs(d)
     titles = {name: f.title for name, f in specs.items()}
-    types = {name: f.type for name, f in specs.items()}
     parties = [(d.roles[role].title if role in d.roles else role, [org.name(u) for u in units])
                for role, units in record.parties.items() if units]
-    data = [(titles.get(k, k), shown(v, types.get(k, ""), org)) for k, v in record.data.items()
+    data = [(titles.get(k, k), shown(v, specs.get(k), org)) for k, v in record.data.items()
             if k in titles and v not in (None, "", [])]
     timeline = []
     for h in access.history(conn, case_id):
@@ -227,7 +232,7 @@ def case_page(conn: Connection, access: CaseAccess, case_id: int, now: datetime,
         else:
             what = ev.title if ev else ("创建" if h.kind == "create" else h.event)
             reason = h.payload.get("reason") or h.payload.get("comment") or h.payload.get("result") or ""
-            details = [(titles.get(k, k), shown(v, types.get(k, ""), org)) for k, v in h.payload.items()
+            details = [(titles.get(k, k), shown(v, specs.get(k), org)) for k, v in h.payload.items()
                        if k in titles and v not in (None, "", []) and k not in ("reason", "result", "comment")]
         role = d.roles[h.actor_role].title if h.actor_role in d.roles else (h.actor_role or "")
         timeline.append({"at": h.at, "who": org.name(h.actor_unit) if h.actor_unit else "系统", "role": role,

@@ -135,6 +135,7 @@ def test_the_office_holds_a_topical_meeting_and_issues_its_minutes_as_a_pdf(brow
     assert len(outcome.issued) == 2, outcome
     office.page.goto(meeting_url)
     expect(office.page.get_by_test_id("links")).to_contain_text("议定事项：加快红枫湖沿岸截污管网建设")
+    expect(office.page.locator("dl.facts")).to_contain_text("加快红枫湖沿岸截污管网建设，清镇市政府，2026年6月30日")
     docs = office.page.get_by_test_id("documents")
     expect(docs.locator("a")).to_have_count(2)
     minutes = docs.get_by_role("link", name=re.compile("纪要"))

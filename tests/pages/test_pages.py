@@ -104,3 +104,23 @@ def test_a_form_on_a_case_changed_meanwhile_is_refused_and_keeps_what_was_typed(
     assert r.status_code == 422
     assert "属地管理，请清镇市处理" in r.text and "专班办公室统筹协调" in r.text
     assert "未能办理“移送”" in r.text
+
+
+def test_a_receiver_objects_with_reasons_and_the_office_designates_it_through_the_pages(client, api):
+    """Within one city the model lets a receiver object; the browser journey crosses cities and cannot."""
+    case = api.referral("gy_sthjj", "gy_qz_gov")
+    csrf = sign_in(client, "gy_qz_gov")
+    assert case["title"] in client.get("/").text  # waiting on 清镇市政府
+    r = client.post(f"/case/{case['id']}/events/object", data={"csrf_token": csrf, "reason": ""})
+    assert r.status_code == 422 and "此项必填" in r.text
+    r = client.post(f"/case/{case['id']}/events/object", data={
+        "csrf_token": csrf, "reason": "问题点位在花溪区", "proposed_unit": "gy_sthjj"}, follow_redirects=False)
+    assert r.status_code == 303
+    csrf = sign_in(client, "office")
+    r = client.post(f"/case/{case['id']}/events/designate", data={"csrf_token": csrf, "reason": "点位属清镇市"},
+                    follow_redirects=True)
+    assert "已移送待签收" in r.text and "问题点位在花溪区" in r.text and "点位属清镇市" in r.text
+    csrf = sign_in(client, "gy_qz_gov")
+    # Forms follow state and role; guards answer on submit: a designated unit may not object again.
+    r = client.post(f"/case/{case['id']}/events/object", data={"csrf_token": csrf, "reason": "再次申请"})
+    assert r.status_code == 422 and "已由专班办公室指定承办，不得再次退回" in r.text and "再次申请" in r.text

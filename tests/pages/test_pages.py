@@ -124,3 +124,15 @@ def test_a_receiver_objects_with_reasons_and_the_office_designates_it_through_th
     # Forms follow state and role; guards answer on submit: a designated unit may not object again.
     r = client.post(f"/case/{case['id']}/events/object", data={"csrf_token": csrf, "reason": "再次申请"})
     assert r.status_code == 422 and "已由专班办公室指定承办，不得再次退回" in r.text and "再次申请" in r.text
+
+
+def test_the_ladder_and_the_scorecards_show_who_holds_a_yellow_card(client, api):
+    case = api.create("office", "督办：清镇市政府逾期未签收", workflow="supervision",
+                      parties={"supervised": ["gy_qz_gov"]}, payload={"item": "移送事项签收"})
+    api.ok("office", case["id"], "yellow")
+    sign_in(client, "office")
+    ladder = client.get("/office/ladder").text
+    row = re.search(r"<tr><td><span class=\"badge yellow\">黄牌</span></td>\s*<td>([^<]*)</td>", ladder)
+    assert row and row.group(1) == "清镇市政府"
+    cards = client.get("/office/scorecards?year=2026").text
+    assert re.search(r"<tr><td>清镇市政府</td>(<td>[^<]*</td>){4}<td>1</td><td>0</td></tr>", cards)

@@ -7,7 +7,7 @@ from datetime import timedelta
 from fastapi import FastAPI
 from fastapi.routing import APIRoute
 
-from api import errors
+from api import errors, pages
 from api import logging as gz_logging
 from api.accounts import Accounts, hasher
 from api.deps import Services
@@ -55,6 +55,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None, clo
     errors.install(app)
     for router in routers():
         app.include_router(router)
+    pages.install(app)
     app.add_middleware(RequestContext, max_json_bytes=settings.max_json_bytes,
                        max_upload_bytes=settings.attachment_max_bytes)
     return app

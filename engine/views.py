@@ -157,3 +157,24 @@ def in_states(conn: Connection, task_force: str, workflow: str, states: tuple[st
         select(c.c.number, c.c.title).select_from(c.join(d, d.c.id == c.c.definition_id))
         .where(c.c.task_force_code == task_force, d.c.name == workflow, c.c.state.in_(states))
         .order_by(c.c.number))]
+
+
+def entries_by_month(conn: Connection, task_force: str, workflow: str, year: int,
+                     tz) -> dict[int, Counter]:
+    """Month (1-12, local time) → how many cases of `workflow` were opened ("created") and entered each state.
+
+    Counts only, so it may be published: no titles, units or payloads leave this function.
+    """
+    c, d, h = Case.__table__, Definition.__table__, CaseHistory.__table__
+    since = datetime(year, 1, 1, tzinfo=tz)
+    until = datetime(year + 1, 1, 1, tzinfo=tz)
+    rows = conn.execute(
+        select(h.c.kind, h.c.to_state, h.c.at)
+        .select_from(h.join(c, c.c.id == h.c.case_id).join(d, d.c.id == c.c.definition_id))
+        .where(c.c.task_force_code == task_force, d.c.name == workflow, h.c.at >= since, h.c.at < until,
+               h.c.kind.in_(("create", "event"))))
+    months: dict[int, Counter] = defaultdict(Counter)
+    for kind, to_state, at in rows:
+        month = at.astimezone(tz).month
+        months[month]["created" if kind == "create" else to_state] += 1
+    return dict(months)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import Connection, select
 
-from db.models import TaskForce, TaskForceUnit, Unit
+from db.models import Jurisdiction, TaskForce, TaskForceUnit, Unit
 
 _tf = TaskForce.__table__
 _tfu = TaskForceUnit.__table__
@@ -27,3 +27,26 @@ def task_force_units(conn: Connection, code: str):
 def units(conn: Connection):
     """(code, name, short_name, kind) of every unit: a deployment has tens to hundreds."""
     return conn.execute(select(_u.c.code, _u.c.name, _u.c.short_name, _u.c.kind).order_by(_u.c.code)).all()
+
+
+def task_force_unit_facts(conn: Connection, code: str):
+    """(code, name, short_name, kind, jurisdiction code, duties) of every unit in a task force, in code order."""
+    return conn.execute(select(_u.c.code, _u.c.name, _u.c.short_name, _u.c.kind, _u.c.jurisdiction_code, _u.c.duties)
+                        .join(_tfu, _tfu.c.unit_code == _u.c.code)
+                        .where(_tfu.c.task_force_code == code).order_by(_u.c.code)).all()
+
+
+def jurisdictions(conn: Connection):
+    """(code, name, parent code) of every jurisdiction."""
+    j = Jurisdiction.__table__
+    return conn.execute(select(j.c.code, j.c.name, j.c.parent_code).order_by(j.c.code)).all()
+
+
+def task_force_roles(conn: Connection, code: str) -> list[dict[str, str]]:
+    """The organisation roles of a task force: [{code, title}]."""
+    return conn.execute(select(_tf.c.roles).where(_tf.c.code == code)).scalar_one_or_none() or []
+
+
+def task_forces(conn: Connection):
+    """(code, name, short_name) of every task force, in code order."""
+    return conn.execute(select(_tf.c.code, _tf.c.name, _tf.c.short_name).order_by(_tf.c.code)).all()

@@ -1,0 +1,29 @@
+"""Server-rendered pages over the same services and access rules as the JSON API."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI, Request
+from fastapi.responses import HTMLResponse, RedirectResponse
+
+from api.pages import cases, office
+from api.pages.render import page
+from api.pages.session import BadCsrf, OfficeOnly, SignInNeeded, login_url
+
+
+def install(app: FastAPI) -> None:
+    """Add the page routers and turn "not signed in" and a stale form into pages, not JSON."""
+    app.include_router(cases.router)
+    app.include_router(office.router)
+
+    @app.exception_handler(SignInNeeded)
+    async def _sign_in(request: Request, exc: SignInNeeded) -> RedirectResponse:
+        return RedirectResponse(login_url(exc.next_url), status_code=303)
+
+    @app.exception_handler(OfficeOnly)
+    async def _office_only(request: Request, exc: OfficeOnly) -> HTMLResponse:
+        return page(request, "message.html", status=403, title="仅专班办公室可见", text="本页仅供专班办公室使用。")
+
+    @app.exception_handler(BadCsrf)
+    async def _csrf(request: Request, exc: BadCsrf) -> HTMLResponse:
+        return page(request, "message.html", status=403, me=None, title="页面已过期",
+                    text="页面已过期或请求来源不明，请返回刷新页面后重试。")

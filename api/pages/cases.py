@@ -1,0 +1,234 @@
+"""Pages for everyone signed in: sign-in, 我的待办, a case with the forms for what I may do now, a new case."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, File, Form, Path, Request, UploadFile
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from api.accounts import csrf_for
+from api.auth import CSRF_COOKIE, SESSION_COOKIE
+from api.deps import Services
+from api.pages import views
+from api.pages.forms import Form as FormState
+from api.pages.forms import parse, raw_values, widgets
+from api.pages.render import page
+from api.pages.session import CSRF_FIELD, PageUser, PageUserDep, check_csrf
+from documents import issuing
+from engine.errors import BadPayload, EngineError, GuardFailed, NotFound
+
+router = APIRouter(include_in_schema=False)
+CaseId = Annotated[int, Path(ge=1, le=2**63 - 1)]
+
+
+def _services(request: Request) -> Services:
+    return request.app.state.services
+
+
+def _safe_next(target: str | None) -> str:
+    # Only paths on this site: "//evil.example" would leave it.
+    return target if target and target.startswith("/") and not target.startswith("//") else "/"
+
+
+def not_found(request: Request) -> HTMLResponse:
+    """A case that does not exist and one I may not see read the same."""
+    return page(request, "message.html", status=404, title="未找到", text="没有找到这件事项，或您无权查看。")
+
+
+@router.get("/login", response_class=HTMLResponse)
+def login_page(request: Request, next: str = "/") -> HTMLResponse:
+    return page(request, "login.html", me=None, next=_safe_next(next), username="", error="")
+
+
+@router.post("/login", response_class=HTMLResponse)
+def login_submit(request: Request, username: Annotated[str, Form(max_length=100)] = "",
+                 password: Annotated[str, Form(max_length=200)] = "", next: Annotated[str, Form()] = "/") -> Response:
+    services = _services(request)
+    signed = None
+    if username and password:
+        with services.db.write() as conn:
+            signed = services.accounts.sign_in(conn, username, password, "cookie", services.clock.now())
+    if signed is None:
+        return page(request, "login.html", status=401, me=None, next=_safe_next(next), username=username,
+                    error="用户名或密码错误" if username and password else "请填写用户名和密码")
+    response = RedirectResponse(_safe_next(next), status_code=303)
+    max_age = int((signed.expires_at - services.clock.now()).total_seconds())
+    secure = services.settings.cookie_secure
+    response.set_cookie(SESSION_COOKIE, signed.token, max_age=max_age, httponly=True, secure=secure, samesite="lax")
+    response.set_cookie(CSRF_COOKIE, csrf_for(signed.token), max_age=max_age, httponly=False, secure=secure,
+                        samesite="lax")
+    return response
+
+
+@router.post("/logout")
+def logout(request: Request, user: PageUserDep, csrf_token: Annotated[str, Form()] = "") -> Response:
+    check_csrf(user, csrf_token)
+    services = _services(request)
+    with services.db.write() as conn:
+        services.accounts.sign_out(conn, request.cookies[SESSION_COOKIE])
+    response = RedirectResponse("/login", status_code=303)
+    response.delete_cookie(SESSION_COOKIE)
+    response.delete_cookie(CSRF_COOKIE)
+    return response
+
+
+@router.get("/", response_class=HTMLResponse)
+def my_work(request: Request, user: PageUserDep) -> HTMLResponse:
+    services = _services(request)
+    now = services.clock.now()
+    with services.db.read() as conn:
+        waiting = views.my_work(conn, user.access, now)
+        others = [c for c in views.my_open_cases(conn, user.access, now, unit=user.viewer.unit)
+                  if c["id"] not in {w.case_id for w in waiting}]
+        new = views.creatable(conn, user.access)
+    return page(request, "work.html", waiting=waiting, others=others, creatable=new, now=now)
+
+
+def _case_page(request: Request, user: PageUser, case_id: int, *, open_event: str = "",
+               form: FormState | None = None, status: int = 200, notice: str = "",
+               evidence_error: str = "") -> HTMLResponse:
+    services = _services(request)
+    try:
+        with services.db.read() as conn:
+            user.access.load(conn, case_id)
+        documents = issuing.of_case(services.db, case_id)
+        with services.db.read() as conn:
+            case = views.case_page(conn, user.access, case_id, services.clock.now(), documents)
+    except NotFound:
+        return not_found(request)
+    return page(request, "case.html", status=status, case=case, open_event=open_event,
+                form=form or FormState(), notice=notice, evidence_error=evidence_error)
+
+
+@router.get("/case/{case_id}", response_class=HTMLResponse)
+def case_page(request: Request, case_id: CaseId, user: PageUserDep, done: str = "") -> HTMLResponse:
+    notice = "已办理：" + done if done else ""
+    return _case_page(request, user, case_id, notice=notice)
+
+
+def _refusal(err: EngineError) -> tuple[str, dict[str, str]]:
+    """The message at the top of the form and, when the engine names a field, beside it."""
+    if isinstance(err, BadPayload):
+        return f"{err.message_zh}：{err.reason}", {err.field: err.reason}
+    if isinstance(err, GuardFailed):
+        return f"{err.message_zh}：{err.reason}", {}
+    return f"{getattr(err, 'message_zh', '操作未完成')}（{err}）", {}
+
+
+@router.post("/case/{case_id}/events/{event}", response_class=HTMLResponse)
+async def fire(request: Request, case_id: CaseId, event: Annotated[str, Path(max_length=60)],
+               user: PageUserDep) -> Response:
+    raw = raw_values(await request.form())
+    check_csrf(user, raw.pop(CSRF_FIELD, None))
+    return await run_in_threadpool(_fire, request, user, case_id, event, raw)
+
+
+def _fire(request: Request, user: PageUser, case_id: int, event: str, raw: dict) -> Response:
+    services = _services(request)
+    try:
+        with services.db.read() as conn:
+            record = user.access.record(conn, case_id)
+            d = user.access.machine(conn, record).definition
+    except NotFound:
+        return not_found(request)
+    if event not in d.events:
+        return not_found(request)
+    spec = d.events[event]
+    payload, errors = parse(spec.fields, raw)
+    version = int(raw["version"]) if str(raw.get("version", "")).isdigit() else None
+    state = FormState(values=raw, errors=errors)
+    if errors:
+        state.message = "请补充或更正标注的内容"
+        return _case_page(request, user, case_id, open_event=event, form=state, status=422)
+    try:
+        with services.db.write() as conn:
+            user.access.fire_in(conn, case_id, event, payload, expected_version=version)
+    except NotFound:
+        return not_found(request)
+    except EngineError as err:
+        state.message, state.errors = _refusal(err)
+        state.title = spec.title or event
+        titles = {f.name: f.title or f.name for f in spec.fields}
+        state.typed = [(titles.get(k.split(".")[0], k), v if isinstance(v, str) else "、".join(v))
+                       for k, v in raw.items() if k != "version" and v not in ("", [])]
+        return _case_page(request, user, case_id, open_event=event, form=state, status=422)
+    return RedirectResponse(f"/case/{case_id}?done={spec.title or event}", status_code=303)
+
+
+@router.get("/new/{workflow}", response_class=HTMLResponse)
+def new_case(request: Request, workflow: Annotated[str, Path(max_length=60)], user: PageUserDep) -> HTMLResponse:
+    return _new_page(request, user, workflow, FormState())
+
+
+def _new_page(request: Request, user: PageUser, workflow: str, form: FormState, status: int = 200) -> HTMLResponse:
+    services = _services(request)
+    with services.db.read() as conn:
+        d = views.definition_of(conn, user.access, workflow)
+        if d is None or not set(d.create.roles) & user.viewer.roles:
+            return not_found(request)
+        org = views.Organisation(conn, user.viewer.task_force)
+    # The party owing a deadline that starts with the case (a meeting's organiser) is chosen on opening it.
+    owners = dict.fromkeys(d.deadlines[n].owner for n in d.create.deadlines.start if d.deadlines[n].owner)
+    party_roles = [(r, d.roles[r].title) for r in owners if r in d.roles and d.roles[r].kind == "party"]
+    return page(request, "new.html", status=status, workflow=workflow, title=d.title, party_roles=party_roles,
+                fields=widgets(d.create.fields), form=form, units=sorted(org.units.values(), key=lambda u: u.code))
+
+
+@router.post("/new/{workflow}", response_class=HTMLResponse)
+async def new_case_submit(request: Request, workflow: Annotated[str, Path(max_length=60)],
+                          user: PageUserDep) -> Response:
+    raw = raw_values(await request.form())
+    check_csrf(user, raw.pop(CSRF_FIELD, None))
+    return await run_in_threadpool(_create, request, user, workflow, raw)
+
+
+def _create(request: Request, user: PageUser, workflow: str, raw: dict) -> Response:
+    services = _services(request)
+    with services.db.read() as conn:
+        d = views.definition_of(conn, user.access, workflow)
+    if d is None or not set(d.create.roles) & user.viewer.roles:
+        return not_found(request)
+    payload, errors = parse(d.create.fields, raw)
+    title = str(raw.get("title", "")).strip()
+    if not title:
+        errors["title"] = "此项必填"
+    state = FormState(values=raw, errors=errors)
+    if errors:
+        state.message = "请补充或更正标注的内容"
+        return _new_page(request, user, workflow, state, 422)
+    parties = {}
+    if raw.get("party_role") and raw.get("party_unit"):
+        parties[str(raw["party_role"])] = [str(raw["party_unit"])]
+    try:
+        with services.db.write() as conn:
+            case = user.access.start_in(conn, workflow=workflow, title=title,
+                                        description=str(raw.get("description", "")), payload=payload,
+                                        parties=parties or None)
+    except EngineError as err:
+        state.message, state.errors = _refusal(err)
+        return _new_page(request, user, workflow, state, 422)
+    return RedirectResponse(f"/case/{case.id}?done=新建", status_code=303)
+
+
+@router.post("/case/{case_id}/evidence", response_class=HTMLResponse)
+def add_evidence(request: Request, case_id: CaseId, user: PageUserDep, file: Annotated[UploadFile, File()],
+                 description: Annotated[str, Form(max_length=500)] = "",
+                 csrf_token: Annotated[str, Form()] = "") -> Response:
+    check_csrf(user, csrf_token)
+    services = _services(request)
+    try:
+        received = services.attachments.receive(file.file, file.filename)
+    except EngineError as err:
+        return _case_page(request, user, case_id, status=422, evidence_error=_refusal(err)[0])
+    try:
+        with services.db.write() as conn:
+            services.attachments.add_in(conn, user.access, case_id, received, description)
+    except NotFound:
+        return not_found(request)
+    except EngineError as err:
+        return _case_page(request, user, case_id, status=422, evidence_error=_refusal(err)[0])
+    finally:
+        received.discard()  # already moved to its place when kept
+    return RedirectResponse(f"/case/{case_id}?done=上传证据材料", status_code=303)

@@ -1,0 +1,147 @@
+"""Forms generated from a definition's field specs: one widget per field type, and the posted form back
+into the payload the engine takes — with a message per field and every typed value kept on refusal."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+from engine.definition import FieldSpec
+
+ITEM_ROWS = 3  # an `items` field offers this many records per submission
+REQUIRED = "此项必填"
+
+
+@dataclass
+class Form:
+    """What the template draws: the raw values (strings or lists, as typed) and a message per field."""
+
+    values: dict[str, Any] = field(default_factory=dict)
+    errors: dict[str, str] = field(default_factory=dict)
+    message: str = ""
+    # When the event is no longer open to me (the case moved on), its form is not drawn: what I typed
+    # is shown beside the refusal instead, so it is not lost.
+    title: str = ""
+    typed: list[tuple[str, str]] = field(default_factory=list)
+
+
+def raw_values(form: Any) -> dict[str, Any]:
+    """The posted form as typed: a list where a name repeats (multi-selects), else a string."""
+    out: dict[str, Any] = {}
+    for key in form:
+        got = form.getlist(key)
+        out[key] = got if len(got) > 1 else (got[0] if got else "")
+    return out
+
+
+def _strings(value: Any) -> list[str]:
+    if value is None:
+        return []
+    if isinstance(value, list):
+        return [str(v).strip() for v in value if str(v).strip()]
+    return [str(value).strip()] if str(value).strip() else []
+
+
+def _one(spec: FieldSpec, value: Any) -> tuple[Any, str | None]:
+    """(payload value or None when blank, error message or None)."""
+    kind = spec.type
+    if kind in ("units", "choices"):
+        got = _strings(value)
+        return (got or None), None
+    if kind == "strings":
+        text = value if isinstance(value, str) else "\n".join(_strings(value))
+        got = [line.strip() for line in text.splitlines() if line.strip()]
+        return (got or None), None
+    text = (value[-1] if isinstance(value, list) and value else value or "")
+    text = str(text).strip()
+    if kind == "boolean":
+        return (True if text in ("1", "on", "true") else None), None
+    if not text:
+        return None, None
+    if kind == "integer":
+        try:
+            return int(text), None
+        except ValueError:
+            return None, "请填写整数"
+    if kind == "number":
+        try:
+            return float(text), None
+        except ValueError:
+            return None, "请填写数字"
+    if kind == "date":
+        try:
+            return date.fromisoformat(text).isoformat(), None
+        except ValueError:
+            return None, "请填写日期，如 2026-03-01"
+    if kind == "datetime":
+        try:
+            moment = datetime.fromisoformat(text)
+        except ValueError:
+            return None, "请填写日期和时间"
+        if moment.tzinfo is None:  # the browser's datetime-local is Beijing time
+            return moment.isoformat(timespec="minutes") + ":00+08:00", None
+        return moment.isoformat(), None
+    if kind == "choice" and spec.choices and text not in spec.choices:
+        return None, "请从列表中选择"
+    return text, None
+
+
+def parse(specs: Sequence[FieldSpec], raw: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
+    """The payload for the engine and the message per field (empty when the form is complete)."""
+    payload: dict[str, Any] = {}
+    errors: dict[str, str] = {}
+    for spec in specs:
+        if spec.type == "items":
+            records = []
+            for row in range(ITEM_ROWS):
+                record: dict[str, Any] = {}
+                row_errors: dict[str, str] = {}
+                for sub in spec.items:
+                    key = f"{spec.name}.{row}.{sub.name}"
+                    value, error = _one(sub, raw.get(key))
+                    if error:
+                        row_errors[key] = error
+                    elif value is not None:
+                        record[sub.name] = value
+                if not record and not row_errors:
+                    continue  # an empty row is not a record
+                for sub in spec.items:
+                    key = f"{spec.name}.{row}.{sub.name}"
+                    if sub.required and sub.name not in record and key not in row_errors:
+                        row_errors[key] = REQUIRED
+                errors.update(row_errors)
+                records.append(record)
+            if records:
+                payload[spec.name] = records
+            elif spec.required:
+                errors[f"{spec.name}.0.{spec.items[0].name}"] = f"请至少填写一项{spec.title or ''}"
+            continue
+        value, error = _one(spec, raw.get(spec.name))
+        if error:
+            errors[spec.name] = error
+        elif value is None:
+            if spec.required:
+                errors[spec.name] = REQUIRED
+        else:
+            payload[spec.name] = value
+    return payload, errors
+
+
+@dataclass(frozen=True)
+class Widget:
+    """One field as the template draws it."""
+
+    name: str
+    type: str
+    title: str
+    required: bool
+    choices: tuple[str, ...]
+    items: tuple[Widget, ...] = ()
+    rows: int = 0
+
+
+def widgets(specs: Iterable[FieldSpec]) -> list[Widget]:
+    return [Widget(s.name, s.type, s.title or s.name, s.required, s.choices,
+                   tuple(widgets(s.items)), ITEM_ROWS if s.type == "items" else 0) for s in specs]

@@ -1,0 +1,116 @@
+"""The office's pages (calendar, overdue work, the ladder, scorecards), the prosecutor's, and public disclosure."""
+
+from __future__ import annotations
+
+import calendar as cal
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from api.deps import Services
+from api.pages import views
+from api.pages.render import page
+from api.pages.session import OfficeOnly, PageUser, PageUserDep
+from db.repositories import organisation as org_repo
+from engine.context import LOCAL_TZ
+
+router = APIRouter(include_in_schema=False)
+# What the public page counts: the problem list's cases, found (opened), rectified (asked to be closed
+# out after rectification) and closed out. Named here, not in the engine, which names no mechanism.
+DISCLOSED = {"workflow": "problem_item", "rectified": "close_requested", "closed": "closed_out"}
+PIL = {"workflow": "pil_case", "awaiting_reply": "awaiting_reply"}
+
+
+def _services(request: Request) -> Services:
+    return request.app.state.services
+
+
+async def office_user(user: PageUserDep) -> PageUser:
+    if not user.viewer.office:
+        raise OfficeOnly()
+    return user
+
+
+OfficeUserDep = Annotated[PageUser, Depends(office_user)]
+
+
+@router.get("/office/overdue", response_class=HTMLResponse)
+def overdue(request: Request, user: OfficeUserDep) -> HTMLResponse:
+    services = _services(request)
+    with services.db.read() as conn:
+        by_unit, by_place, total = views.overdue_by(conn, user.access, services.clock.now())
+    return page(request, "overdue.html", by_unit=by_unit, by_place=by_place, total=total,
+                now=services.clock.now())
+
+
+@router.get("/office/ladder", response_class=HTMLResponse)
+def ladder(request: Request, user: OfficeUserDep) -> HTMLResponse:
+    services = _services(request)
+    with services.db.read() as conn:
+        rows = views.ladder(conn, user.access, services.clock.now())
+    return page(request, "ladder.html", rows=rows)
+
+
+@router.get("/office/scorecards", response_class=HTMLResponse)
+def scorecards(request: Request, user: PageUserDep, year: Annotated[int | None, Query(ge=2000, le=2999)] = None
+               ) -> HTMLResponse:
+    services = _services(request)
+    year = year or services.clock.now().astimezone(LOCAL_TZ).year
+    with services.db.read() as conn:
+        rows = views.scorecards(conn, user.access, year)
+    return page(request, "scorecards.html", rows=rows, year=year)
+
+
+@router.get("/office/calendar", response_class=HTMLResponse)
+def calendar(request: Request, user: PageUserDep,
+             month: Annotated[str | None, Query(pattern=r"^\d{4}-\d{2}$")] = None) -> HTMLResponse:
+    services = _services(request)
+    now = services.clock.now()
+    local = now.astimezone(LOCAL_TZ)
+    year, mon = (int(month[:4]), int(month[5:])) if month else (local.year, local.month)
+    if not 1 <= mon <= 12:
+        year, mon = local.year, local.month
+    with services.db.read() as conn:
+        days = views.calendar(conn, user.access, now, year, mon)
+    weeks = cal.Calendar(firstweekday=0).monthdayscalendar(year, mon)
+    prev = f"{year - 1}-12" if mon == 1 else f"{year}-{mon - 1:02d}"
+    nxt = f"{year + 1}-01" if mon == 12 else f"{year}-{mon + 1:02d}"
+    return page(request, "calendar.html", year=year, month=mon, weeks=weeks, days=days, prev=prev, next=nxt)
+
+
+@router.get("/procurator", response_class=HTMLResponse)
+def procurator(request: Request, user: PageUserDep) -> HTMLResponse:
+    services = _services(request)
+    now = services.clock.now()
+    with services.db.read() as conn:
+        stages = views.by_stage(conn, user.access, now, PIL["workflow"])
+        replies = views.running_deadlines(conn, user.access, now, PIL["workflow"], PIL["awaiting_reply"])
+    return page(request, "procurator.html", stages=stages, replies=replies)
+
+
+@router.get("/public", response_class=HTMLResponse)
+def public_index(request: Request) -> Response:
+    with _services(request).db.read() as conn:
+        forces = org_repo.task_forces(conn)
+    if len(forces) == 1:
+        return RedirectResponse(f"/public/{forces[0][0]}", status_code=303)
+    return page(request, "public_index.html", me=None, forces=forces)
+
+
+@router.get("/public/{task_force}", response_class=HTMLResponse)
+def public(request: Request, task_force: Annotated[str, Path(max_length=40, pattern=r"^[a-z0-9_]+$")],
+           year: Annotated[int | None, Query(ge=2000, le=2999)] = None) -> HTMLResponse:
+    services = _services(request)
+    today = services.clock.now().astimezone(LOCAL_TZ)
+    year = year or today.year
+    with services.db.read() as conn:
+        force = org_repo.task_force(conn, task_force)
+        if force is None:
+            return page(request, "message.html", status=404, me=None, title="未找到", text="没有这个联动机制。")
+        rows = views.disclosure(conn, task_force, year, **DISCLOSED)
+    if year == today.year:
+        rows = rows[:today.month]  # months still to come have nothing to publish
+    totals = {k: sum(r[k] for r in rows) for k in ("found", "rectified", "closed")}
+    return page(request, "public.html", me=None, force_name=force[1], year=year, rows=rows, totals=totals,
+                task_force=task_force)

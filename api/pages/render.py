@@ -1,0 +1,71 @@
+"""One Jinja2 environment for the pages (autoescape on), and how dates and deadlines read in Chinese."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+
+from engine.context import LOCAL_TZ
+
+TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
+
+
+def zh_date(value: datetime | date | str | None) -> str:
+    """2026年3月1日 (in Asia/Shanghai for moments)."""
+    if value is None or value == "":
+        return ""
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value) if "T" in value else date.fromisoformat(value)
+        except ValueError:
+            return value
+    if isinstance(value, datetime):
+        value = value.astimezone(LOCAL_TZ).date() if value.tzinfo else value.date()
+    return f"{value.year}年{value.month}月{value.day}日"
+
+
+def zh_datetime(value: datetime | str | None) -> str:
+    """2026年3月1日 09:30 (Asia/Shanghai)."""
+    if value is None or value == "":
+        return ""
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value)
+        except ValueError:
+            return value
+    local = value.astimezone(LOCAL_TZ) if value.tzinfo else value
+    return f"{zh_date(local)} {local:%H:%M}"
+
+
+def days_left(due: datetime | None, now: datetime) -> int | None:
+    """Calendar days from today to the due day (Asia/Shanghai); negative when overdue."""
+    if due is None:
+        return None
+    return (due.astimezone(LOCAL_TZ).date() - now.astimezone(LOCAL_TZ).date()).days
+
+
+def days_text(days: int | None) -> str:
+    if days is None:
+        return "无期限"
+    if days < 0:
+        return f"已逾期{-days}天"
+    if days == 0:
+        return "今天到期"
+    return f"剩余{days}天"
+
+
+env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(default=True),
+                  undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+env.filters.update(zh_date=zh_date, zh_datetime=zh_datetime, days_text=days_text)
+
+
+def page(request: Request, template: str, status: int = 200, **context: Any) -> HTMLResponse:
+    """Render a page; the header reads `me` (None on public pages)."""
+    context.setdefault("me", getattr(request.state, "page_me", None))
+    context.setdefault("csrf", getattr(request.state, "page_csrf", ""))
+    return HTMLResponse(env.get_template(template).render(request=request, **context), status_code=status)

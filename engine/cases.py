@@ -153,7 +153,7 @@ class Cases:
         repo.replace_parties(conn, case_id, clean_parties, clean_parties.keys())
         for named, kwargs in m.create_effects:
             named.fn(ctx, **kwargs)
-        ops = [d.create.deadlines, *DeadlineKeeper.state_ops(d, None, initial)]
+        ops = [d.create.deadlines, d.states[initial].deadlines]  # opening, then entering the initial state
         if any(ops):
             due = self.deadlines.apply(conn, case_id=case_id, definition=d, ops=[o for o in ops if o],
                                        payload=fields, data=ctx.data, now=now, cancel_episode=self._cancel_episode(conn))
@@ -411,10 +411,9 @@ class Cases:
             out.append(f"case {case.number}: version {case.version} but {len(rows)} history rows")
         prev = GENESIS
         for r in rows:
-            expected = row_hash(case_id=r.case_id, seq=r.seq, kind=r.kind, event=r.event, from_state=r.from_state,
-                                to_state=r.to_state, actor_id=r.actor_id, actor_unit=r.actor_unit,
-                                actor_role=r.actor_role, payload=r.payload, at=r.at, prev_hash=prev)
-            if r.prev_hash != prev or r.hash != expected:
+            if r.prev_hash != prev or r.hash != self._history_row(
+                    r.case_id, r.seq, r.kind, r.event, r.from_state, r.to_state,
+                    Actor(r.actor_id, r.actor_unit), r.actor_role, r.payload, r.at, prev).hash:
                 out.append(f"case {case.number}: hash chain broken at row {r.seq}")
                 break
             prev = r.hash

@@ -182,19 +182,6 @@ class DeadlineKeeper:
                 best = row
         return DueChange(best.due_at, best.owner_role) if best else DueChange(None, None)
 
-    @staticmethod
-    def state_ops(definition: Definition, source: str | None, dest: str) -> list[DeadlineOps]:
-        """Leaving a state stops what it started; entering one applies its operations."""
-        if source == dest:
-            return []
-        out = []
-        if source is not None:
-            started = definition.states[source].deadlines.start
-            if started:
-                out.append(DeadlineOps(stop=started))
-        if definition.states[dest].deadlines:
-            out.append(definition.states[dest].deadlines)
-        return out
 
 
 def recompute_provisional(cases, conn: Connection) -> int:

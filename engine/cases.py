@@ -14,6 +14,7 @@ from db.repositories import cases as repo
 from db.repositories import definitions as defs_repo
 from db.repositories import outbox, sequences
 from db.repositories import time as trepo
+from db.repositories.case_queries import CaseRecord
 from db.repositories.cases import CaseRow, HistoryRow
 from db.session import Database
 from engine.actors import Actor
@@ -329,6 +330,23 @@ class Cases:
             if isinstance(case, int):
                 case = self._load(conn, case)
             return self.machine(conn, case.definition_id).allowed(case.state, actor.roles_on(case.parties))
+
+    def open_events_in(self, conn: Connection, case: CaseRow | CaseRecord, actor: Actor) -> list[str]:
+        """The events `actor` may fire now: allowed from the state to a role held, less those a guard
+        refuses before any field is filled in (a closed objection window, a flag already set). Guards
+        on the fields themselves are judged when the event is fired."""
+        m = self.machine(conn, case.definition_id)
+        now = self.clock.now()
+        out = []
+        for name in m.allowed(case.state, actor.roles_on(case.parties)):
+            ev = m.events[name]
+            if ev.pre_guards:
+                ctx = FireContext(conn, case.id, case.state, m.dest[(case.state, name)], name, actor, {}, now,
+                                  case.data, case.parties, case.due_at, cases=self)
+                if any(named.fn(ctx, **kwargs) for named, kwargs in ev.pre_guards):
+                    continue
+            out.append(name)
+        return out
 
     def history(self, case_id: int) -> list[HistoryRow]:
         with self.db.read() as conn:

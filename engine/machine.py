@@ -69,6 +69,15 @@ class CompiledEvent:
     payload_model: type[BaseModel]
     required_text: tuple[str, ...]
     cross: tuple[tuple[registry.Named, dict[str, Any]], ...] = ()  # effects on other cases, after the write
+    # Guards that read none of the event's own fields: they can be judged before anything is typed, so a
+    # form is offered only when they hold.
+    pre_guards: tuple[tuple[registry.Named, dict[str, Any]], ...] = ()
+
+
+def _reads_fields(kwargs: dict[str, Any], fields: frozenset[str]) -> bool:
+    """Whether a guard's arguments name one of the event's fields (a value or a `where` key)."""
+    named = {v for v in kwargs.values() if isinstance(v, str)} | set(kwargs.get("where") or ())
+    return bool(named & fields)
 
 
 class CompiledMachine:
@@ -121,6 +130,8 @@ class CompiledMachine:
                 payload_model=_payload_model(e.name, e.fields),
                 required_text=tuple(f.name for f in e.fields if f.required and f.type in ("string", "text")),
                 cross=tuple((etable[f.name], f.kwargs()) for f in e.effects if etable[f.name].cross),
+                pre_guards=tuple((gtable[g.name], g.kwargs()) for g in e.guards
+                                 if not _reads_fields(g.kwargs(), frozenset(f.name for f in e.fields))),
             )
             for e in d.events.values()
         }

@@ -169,7 +169,7 @@ class CasePage:
 
 LINK_TITLES = {"decision": "议定事项", "settles": "办结事项", "supervision": "督办", "escalation": "提请会议研究",
                "clue": "检察线索", "finding": "发现问题", "reopens": "回头看"}
-DEADLINE_STATUS = {"running": "计时中", "paused": "已暂停", "met": "按期完成", "late": "逾期完成",
+DEADLINE_STATUS = {"running": "计时中", "paused": "已暂停", "met": "期限内已办理", "late": "超期后办理",
                    "expired": "已逾期", "cancelled": "已取消"}
 
 
@@ -242,7 +242,9 @@ def case_page(conn: Connection, access: CaseAccess, case_id: int, now: datetime,
     for row in time_repo.deadlines_of(conn, case_id):
         spec = d.deadlines.get(row.name)
         running = row.status in ("running", "paused")
+        owner = spec.owner if spec else None
         deadlines.append({"title": spec.title if spec else row.name, "due_at": row.due_at,
+                          "owner": "、".join(org.name(u) for u in record.parties.get(owner, [])) if owner else "",
                           "status": DEADLINE_STATUS.get(row.status, row.status),
                           "days": days_left(row.due_at, now) if running else None, "running": running})
     links = []

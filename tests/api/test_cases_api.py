@@ -64,8 +64,8 @@ def test_event_refusals_name_the_reason(api):
     assert r.status_code == 422 and r.json()["details"]["field"] == "proposed_unit"
     r = api.fire("gy_qz_gov", cid, "object", {"reason": "x", "colour": "red"})
     assert r.status_code == 422 and r.json()["details"] == {"field": "colour", "reason": "unknown field"}
-    # 409: a guard, with its reason: a problem for another city goes to the office, not straight there.
-    draft = api.create("gy_sthjj")
+    # 409: a guard, with its reason: a problem spanning the cities goes to the office, not straight there.
+    draft = api.create("gy_sthjj", payload={"problem": "上游来水污染", "cross_city": True})
     r = api.fire("gy_sthjj", draft["id"], "refer", {"receiver": "as_pb_gov", "reason": "上游来水"})
     assert r.status_code == 409 and r.json()["code"] == "guard_failed"
     assert "跨贵阳市" in r.json()["details"]["reason"]

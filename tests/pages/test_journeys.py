@@ -74,6 +74,10 @@ class Person:
     def state(self) -> str:
         return self.page.get_by_test_id("state").inner_text()
 
+    def events(self) -> list[str]:
+        """The events whose forms the case page offers, in order."""
+        return [e.get_attribute("data-event") for e in self.page.locator("details.event").all()]
+
     def open_case(self, title: str) -> None:
         self.page.goto("/")
         self.page.get_by_role("link", name=title).first.click()
@@ -147,40 +151,57 @@ def test_the_office_holds_a_topical_meeting_and_issues_its_minutes_as_a_pdf(brow
     convenor.close()
 
 
-def test_a_gui_an_department_refers_a_cross_city_problem_through_the_office(browser, site):
-    """The model routes a cross-city referral through the office, which designates the receiver."""
+def test_a_gui_an_department_refers_a_problem_to_an_anshun_district_which_objects_and_is_designated(browser, site):
+    """贵安新区 refers straight to 平坝区 (安顺市); 平坝区 objects, the office designates, 平坝区 reports, 贵安 verifies."""
     ga = Person(browser, site, "ga_sthjj")
     ga.page.get_by_role("link", name="跨区域问题移送").click()
     # A missing field is flagged beside it and the rest of the form is kept.
     ga.page.fill("#title", "马场河上游生活垃圾堆放")
-    ga.fill("", location="平坝区马场镇", cross_city=True, proposed_receiver="as_pb_gov")
+    ga.fill("", location="平坝区马场镇", proposed_receiver="as_pb_gov")
     expect(ga.page.locator(".duties")).to_contain_text("职责")
     ga.page.click("main button[type=submit]")
     problem = ga.page.locator(".field.has-error", has=ga.page.locator("#problem"))
     expect(problem.locator(".error")).to_have_text("此项必填")
     expect(ga.page.locator("#title")).to_have_value("马场河上游生活垃圾堆放")
     expect(ga.page.locator("#location")).to_have_value("平坝区马场镇")
-    expect(ga.page.locator("#cross_city")).to_be_checked()
+    expect(ga.page.locator("#proposed_receiver")).to_have_value("as_pb_gov")
     ga.shot("04-refer-missing-field")
     ga.fill("", problem="马场河上游沿岸堆放生活垃圾，雨季随径流入湖")
     ga.page.click("main button[type=submit]")
     assert ga.state() == "草稿"
-    ga.act("refer", receiver="as_pb_gov", reason="属地管理")
-    expect(ga.page.locator(".error-box")).to_contain_text("报专班办公室统筹协调")
-    ga.act("report_to_office", reason="跨贵安新区、安顺市，请专班办公室统筹协调")
-    assert ga.state() == "专班办公室统筹协调"
+    ga.act("refer", receiver="as_pb_gov", reason="问题位于平坝区马场镇辖区，属地管理")
+    assert ga.state() == "已移送待签收"
+    expect(ga.page.locator("dl.facts")).to_contain_text("平坝区")
     case_url = ga.page.url.split("?")[0]
-
-    office = Person(browser, site, "office")
-    office.open_case("马场河上游生活垃圾堆放")
-    office.act("coordinate_designate", receiver="as_pb_gov", reason="问题位于平坝区，由平坝区政府承办")
-    assert office.state() == "已签收"
 
     pb = Person(browser, site, "as_pb_gov", viewport=PHONE)
     expect(pb.page.get_by_test_id("my-work")).to_contain_text("马场河上游生活垃圾堆放")
     pb.shot("05-phone-my-work")
     pb.open_case("马场河上游生活垃圾堆放")
-    assert "object" not in [e.get_attribute("data-event") for e in pb.page.locator("details.event").all()]
+    assert pb.events() == ["accept", "object"]
+    expect(pb.page.get_by_test_id("deadlines")).to_contain_text("5个工作日内可申请退回")
+    expect(pb.page.get_by_test_id("deadlines").locator("tr", has_text="3个工作日内签收")).to_contain_text("平坝区政府")
+    pb.act("object", reason="垃圾堆放点位于贵安新区马场镇一侧，不属本区管辖", proposed_unit="ga_gov")
+    assert pb.state() == "申请退回"
+    assert pb.events() == []
+    pb.shot("16-phone-objected")
+
+    office = Person(browser, site, "office")
+    office.open_case("马场河上游生活垃圾堆放")
+    expect(office.page.get_by_test_id("timeline")).to_contain_text("不属本区管辖")
+    # The ruling is owed by the office: it is on the office's own list, and the table says whose it is.
+    ruling = office.page.get_by_test_id("deadlines").locator("tr", has_text="裁定退回申请")
+    expect(ruling).to_contain_text("专班办公室")
+    expect(ruling).to_contain_text("剩余3天")
+    office.shot("15-office-rules-on-objection")
+    office.act("designate", reason="经现场核实，堆放点位于平坝区一侧，指定平坝区政府承办")
+    assert office.state() == "已移送待签收"
+
+    pb.open_case("马场河上游生活垃圾堆放")
+    # Designated: the objection form is gone, only signing for it is left.
+    assert pb.events() == ["accept"]
+    pb.act("accept")
+    assert pb.state() == "已签收"
     pb.act("start_work")
     assert pb.state() == "办理中"
     pb.page.set_input_files("#evidence-file", files=[{"name": "清运台账.txt", "mimeType": "text/plain",
@@ -196,9 +217,15 @@ def test_a_gui_an_department_refers_a_cross_city_problem_through_the_office(brow
     ga.act("verify_pass")
     assert ga.state() == "已办结"
     timeline = ga.page.get_by_test_id("timeline")
-    for step in ("报专班办公室统筹协调", "协调确定承办单位", "开始办理", "报送办理结果", "核查通过"):
+    for step in ("移送", "申请退回", "驳回退回申请，指定承办", "签收", "开始办理", "报送办理结果", "核查通过"):
         expect(timeline).to_contain_text(step)
-    expect(timeline).to_contain_text("问题位于平坝区，由平坝区政府承办")
+    expect(timeline).to_contain_text("指定平坝区政府承办")
+    # The 移送函 the referral produced is there to download.
+    process_pending(site.db, site.clock, 10)
+    ga.page.reload()
+    letter = ga.page.get_by_test_id("documents").get_by_role("link", name=re.compile("移送"))
+    reply = ga.page.request.get(letter.get_attribute("href"))
+    assert reply.status == 200 and reply.body().startswith(b"%PDF")
     ga.shot("07-referral-closed")
     office.page.goto("/office/calendar?month=2026-03")
     expect(office.page.get_by_test_id("calendar")).to_contain_text("2026年第一季度联席会议专题会议")

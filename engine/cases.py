@@ -216,6 +216,9 @@ class Cases:
                                 case.head_hash)
         due_role = case_due_role = object()
         if ctx is not None:
+            if (ops or ev.effects) and not repo.claim(conn, case.id, case.version):
+                current = self._load(conn, case.id)
+                raise StaleVersion(case.id, case.version, current.version, current.state)
             if ops:
                 due = self.deadlines.apply(conn, case_id=case.id, definition=m.definition, ops=ops, payload=clean,
                                            data=ctx.data, now=now, cancel_episode=self._cancel_episode(conn))

@@ -126,6 +126,17 @@ def advance(conn: Connection, case_id: int, seen_version: int, values: dict[str,
         cur.close()
 
 
+def claim(conn: Connection, case_id: int, seen_version: int) -> bool:
+    """Lock the case row at `seen_version` before an event writes anything else (its deadlines, timers):
+    False when another writer has moved it on. Without the lock, two racing events would both write a
+    deadline row and the loser would fail on its key instead of losing on the version. SQLite needs no
+    lock: a writer already holds the whole database from BEGIN IMMEDIATE."""
+    if conn.dialect.name == "sqlite":
+        return True
+    stmt = select(cases.c.id).where(cases.c.id == case_id, cases.c.version == seen_version).with_for_update()
+    return conn.execute(stmt).first() is not None
+
+
 def advance_with(conn: Connection, case_id: int, seen_version: int, values: dict[str, Any]) -> bool:
     """Like advance, for the rarer events that also change data, parties or the due date."""
     stmt = update(cases).where(cases.c.id == case_id, cases.c.version == seen_version).values(**values)

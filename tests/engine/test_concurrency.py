@@ -6,7 +6,8 @@ import threading
 
 from sqlalchemy import select
 
-from db.models import CaseHistory
+from db.models import CaseHistory, Deadline
+from engine.actors import Actor
 from engine.errors import StaleVersion
 from tests.conftest import OFFICE, A
 
@@ -52,4 +53,39 @@ def test_eight_threads_one_winner_per_version(cases, db):
     by_version = {v: f"线程{i}" for v, i in wins}
     assert all(r.payload["text"] == by_version[r.seq] for r in rows[1:])
     assert cases.get(case.id).version == rounds + 1
+    assert cases.verify() == []
+
+
+def test_racing_an_event_that_starts_deadlines_loses_on_the_version_not_on_a_key(cases, db):
+    """`refer` writes deadline and timer rows before it moves the case: the losers must still be told
+    the case moved (StaleVersion), not fail on the deadline's key, and leave none of their rows."""
+    referrer = Actor.of("ref", "gy_sthjj", "member")
+    threads_n, rounds = 8, 6
+    for r in range(rounds):
+        case = cases.start(task_force="two_lakes", workflow="referral", actor=referrer, title=f"并发移送{r}",
+                           payload={"problem": "沿岸堆放生活垃圾"})
+        barrier = threading.Barrier(threads_n)
+        outcomes: list[str] = []
+        lock = threading.Lock()
+
+        def worker(i: int, case=case, barrier=barrier, outcomes=outcomes, lock=lock) -> None:
+            barrier.wait()
+            try:
+                cases.fire(case, "refer", referrer, {"receiver": "gy_qz_gov", "reason": f"线程{i}"})
+                got = "won"
+            except StaleVersion:
+                got = "stale"
+            with lock:
+                outcomes.append(got)
+
+        threads = [threading.Thread(target=worker, args=(i,)) for i in range(threads_n)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert sorted(outcomes) == ["stale"] * (threads_n - 1) + ["won"], outcomes
+        with db.read() as conn:
+            names = conn.execute(select(Deadline.name).where(Deadline.case_id == case.id)).scalars().all()
+        assert sorted(names) == ["acceptance", "objection_window"]
+        assert cases.get(case.id).version == 2
     assert cases.verify() == []

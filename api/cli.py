@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from datetime import UTC, date, datetime
 from typing import Annotated
@@ -150,6 +151,8 @@ def _warn_harfbuzz() -> None:
 
 @app.command()
 def serve(host: Annotated[str | None, typer.Option()] = None, port: Annotated[int | None, typer.Option()] = None,
+          workers: Annotated[int | None, typer.Option(min=1, help="server processes; default GONGZHI_WORKERS, "
+                                                      "else 1 on SQLite and one per core on PostgreSQL")] = None,
           database_url: DbOption = None) -> None:
     """启动网页与接口服务 / serve the web pages and API."""
     import uvicorn
@@ -157,8 +160,16 @@ def serve(host: Annotated[str | None, typer.Option()] = None, port: Annotated[in
     from api.app import create_app
 
     settings = get_settings()
-    uvicorn.run(create_app(settings, _database(database_url)), host=host or settings.host,
-                port=port or settings.port, log_level="info")
+    url = database_url or settings.resolved_database_url()
+    n = workers or settings.resolved_workers(url)
+    where = {"host": host or settings.host, "port": port or settings.port, "log_level": "info"}
+    if n == 1:
+        uvicorn.run(create_app(settings, _database(url)), **where)
+        return
+    # Each worker process builds its own app from the environment.
+    os.environ["GONGZHI_DATABASE_URL"] = url
+    typer.echo(f"serving with {n} worker processes", err=True)
+    uvicorn.run("api.app:create_app", factory=True, workers=n, **where)
 
 
 @app.command()

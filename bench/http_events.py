@@ -4,10 +4,12 @@ Each client signs in, then fires `progress` (an event that loops on its state, c
 payload, hash-chained into history) on its own referral case, as fast as it can, a bounded number
 of times, over one keep-alive connection (stdlib http.client). Latency is measured at the client,
 end to end. Rounds: plain, and with Idempotency-Key
-(one more row written per event). The server runs in its own process (uvicorn, one worker, httptools and uvloop), with
-the database on SQLite (default) and on PostgreSQL when --pg is given or GONGZHI_TEST_PG_URL is set.
+(one more row written per event). The server runs as `gongzhi serve` would run it (uvicorn, httptools and
+uvloop; as many worker processes as `gongzhi serve` chooses for that database: one on SQLite, one per core
+on PostgreSQL; --workers overrides), with the database on SQLite (default) and on PostgreSQL when --pg
+is given or GONGZHI_TEST_PG_URL is set.
 
-    python bench/http_events.py [--clients 8] [--n 250] [--pg URL] [--only sqlite|postgresql]
+    python bench/http_events.py [--clients 8] [--n 250] [--workers N] [--pg URL] [--only sqlite|postgresql]
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ from sqlalchemy.engine import make_url  # noqa: E402
 
 from api.accounts import Accounts, hasher  # noqa: E402
 from db.session import Database  # noqa: E402
+from db.settings import Settings  # noqa: E402
 from engine.bootstrap import init_database  # noqa: E402
 from engine.cases import Cases  # noqa: E402
 from engine.clock import SystemClock  # noqa: E402
@@ -66,11 +69,11 @@ def prepare(url: str, clients: int) -> list[int]:
     return ids
 
 
-def serve(url: str, data_dir: str, port: int) -> subprocess.Popen:
+def serve(url: str, data_dir: str, port: int, workers: int) -> subprocess.Popen:
     env = {**os.environ, "GONGZHI_DATABASE_URL": url, "GONGZHI_DATA_DIR": data_dir, "GONGZHI_LOG_LEVEL": "WARNING",
            "GONGZHI_PASSWORD_PROFILE": "cheapest"}
     proc = subprocess.Popen([sys.executable, "-m", "uvicorn", "api.app:create_app", "--factory", "--host", "127.0.0.1",
-                             "--port", str(port), "--log-level", "warning", "--no-access-log"],
+                             "--port", str(port), "--log-level", "warning", "--no-access-log", "--workers", str(workers)],
                             cwd=ROOT, env=env)
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
@@ -131,11 +134,13 @@ def pct(values: list[float], p: float) -> float:
     return ordered[min(len(ordered) - 1, int(round(p / 100 * len(ordered))) - 1)] * 1000
 
 
-def bench(label: str, url: str, clients: int, n: int) -> None:
+def bench(label: str, url: str, clients: int, n: int, workers: int | None) -> None:
     ids = prepare(url, clients)
     port = free_port()
+    workers = workers or Settings(workers=0).resolved_workers(url)
+    label = f"{label} ×{workers}"
     with tempfile.TemporaryDirectory() as data_dir:
-        proc = serve(url, data_dir, port)
+        proc = serve(url, data_dir, port, workers)
         try:
             base = f"http://127.0.0.1:{port}"
             token = httpx.post(f"{base}/auth/token", data={"username": "bench", "password": PASSWORD}).json()[
@@ -144,7 +149,7 @@ def bench(label: str, url: str, clients: int, n: int) -> None:
             for idempotent in (False, True):
                 lat, elapsed = round_(base, token, ids, n, idempotent)
                 kind = "with Idempotency-Key" if idempotent else "plain"
-                print(f"{label:<10} {kind:<21} {len(lat):5d} events, {clients} clients: {len(lat) / elapsed:7.0f}/s  "
+                print(f"{label:<13} {kind:<21} {len(lat):5d} events, {clients} clients: {len(lat) / elapsed:7.0f}/s  "
                       f"p50 {pct(lat, 50):6.1f} ms  p95 {pct(lat, 95):6.1f} ms  p99 {pct(lat, 99):6.1f} ms  "
                       f"max {max(lat) * 1000:6.1f} ms  mean {statistics.mean(lat) * 1000:5.1f} ms")
         finally:
@@ -156,14 +161,15 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--clients", type=int, default=8)
     ap.add_argument("--n", type=int, default=250, help="events per client per round")
+    ap.add_argument("--workers", type=int, help="server processes (default: as `gongzhi serve` chooses)")
     ap.add_argument("--pg", default=os.environ.get("GONGZHI_TEST_PG_URL"))
     ap.add_argument("--only", choices=["sqlite", "postgresql"])
     args = ap.parse_args()
-    print(f"POST /cases/{{id}}/events over HTTP (uvicorn, 1 worker, 127.0.0.1), {os.cpu_count()} cores; "
+    print(f"POST /cases/{{id}}/events over HTTP (uvicorn, 127.0.0.1; ×N = worker processes), {os.cpu_count()} cores; "
           f"target p99 < 50 ms")
     if args.only in (None, "sqlite"):
         with tempfile.TemporaryDirectory() as tmp:
-            bench("sqlite", f"sqlite:///{tmp}/bench.sqlite3", args.clients, args.n)
+            bench("sqlite", f"sqlite:///{tmp}/bench.sqlite3", args.clients, args.n, args.workers)
     if args.only in (None, "postgresql") and args.pg:
         name = f"gongzhi_bench_{uuid.uuid4().hex[:8]}"
         admin = create_engine(args.pg, isolation_level="AUTOCOMMIT")
@@ -171,7 +177,7 @@ def main() -> None:
             conn.execute(text(f'CREATE DATABASE "{name}"'))
         try:
             bench("postgresql", make_url(args.pg).set(database=name).render_as_string(hide_password=False),
-                  args.clients, args.n)
+                  args.clients, args.n, args.workers)
         finally:
             with admin.connect() as conn:
                 conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))

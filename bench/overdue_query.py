@@ -36,7 +36,8 @@ def fill(db: Database, n_cases: int, per_case: int, seed: int = 7) -> None:
     start = datetime(2026, 1, 1, tzinfo=UTC)
     with db.write() as conn:
         units = list(conn.execute(select(Unit.code)).scalars())
-        definition_id = conn.execute(select(Definition.id).where(Definition.name == "referral")).scalar_one()
+        definition_id = conn.execute(select(Definition.id).where(Definition.name == "referral")
+                                     .order_by(Definition.version.desc()).limit(1)).scalar_one()
     batch = 5000
     for first in range(0, n_cases, batch):
         case_rows, party_rows, history_rows = [], [], []

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -52,6 +53,10 @@ class Settings(BaseSettings):
     idempotency_ttl_hours: int = Field(24, ge=1)
 
     # --- operations
+    # Server processes. 0 chooses by database: one on SQLite (a single writer; more processes would
+    # only queue on its file lock), one per core on PostgreSQL (a request spends most of its time in
+    # Python, which one process runs on one core at a time).
+    workers: int = Field(0, ge=0, le=64)
     log_level: str = "INFO"
     log_json: bool = True
 
@@ -68,6 +73,12 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite:///{(self.data_dir / 'gongzhi.sqlite3').resolve()}"
+
+    def resolved_workers(self, database_url: str | None = None) -> int:
+        if self.workers:
+            return self.workers
+        url = database_url or self.resolved_database_url()
+        return 1 if url.startswith("sqlite") else max(1, os.cpu_count() or 1)
 
     def resolved_attachments_dir(self) -> Path:
         return (self.attachments_dir or self.data_dir / "attachments").resolve()

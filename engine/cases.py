@@ -248,12 +248,13 @@ class Cases:
                 values["due_unit"] = _lead(values.get("parties", case.parties), role)
         if len(values) > 5:
             moved = repo.advance_with(conn, case.id, case.version, values)
+            if moved:
+                repo.append_history(conn, row)
         else:
-            moved = repo.advance(conn, case.id, case.version, values)
+            moved = repo.advance_and_append(conn, case.id, case.version, values, row)
         if not moved:
             current = self._load(conn, case.id)
             raise StaleVersion(case.id, case.version, current.version, current.state)
-        repo.append_history(conn, row)
         if ev.spec.documents:
             outbox.enqueue(conn, [("document", case.id, seq, {"kind": kind}) for kind in ev.spec.documents], now)
         if ctx is not None and ctx.changed_parties:

@@ -101,6 +101,16 @@ class _DriverSQL:
             f"actor_role, payload, at, prev_hash, hash) VALUES ({', '.join([p] * 9)}, {p}{jsonb}, {p}, {p}, {p})"
         )
 
+        # PostgreSQL: the version-checked move and the history row in one statement, one round trip;
+        # the row is inserted only if the move matched (a stale version inserts nothing).
+        self.advance_and_insert = (
+            f"WITH moved AS ({self.advance} RETURNING id) "
+            "INSERT INTO case_history (case_id, seq, kind, event, from_state, to_state, actor_id, actor_unit, "
+            "actor_role, payload, at, prev_hash, hash) "
+            "SELECT %s::bigint, %s::integer, %s::varchar, %s::varchar, %s::varchar, %s::varchar, %s::varchar, "
+            "%s::varchar, %s::varchar, %s::jsonb, %s::timestamptz, %s::varchar, %s::varchar FROM moved"
+        ) if not self.sqlite else ""
+
     def when(self, value: datetime) -> Any:
         if not self.sqlite:
             return value
@@ -113,17 +123,26 @@ class _DriverSQL:
 _DRIVER = {"sqlite": _DriverSQL("sqlite"), "postgresql": _DriverSQL("postgresql")}
 
 
+def _cursor(conn: Connection):
+    """The DBAPI cursor the hot statements share, one per database connection: opening a cursor per
+    statement costs more in Python than SQLite spends on the statement. `info` lives as long as the
+    DBAPI connection (an invalidated connection takes its cursor with it), and a connection serves one
+    thread at a time."""
+    info = conn.connection.info
+    cur = info.get("gz_cursor")
+    if cur is None:
+        cur = info["gz_cursor"] = conn.connection.dbapi_connection.cursor()
+    return cur
+
+
 def advance(conn: Connection, case_id: int, seen_version: int, values: dict[str, Any]) -> bool:
     """Move the case row (state, version, hash, times); False when another writer got there first."""
     sql = _DRIVER[conn.dialect.name]
-    cur = conn.connection.dbapi_connection.cursor()
-    try:
-        cur.execute(sql.advance, (values["state"], values["version"], values["head_hash"],
-                                  sql.when(values["updated_at"]), sql.when(values["state_entered_at"]),
-                                  case_id, seen_version))
-        return cur.rowcount == 1
-    finally:
-        cur.close()
+    cur = _cursor(conn)
+    cur.execute(sql.advance, (values["state"], values["version"], values["head_hash"],
+                              sql.when(values["updated_at"]), sql.when(values["state_entered_at"]),
+                              case_id, seen_version))
+    return cur.rowcount == 1
 
 
 def claim(conn: Connection, case_id: int, seen_version: int) -> bool:
@@ -137,6 +156,26 @@ def claim(conn: Connection, case_id: int, seen_version: int) -> bool:
     return conn.execute(stmt).first() is not None
 
 
+def advance_and_append(conn: Connection, case_id: int, seen_version: int, values: dict[str, Any],
+                       row: HistoryRow) -> bool:
+    """advance, then append_history, as one unit: False (and nothing written) when another writer got
+    there first. On PostgreSQL both go in one statement."""
+    sql = _DRIVER[conn.dialect.name]
+    moved = (values["state"], values["version"], values["head_hash"], sql.when(values["updated_at"]),
+             sql.when(values["state_entered_at"]), case_id, seen_version)
+    record = (row.case_id, row.seq, row.kind, row.event, row.from_state, row.to_state, row.actor_id, row.actor_unit,
+              row.actor_role, json.dumps(row.payload, ensure_ascii=False), sql.when(row.at), row.prev_hash, row.hash)
+    cur = _cursor(conn)
+    if sql.sqlite:
+        cur.execute(sql.advance, moved)
+        if cur.rowcount != 1:
+            return False
+        cur.execute(sql.insert, record)
+        return True
+    cur.execute(sql.advance_and_insert, moved + record)
+    return cur.rowcount == 1
+
+
 def advance_with(conn: Connection, case_id: int, seen_version: int, values: dict[str, Any]) -> bool:
     """Like advance, for the rarer events that also change data, parties or the due date."""
     stmt = update(cases).where(cases.c.id == case_id, cases.c.version == seen_version).values(**values)
@@ -145,14 +184,10 @@ def advance_with(conn: Connection, case_id: int, seen_version: int, values: dict
 
 def append_history(conn: Connection, row: HistoryRow) -> None:
     sql = _DRIVER[conn.dialect.name]
-    cur = conn.connection.dbapi_connection.cursor()
-    try:
-        cur.execute(sql.insert, (row.case_id, row.seq, row.kind, row.event, row.from_state, row.to_state,
-                                 row.actor_id, row.actor_unit, row.actor_role,
-                                 json.dumps(row.payload, ensure_ascii=False), sql.when(row.at), row.prev_hash,
-                                 row.hash))
-    finally:
-        cur.close()
+    _cursor(conn).execute(sql.insert, (row.case_id, row.seq, row.kind, row.event, row.from_state, row.to_state,
+                                       row.actor_id, row.actor_unit, row.actor_role,
+                                       json.dumps(row.payload, ensure_ascii=False), sql.when(row.at),
+                                       row.prev_hash, row.hash))
 
 
 def append_history_core(conn: Connection, row: HistoryRow) -> None:

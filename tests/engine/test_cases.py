@@ -158,6 +158,23 @@ def test_crash_mid_transition_leaves_nothing_half_written(cases, db, monkeypatch
     assert cases.fire(case.id, "assign", A, {"handler": "t_b_bureau"}).version == 2
 
 
+def test_crash_between_the_move_and_its_history_row_on_the_hot_path(cases, db, monkeypatch):
+    """`note` takes the hot path (the move and the row through one cached cursor; on PostgreSQL one
+    statement): a failing history insert leaves nothing, and the cursor serves the next event."""
+    case = open_ticket(cases)
+    before = snapshot(db)
+    sql = repo._DRIVER[db.engine.dialect.name]
+    monkeypatch.setattr(sql, "insert", sql.insert.replace("INTO case_history", "INTO no_such_table"))
+    monkeypatch.setattr(sql, "advance_and_insert", sql.advance_and_insert.replace("INTO case_history",
+                                                                                   "INTO no_such_table"))
+    with pytest.raises(db.engine.dialect.loaded_dbapi.Error, match="no_such_table"):
+        cases.fire(case.id, "note", A, {"text": "断电前"})
+    monkeypatch.undo()
+    assert snapshot(db) == before
+    assert cases.fire(case.id, "note", A, {"text": "恢复后"}).version == 2
+    assert cases.verify() == []
+
+
 def test_verify_detects_tampering(cases, db):
     case = open_ticket(cases)
     cases.fire(case, "note", A, {"text": "原始记录"})

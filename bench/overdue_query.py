@@ -1,7 +1,8 @@
 """"Open and past due, by unit" at 100k cases and 1M history rows, on SQLite and PostgreSQL.
 
 Fills a fresh database straight through Core (the engine is not what is measured here), then
-times the view the office opens every morning. Prints the median and p95 of repeated runs.
+times the count behind the office's overdue page (`api/pages/views.overdue_by` calls
+`open_past_due_by_unit`, then names the ≤100 units it returns). Prints the median and p95 of repeated runs.
 
     python bench/overdue_query.py [--cases 100000] [--history-per-case 10] [--only sqlite|postgresql]
 """

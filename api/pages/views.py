@@ -295,16 +295,14 @@ class OverdueRow:
 
 
 def overdue_by(conn: Connection, access: CaseAccess, now: datetime) -> tuple[list[OverdueRow], list[OverdueRow], int]:
-    """Open overdue work counted by unit and by city-level jurisdiction (the office sees all of it)."""
+    """Open overdue work counted by unit and by city-level jurisdiction (the office sees all of it): each
+    case once, against the unit that leads it, counted in the database (one row per unit comes back)."""
     org = Organisation(conn, access.viewer.task_force)
     by_unit: Counter[str] = Counter()
     by_place: Counter[str] = Counter()
-    for item in views.due_items(conn, now, task_force=access.viewer.task_force, overdue_only=True):
-        row = cases_repo.load(conn, item.case_id)
-        if row is None or not access.visible(conn, row):
-            continue
-        by_unit[org.name(item.unit)] += 1
-        by_place[org.top_jurisdiction(item.unit) or "其他"] += 1
+    for unit, n in time_repo.open_past_due_by_unit(conn, access.viewer.task_force, now):
+        by_unit[org.name(unit) if unit else "未确定承办单位"] += n
+        by_place[(org.top_jurisdiction(unit) if unit else None) or "其他"] += n
     total = sum(by_unit.values())
 
     def rows(counter: Counter[str]) -> list[OverdueRow]:

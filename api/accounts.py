@@ -122,6 +122,27 @@ class Accounts:
         repo.insert_token(conn, token_hash=digest(token), user_id=account.id, kind=kind, at=now, expires_at=expires)
         return SignedIn(token, account, expires)
 
+    def disable_user(self, conn: Connection, username: str) -> int:
+        """Deactivate a user and end its sign-ins (another process may still honour a token for up to
+        CACHE_SECONDS)."""
+        user_id = repo.deactivate_user(conn, username)
+        if user_id is None:
+            raise NotFound(f"no user {username!r}", username=username)
+        self._forget_all()
+        return user_id
+
+    def revoke_key(self, conn: Connection, key_id: int) -> str:
+        name = repo.deactivate_key(conn, key_id)
+        if name is None:
+            raise NotFound(f"no API key {key_id}", key_id=key_id)
+        self._forget_all()
+        return name
+
+    def _forget_all(self) -> None:
+        # The cache is keyed by secret, not by account: forgetting everything is the only sure way.
+        with self._cache_lock:
+            self._cache.clear()
+
     def sign_out(self, conn: Connection, token: str) -> None:
         repo.delete_token(conn, digest(token))
         with self._cache_lock:

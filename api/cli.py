@@ -119,6 +119,35 @@ def user_add(username: str, unit: UnitOption, role: RoleOption,
         typer.echo(f"password (shown once): {password}")
 
 
+@user_app.command("disable")
+def user_disable(username: str, database_url: DbOption = None) -> None:
+    """停用账号并使其登录失效 / deactivate a user account and end its sign-ins."""
+    from engine.errors import EngineError
+
+    db = _database(database_url)
+    try:
+        with db.write() as conn:
+            user_id = _accounts().disable_user(conn, username)
+    except EngineError as exc:
+        _refused(exc)
+    typer.echo(f"disabled user:{user_id} {username}; its sign-ins are ended")
+
+
+@key_app.command("revoke")
+def apikey_revoke(key_id: Annotated[int, typer.Argument(help="the number `apikey add` printed after key:")],
+                  database_url: DbOption = None) -> None:
+    """吊销系统对接密钥 / revoke an API key."""
+    from engine.errors import EngineError
+
+    db = _database(database_url)
+    try:
+        with db.write() as conn:
+            name = _accounts().revoke_key(conn, key_id)
+    except EngineError as exc:
+        _refused(exc)
+    typer.echo(f"revoked key:{key_id} {name}")
+
+
 @key_app.command("add")
 def apikey_add(name: str, unit: UnitOption, role: RoleOption, task_force: TaskForceOption = None,
                database_url: DbOption = None) -> None:

@@ -94,6 +94,20 @@ def insert_token(conn: Connection, *, token_hash: str, user_id: int, kind: str, 
                                   "expires_at": expires_at})
 
 
+def deactivate_user(conn: Connection, username: str) -> int | None:
+    """Mark the user inactive and end every sign-in it holds; its id, or None when there is no such user."""
+    user_id = conn.execute(update(users).where(users.c.username == username).values(active=False)
+                           .returning(users.c.id)).scalar()
+    if user_id is not None:
+        conn.execute(delete(tokens).where(tokens.c.user_id == user_id))
+    return user_id
+
+
+def deactivate_key(conn: Connection, key_id: int) -> str | None:
+    """Mark the API key inactive; its name, or None when there is no such key."""
+    return conn.execute(update(keys).where(keys.c.id == key_id).values(active=False).returning(keys.c.name)).scalar()
+
+
 def delete_token(conn: Connection, token_hash: str) -> None:
     conn.execute(delete(tokens).where(tokens.c.token_hash == token_hash))
 

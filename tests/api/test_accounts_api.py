@@ -6,9 +6,12 @@ import re
 from datetime import timedelta
 
 import pytest
+from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
+from api.app import create_app
 from api.cli import app as cli
+from db.session import Database
 from tests.api.conftest import PASSWORD
 
 OPEN = {("GET", "/health"), ("GET", "/ready"), ("POST", "/auth/token"), ("POST", "/auth/session")}
@@ -135,6 +138,30 @@ def test_cli_user_add_apikey_add_and_init_demo(backend, fresh_url, monkeypatch):
         key = runner.invoke(cli, ["apikey", "add", "监测平台", "--unit", "gy_sthjj", "--role", "member",
                                   "--database-url", url])
         assert key.exit_code == 0 and "gzk_" in key.output
+        key_id = int(key.output.split("key:")[1].split()[0])
+        secret = key.output.split("X-API-Key): ")[1].strip()
+
+        # A liaison leaves, a system is retired: their sign-ins stop working.
+        db = Database(url)
+        try:
+            client = TestClient(create_app(db=db))
+            token = client.post("/auth/token", data={"username": "wang", "password": "a long password"})
+            bearer = {"Authorization": f"Bearer {token.json()['access_token']}"}
+            assert client.get("/me", headers=bearer).status_code == 200
+            assert client.get("/me", headers={"X-API-Key": secret}).status_code == 200
+            off = runner.invoke(cli, ["user", "disable", "wang", "--database-url", url])
+            assert off.exit_code == 0 and "disabled" in off.output, off.output
+            revoked = runner.invoke(cli, ["apikey", "revoke", str(key_id), "--database-url", url])
+            assert revoked.exit_code == 0 and "监测平台" in revoked.output, revoked.output
+            # A new process (no cached look-ups) refuses both, and the password no longer signs in.
+            fresh = TestClient(create_app(db=db))
+            assert fresh.get("/me", headers=bearer).status_code == 401
+            assert fresh.get("/me", headers={"X-API-Key": secret}).status_code == 401
+            assert fresh.post("/auth/token", data={"username": "wang", "password": "a long password"}).status_code == 401
+            assert runner.invoke(cli, ["user", "disable", "nobody", "--database-url", url]).exit_code == 2
+            assert runner.invoke(cli, ["apikey", "revoke", "999", "--database-url", url]).exit_code == 2
+        finally:
+            db.dispose()
     finally:
         get_settings.cache_clear()
 

@@ -79,9 +79,10 @@ class Cases:
 
     def get(self, case_id: int) -> CaseRow:
         with self.db.read() as conn:
-            return self._load(conn, case_id)
+            return self.load_in(conn, case_id)
 
-    def _load(self, conn: Connection, case_id: int, lock: bool = False) -> CaseRow:
+    def load_in(self, conn: Connection, case_id: int, lock: bool = False) -> CaseRow:
+        """The case in the caller's transaction (locked for update on PostgreSQL when asked), or NotFound."""
         case = repo.load(conn, case_id, lock=lock)
         if case is None:
             raise NotFound(f"case {case_id} not found", case_id=case_id)
@@ -164,7 +165,7 @@ class Cases:
         else:
             due_role = None
         record = {"title": title.strip(), "parties": ctx.parties, "fields": fields}
-        row = self._history_row(case_id, 1, "create", "create", None, initial, actor, role, record, now, GENESIS)
+        row = self.history_row(case_id, 1, "create", "create", None, initial, actor, role, record, now, GENESIS)
         repo.append_history(conn, row)
         values: dict[str, Any] = {"head_hash": row.hash, "data": ctx.data, "parties": ctx.parties}
         if ctx.due_changed:
@@ -176,7 +177,7 @@ class Cases:
             repo.replace_parties(conn, case_id, ctx.parties, ctx.changed_parties.keys())
         for named, kwargs in m.create_cross:
             named.fn(ctx, **kwargs)
-        return self._load(conn, case_id)
+        return self.load_in(conn, case_id)
 
     # --- fire -------------------------------------------------------------------------------
 
@@ -189,9 +190,9 @@ class Cases:
                 payload: Mapping[str, Any] | None = None, *, expected_version: int | None = None) -> CaseRow:
         """Apply one event. A CaseRow may be passed to skip the read: the version check still holds."""
         if isinstance(case, int):
-            case = self._load(conn, case)
+            case = self.load_in(conn, case)
         if expected_version is not None and expected_version != case.version:
-            current = self._load(conn, case.id)
+            current = self.load_in(conn, case.id)
             raise StaleVersion(case.id, expected_version, current.version, current.state)
         m = self.machine(conn, case.definition_id)
         held = actor.roles_on(case.parties)
@@ -212,12 +213,12 @@ class Cases:
                     raise GuardFailed(named.name, reason)
         role = next((r for r in ev.spec.roles if r in held), None)
         seq = case.version + 1
-        row = self._history_row(case.id, seq, "event", event, case.state, dest, actor, role, clean, now,
+        row = self.history_row(case.id, seq, "event", event, case.state, dest, actor, role, clean, now,
                                 case.head_hash)
         due_role = case_due_role = object()
         if ctx is not None:
             if (ops or ev.effects) and not repo.claim(conn, case.id, case.version):
-                current = self._load(conn, case.id)
+                current = self.load_in(conn, case.id)
                 raise StaleVersion(case.id, case.version, current.version, current.state)
             if ops:
                 due = self.deadlines.apply(conn, case_id=case.id, definition=m.definition, ops=ops, payload=clean,
@@ -253,7 +254,7 @@ class Cases:
         else:
             moved = repo.advance_and_append(conn, case.id, case.version, values, row)
         if not moved:
-            current = self._load(conn, case.id)
+            current = self.load_in(conn, case.id)
             raise StaleVersion(case.id, case.version, current.version, current.state)
         if ev.spec.documents:
             outbox.enqueue(conn, [("document", case.id, seq, {"kind": kind}) for kind in ev.spec.documents], now)
@@ -263,7 +264,7 @@ class Cases:
             # Other cases are opened, linked or moved once this event stands; their notes follow its row.
             for named, kwargs in ev.cross:
                 named.fn(ctx, **kwargs)
-            return self._load(conn, case.id)
+            return self.load_in(conn, case.id)
         return CaseRow(
             case.id, case.number, case.task_force_code, case.definition_id, dest, seq, closed,
             case.title, values.get("data", case.data), values.get("parties", case.parties), row.hash,
@@ -277,7 +278,7 @@ class Cases:
             if spec.supervise is None:
                 return
             for ladder_id in trepo.open_linked(conn, case_id, "supervision", deadline):
-                ladder = self._load(conn, ladder_id)
+                ladder = self.load_in(conn, ladder_id)
                 lm = self.machine(conn, ladder.definition_id)
                 if spec.supervise.cancel in lm.allowed(ladder.state, SYSTEM.roles_on(ladder.parties)):
                     self.fire_in(conn, ladder, spec.supervise.cancel, SYSTEM, {})
@@ -288,7 +289,7 @@ class Cases:
                 actor: Actor) -> None:
         """Record a link between two cases: one link row, and a note in each case's history."""
         trepo.link(conn, from_case, to_case, kind, self.clock.now())
-        here, there = self._load(conn, from_case), self._load(conn, to_case)
+        here, there = self.load_in(conn, from_case), self.load_in(conn, to_case)
         self.annotate_in(conn, here, "linked", actor, {"kind": kind, "to": there.number, "by": event})
         self.annotate_in(conn, there, "linked", actor, {"kind": kind, "from": here.number, "by": event})
 
@@ -296,18 +297,18 @@ class Cases:
                     payload: dict[str, Any], role: str | None = None) -> CaseRow:
         """Append a history row that records something without moving the state (warnings, links)."""
         if isinstance(case, int):
-            case = self._load(conn, case)
+            case = self.load_in(conn, case)
         now = self.clock.now()
         seq = case.version + 1
-        row = self._history_row(case.id, seq, "note", note, case.state, case.state, actor, role, payload, now,
+        row = self.history_row(case.id, seq, "note", note, case.state, case.state, actor, role, payload, now,
                                 case.head_hash)
         values = {"state": case.state, "version": seq, "head_hash": row.hash, "updated_at": now,
                   "state_entered_at": case.state_entered_at}
         if not repo.advance(conn, case.id, case.version, values):
-            current = self._load(conn, case.id)
+            current = self.load_in(conn, case.id)
             raise StaleVersion(case.id, case.version, current.version, current.state)
         repo.append_history(conn, row)
-        return self._load(conn, case.id)
+        return self.load_in(conn, case.id)
 
     @staticmethod
     def _permitted(m: CompiledMachine, state: str, event: str, held: frozenset[str]) -> CompiledEvent:
@@ -319,8 +320,10 @@ class Cases:
         raise NotAllowed(event, state, allowed)
 
     @staticmethod
-    def _history_row(case_id: int, seq: int, kind: str, event: str, from_state: str | None, to_state: str,
-                     actor: Actor, role: str | None, payload: dict[str, Any], at, prev: str) -> HistoryRow:
+    def history_row(case_id: int, seq: int, kind: str, event: str, from_state: str | None, to_state: str,
+                    actor: Actor, role: str | None, payload: dict[str, Any], at, prev: str) -> HistoryRow:
+        """One history row, hashed onto the chain: the one place rows are built (events, notes, migration,
+        and verify rebuilding them)."""
         digest = row_hash(case_id=case_id, seq=seq, kind=kind, event=event, from_state=from_state,
                           to_state=to_state, actor_id=actor.id, actor_unit=actor.unit, actor_role=role,
                           payload=payload, at=at, prev_hash=prev)
@@ -332,7 +335,7 @@ class Cases:
     def allowed_events(self, case: CaseRow | int, actor: Actor) -> list[str]:
         with self.db.read() as conn:
             if isinstance(case, int):
-                case = self._load(conn, case)
+                case = self.load_in(conn, case)
             return self.machine(conn, case.definition_id).allowed(case.state, actor.roles_on(case.parties))
 
     def open_events_in(self, conn: Connection, case: CaseRow | CaseRecord, actor: Actor) -> list[str]:
@@ -354,13 +357,13 @@ class Cases:
 
     def history(self, case_id: int) -> list[HistoryRow]:
         with self.db.read() as conn:
-            self._load(conn, case_id)
+            self.load_in(conn, case_id)
             return repo.history_of(conn, case_id)
 
     def replay(self, case_id: int) -> str:
         """The state the history leads to, recomputed through the case's definition."""
         with self.db.read() as conn:
-            case = self._load(conn, case_id)
+            case = self.load_in(conn, case_id)
             return self._replay(self._machines_for(conn, case.definition_id), repo.history_of(conn, case_id))
 
     def _machines_for(self, conn: Connection, current: int):
@@ -416,7 +419,7 @@ class Cases:
         problems: list[str] = []
         with self.db.read() as conn:
             for case_id in repo.all_ids(conn):
-                case = self._load(conn, case_id)
+                case = self.load_in(conn, case_id)
                 rows = repo.history_of(conn, case_id)
                 problems.extend(self._verify_case(self._machines_for(conn, case.definition_id), case, rows))
         return problems
@@ -433,7 +436,7 @@ class Cases:
             out.append(f"case {case.number}: version {case.version} but {len(rows)} history rows")
         prev = GENESIS
         for r in rows:
-            if r.prev_hash != prev or r.hash != self._history_row(
+            if r.prev_hash != prev or r.hash != self.history_row(
                     r.case_id, r.seq, r.kind, r.event, r.from_state, r.to_state,
                     Actor(r.actor_id, r.actor_unit), r.actor_role, r.payload, r.at, prev).hash:
                 out.append(f"case {case.number}: hash chain broken at row {r.seq}")

@@ -79,7 +79,7 @@ def plan(cases: Cases, conn: Connection, *, task_force: str, workflow: str, to_v
         ref = repo.find_by_number(conn, number)
         if ref is None:
             raise NotFound(f"case {number} not found", case=number)
-        case = cases._load(conn, ref.id)
+        case = cases.load_in(conn, ref.id)
         tf, name, version = _version_of(conn, case.definition_id)
         problem = None
         to_state = mapping.get(case.state, case.state)
@@ -106,13 +106,13 @@ def apply(cases: Cases, conn: Connection, p: Plan, actor: Actor, reason: str = "
     now = cases.clock.now()
     moved = []
     for m in p.moves:
-        case = cases._load(conn, m.case_id, lock=True)
+        case = cases.load_in(conn, m.case_id, lock=True)
         if case.state != m.from_state:
             raise MigrationRefused(f"{case.number} moved to {case.state!r} since the plan was made")
         seq = case.version + 1
         payload = {"from_definition": case.definition_id, "to_definition": p.to_definition,
                    "from_version": m.from_version, "to_version": m.to_version, "reason": reason}
-        row = cases._history_row(case.id, seq, "migrate", "migrate", case.state, m.to_state, actor, None, payload,
+        row = cases.history_row(case.id, seq, "migrate", "migrate", case.state, m.to_state, actor, None, payload,
                                  now, case.head_hash)
         values = {"definition_id": p.to_definition, "state": m.to_state, "version": seq, "head_hash": row.hash,
                   "updated_at": now, "closed": m.to_state in target.final}

@@ -55,7 +55,7 @@ def run_due(cases: Cases, *, batch: int = 50, max_batches: int | None = None) ->
 
 def _process(conn: Connection, cases: Cases, timer, report: TickReport) -> None:
     now = cases.clock.now()
-    case = cases._load(conn, timer.case_id)
+    case = cases.load_in(conn, timer.case_id)
     if case.closed:
         if trepo.finish_timer(conn, timer.id, "dropped", now, f"case closed in state {case.state}"):
             report.dropped += 1

@@ -54,17 +54,30 @@ class SignedIn:
     expires_at: datetime
 
 
+class SignInThrottled(Exception):
+    """Too many failed sign-ins for one username: refused, correct password or not, for `retry_after` s."""
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(f"too many failed sign-ins; retry after {retry_after} s")
+        self.retry_after = retry_after
+
+
 class Accounts:
     # How long a process trusts a token or key it has looked up. Signing out evicts at once in this
     # process; another worker may honour a revoked token (or a deactivated account) this long.
     CACHE_SECONDS = 5.0
     CACHE_SIZE = 10_000
+    # Failed sign-ins allowed per username within the window before it is refused until the oldest
+    # failure leaves the window. Kept per process: N server processes allow N times as many guesses.
+    FAILURES_ALLOWED = 5
+    FAILURE_WINDOW = timedelta(minutes=15)
 
     def __init__(self, passwords: PasswordHasher, token_ttl: timedelta) -> None:
         self.passwords = passwords
         self.token_ttl = token_ttl
         self._cache: dict[str, tuple[Account, datetime]] = {}
         self._cache_lock = threading.Lock()
+        self._failures: dict[str, list[datetime]] = {}
         # Verified against when the user does not exist, so both answers take the same time.
         self._dummy = passwords.hash(secrets.token_urlsafe(16))
 
@@ -106,13 +119,30 @@ class Accounts:
     # --- signing in -----------------------------------------------------------------------------
 
     def sign_in(self, conn: Connection, username: str, password: str, kind: str, now: datetime) -> SignedIn | None:
+        """A new token, or None for a wrong username or password; SignInThrottled after too many failures."""
+        key = username.casefold()
+        with self._cache_lock:
+            recent = [t for t in self._failures.get(key, []) if t > now - self.FAILURE_WINDOW]
+            self._failures[key] = recent
+        if len(recent) >= self.FAILURES_ALLOWED:
+            raise SignInThrottled(max(1, int((recent[0] + self.FAILURE_WINDOW - now).total_seconds()) + 1))
         found = repo.by_username(conn, username)
         try:
             self.passwords.verify(found[1] if found else self._dummy, password)
         except (VerificationError, InvalidHashError):
-            return None
+            found = None
         if found is None:
+            with self._cache_lock:
+                if len(self._failures) >= self.CACHE_SIZE:
+                    # Usernames sprayed at random must not grow this without bound: keep the recent.
+                    since = now - self.FAILURE_WINDOW
+                    self._failures = {k: v for k, v in self._failures.items() if v and v[-1] > since}
+                    if len(self._failures) >= self.CACHE_SIZE:
+                        self._failures.clear()
+                self._failures.setdefault(key, []).append(now)
             return None
+        with self._cache_lock:
+            self._failures.pop(key, None)
         account, stored = found
         if self.passwords.check_needs_rehash(stored):
             repo.set_password_hash(conn, account.id, self.passwords.hash(password))

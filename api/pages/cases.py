@@ -8,7 +8,7 @@ from fastapi import APIRouter, File, Form, Path, Request, UploadFile
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from api.accounts import csrf_for
+from api.accounts import SignInThrottled, csrf_for
 from api.auth import CSRF_COOKIE, SESSION_COOKIE
 from api.deps import Services
 from api.pages import views
@@ -48,8 +48,12 @@ def login_submit(request: Request, username: Annotated[str, Form(max_length=100)
     services = _services(request)
     signed = None
     if username and password:
-        with services.db.write() as conn:
-            signed = services.accounts.sign_in(conn, username, password, "cookie", services.clock.now())
+        try:
+            with services.db.write() as conn:
+                signed = services.accounts.sign_in(conn, username, password, "cookie", services.clock.now())
+        except SignInThrottled as exc:
+            return page(request, "login.html", status=429, me=None, next=_safe_next(next), username=username,
+                        error=f"登录失败次数过多，请{(exc.retry_after + 59) // 60}分钟后再试")
     if signed is None:
         return page(request, "login.html", status=401, me=None, next=_safe_next(next), username=username,
                     error="用户名或密码错误" if username and password else "请填写用户名和密码")

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Form, Request, Response
 from fastapi.security import HTTPAuthorizationCredentials
 
-from api.accounts import SignedIn, csrf_for
+from api.accounts import SignedIn, SignInThrottled, csrf_for
 from api.auth import CSRF_COOKIE, SESSION_COOKIE, bearer, credential, session
 from api.deps import CurrentViewer, Services, ServicesDep
 from api.errors import ApiError
@@ -28,15 +28,21 @@ def _me(services: Services, account: Account) -> Me:
 
 
 def _sign_in(services: Services, username: str, password: str, kind: str) -> SignedIn:
-    with services.db.write() as conn:
-        signed = services.accounts.sign_in(conn, username, password, kind, services.clock.now())
+    try:
+        with services.db.write() as conn:
+            signed = services.accounts.sign_in(conn, username, password, kind, services.clock.now())
+    except SignInThrottled as exc:
+        minutes = (exc.retry_after + 59) // 60
+        raise ApiError(429, "too_many_attempts", f"登录失败次数过多，请{minutes}分钟后再试",
+                       "too many failed sign-ins for this username; try again later",
+                       headers={"Retry-After": str(exc.retry_after)}, retry_after=exc.retry_after) from None
     if signed is None:
         raise ApiError(401, "bad_credentials", "用户名或密码错误", "wrong username or password",
                        headers={"WWW-Authenticate": 'Bearer realm="gongzhi"'})
     return signed
 
 
-@router.post("/auth/token", response_model=TokenRead, responses=errors(401, 422),
+@router.post("/auth/token", response_model=TokenRead, responses=errors(401, 422, 429),
              summary="登录取得令牌 / sign in for a bearer token (OAuth2 password form)")
 def sign_in_token(services: ServicesDep, username: Annotated[Username, Form()],
                   password: Annotated[Password, Form()]) -> TokenRead:
@@ -44,7 +50,7 @@ def sign_in_token(services: ServicesDep, username: Annotated[Username, Form()],
     return TokenRead(access_token=signed.token, expires_at=signed.expires_at)
 
 
-@router.post("/auth/session", response_model=SessionRead, responses=errors(401, 422),
+@router.post("/auth/session", response_model=SessionRead, responses=errors(401, 422, 429),
              summary="网页登录（会话 Cookie）/ sign in for a session cookie (pages)")
 def sign_in_session(services: ServicesDep, body: SignIn, response: Response) -> SessionRead:
     signed = _sign_in(services, body.username, body.password, "cookie")

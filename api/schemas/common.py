@@ -70,6 +70,7 @@ _DESCRIPTIONS = {
     413: "内容过大 / too large",
     415: "不支持的文件类型 / unsupported file type",
     422: "请求内容有误（指明字段）/ invalid request (names the field)",
+    429: "尝试过于频繁，见 Retry-After / too many attempts, see Retry-After",
 }
 
 

@@ -87,6 +87,17 @@ def _refused(exc) -> None:
     raise typer.Exit(2)
 
 
+def _write_or_refuse(db: Database, act):
+    """act(conn) in one write transaction; a refusal by the engine exits 2 with its reason."""
+    from engine.errors import EngineError
+
+    try:
+        with db.write() as conn:
+            return act(conn)
+    except EngineError as exc:
+        _refused(exc)
+
+
 @user_app.command("add")
 def user_add(username: str, unit: UnitOption, role: RoleOption,
              name: Annotated[str, typer.Option("--name", help="显示名 / display name")] = "",
@@ -98,7 +109,6 @@ def user_add(username: str, unit: UnitOption, role: RoleOption,
     import secrets
 
     from engine.clock import SystemClock
-    from engine.errors import EngineError
 
     db = _database(database_url)
     tf = _task_force_of(db, unit, task_force)
@@ -108,12 +118,9 @@ def user_add(username: str, unit: UnitOption, role: RoleOption,
         password = sys.stdin.readline().rstrip("\n")
     else:
         password = typer.prompt("密码 password", hide_input=True, confirmation_prompt=True)
-    try:
-        with db.write() as conn:
-            user_id = _accounts().create_user(conn, username=username, display_name=name or username, unit=unit,
-                                              task_force=tf, roles=role, password=password, now=SystemClock().now())
-    except EngineError as exc:
-        _refused(exc)
+    user_id = _write_or_refuse(db, lambda conn: _accounts().create_user(
+        conn, username=username, display_name=name or username, unit=unit, task_force=tf, roles=role,
+        password=password, now=SystemClock().now()))
     typer.echo(f"created user:{user_id} {username} ({unit}, {tf}, roles {','.join(role)})")
     if generate:
         typer.echo(f"password (shown once): {password}")
@@ -122,14 +129,7 @@ def user_add(username: str, unit: UnitOption, role: RoleOption,
 @user_app.command("disable")
 def user_disable(username: str, database_url: DbOption = None) -> None:
     """停用账号并使其登录失效 / deactivate a user account and end its sign-ins."""
-    from engine.errors import EngineError
-
-    db = _database(database_url)
-    try:
-        with db.write() as conn:
-            user_id = _accounts().disable_user(conn, username)
-    except EngineError as exc:
-        _refused(exc)
+    user_id = _write_or_refuse(_database(database_url), lambda conn: _accounts().disable_user(conn, username))
     typer.echo(f"disabled user:{user_id} {username}; its sign-ins are ended")
 
 
@@ -137,14 +137,7 @@ def user_disable(username: str, database_url: DbOption = None) -> None:
 def apikey_revoke(key_id: Annotated[int, typer.Argument(help="the number `apikey add` printed after key:")],
                   database_url: DbOption = None) -> None:
     """吊销系统对接密钥 / revoke an API key."""
-    from engine.errors import EngineError
-
-    db = _database(database_url)
-    try:
-        with db.write() as conn:
-            name = _accounts().revoke_key(conn, key_id)
-    except EngineError as exc:
-        _refused(exc)
+    name = _write_or_refuse(_database(database_url), lambda conn: _accounts().revoke_key(conn, key_id))
     typer.echo(f"revoked key:{key_id} {name}")
 
 
@@ -153,16 +146,11 @@ def apikey_add(name: str, unit: UnitOption, role: RoleOption, task_force: TaskFo
                database_url: DbOption = None) -> None:
     """新建系统对接密钥 / create an API key for another system; the key is printed once."""
     from engine.clock import SystemClock
-    from engine.errors import EngineError
 
     db = _database(database_url)
     tf = _task_force_of(db, unit, task_force)
-    try:
-        with db.write() as conn:
-            key_id, key = _accounts().create_key(conn, name=name, unit=unit, task_force=tf, roles=role,
-                                                 now=SystemClock().now())
-    except EngineError as exc:
-        _refused(exc)
+    key_id, key = _write_or_refuse(db, lambda conn: _accounts().create_key(
+        conn, name=name, unit=unit, task_force=tf, roles=role, now=SystemClock().now()))
     typer.echo(f"created key:{key_id} {name} ({unit}, {tf}, roles {','.join(role)})")
     typer.echo(f"API key (shown once; send as X-API-Key): {key}")
 

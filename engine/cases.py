@@ -214,7 +214,7 @@ class Cases:
         role = next((r for r in ev.spec.roles if r in held), None)
         seq = case.version + 1
         row = self.history_row(case.id, seq, "event", event, case.state, dest, actor, role, clean, now,
-                                case.head_hash)
+                               case.head_hash)
         due_role = case_due_role = object()
         if ctx is not None:
             if (ops or ev.effects) and not repo.claim(conn, case.id, case.version):
@@ -301,7 +301,7 @@ class Cases:
         now = self.clock.now()
         seq = case.version + 1
         row = self.history_row(case.id, seq, "note", note, case.state, case.state, actor, role, payload, now,
-                                case.head_hash)
+                               case.head_hash)
         values = {"state": case.state, "version": seq, "head_hash": row.hash, "updated_at": now,
                   "state_entered_at": case.state_entered_at}
         if not repo.advance(conn, case.id, case.version, values):

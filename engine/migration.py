@@ -113,7 +113,7 @@ def apply(cases: Cases, conn: Connection, p: Plan, actor: Actor, reason: str = "
         payload = {"from_definition": case.definition_id, "to_definition": p.to_definition,
                    "from_version": m.from_version, "to_version": m.to_version, "reason": reason}
         row = cases.history_row(case.id, seq, "migrate", "migrate", case.state, m.to_state, actor, None, payload,
-                                 now, case.head_hash)
+                                now, case.head_hash)
         values = {"definition_id": p.to_definition, "state": m.to_state, "version": seq, "head_hash": row.hash,
                   "updated_at": now, "closed": m.to_state in target.final}
         if m.to_state != case.state:

@@ -61,6 +61,11 @@ class SignInThrottled(Exception):
         super().__init__(f"too many failed sign-ins; retry after {retry_after} s")
         self.retry_after = retry_after
 
+    @property
+    def minutes(self) -> int:
+        """The wait in whole minutes, rounded up, as people are told it."""
+        return (self.retry_after + 59) // 60
+
 
 class Accounts:
     # How long a process trusts a token or key it has looked up. Signing out evicts at once in this

@@ -217,7 +217,8 @@ class Cases:
                                case.head_hash)
         due_role = case_due_role = object()
         if ctx is not None:
-            if (ops or ev.effects) and not repo.claim(conn, case.id, case.version):
+            # Deadline operations write rows before the case moves: hold the row at this version first.
+            if ops and not repo.claim(conn, case.id, case.version):
                 current = self.load_in(conn, case.id)
                 raise StaleVersion(case.id, case.version, current.version, current.state)
             if ops:

@@ -53,7 +53,7 @@ def login_submit(request: Request, username: Annotated[str, Form(max_length=100)
                 signed = services.accounts.sign_in(conn, username, password, "cookie", services.clock.now())
         except SignInThrottled as exc:
             return page(request, "login.html", status=429, me=None, next=_safe_next(next), username=username,
-                        error=f"登录失败次数过多，请{(exc.retry_after + 59) // 60}分钟后再试")
+                        error=f"登录失败次数过多，请{exc.minutes}分钟后再试")
     if signed is None:
         return page(request, "login.html", status=401, me=None, next=_safe_next(next), username=username,
                     error="用户名或密码错误" if username and password else "请填写用户名和密码")

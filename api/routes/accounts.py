@@ -32,8 +32,7 @@ def _sign_in(services: Services, username: str, password: str, kind: str) -> Sig
         with services.db.write() as conn:
             signed = services.accounts.sign_in(conn, username, password, kind, services.clock.now())
     except SignInThrottled as exc:
-        minutes = (exc.retry_after + 59) // 60
-        raise ApiError(429, "too_many_attempts", f"登录失败次数过多，请{minutes}分钟后再试",
+        raise ApiError(429, "too_many_attempts", f"登录失败次数过多，请{exc.minutes}分钟后再试",
                        "too many failed sign-ins for this username; try again later",
                        headers={"Retry-After": str(exc.retry_after)}, retry_after=exc.retry_after) from None
     if signed is None:

@@ -135,18 +135,26 @@ def _cursor(conn: Connection):
     return cur
 
 
+def _move_params(sql: _DriverSQL, case_id: int, seen_version: int, values: dict[str, Any]) -> tuple:
+    return (values["state"], values["version"], values["head_hash"], sql.when(values["updated_at"]),
+            sql.when(values["state_entered_at"]), case_id, seen_version)
+
+
+def _history_params(sql: _DriverSQL, row: HistoryRow) -> tuple:
+    return (row.case_id, row.seq, row.kind, row.event, row.from_state, row.to_state, row.actor_id, row.actor_unit,
+            row.actor_role, json.dumps(row.payload, ensure_ascii=False), sql.when(row.at), row.prev_hash, row.hash)
+
+
 def advance(conn: Connection, case_id: int, seen_version: int, values: dict[str, Any]) -> bool:
     """Move the case row (state, version, hash, times); False when another writer got there first."""
     sql = _DRIVER[conn.dialect.name]
     cur = _cursor(conn)
-    cur.execute(sql.advance, (values["state"], values["version"], values["head_hash"],
-                              sql.when(values["updated_at"]), sql.when(values["state_entered_at"]),
-                              case_id, seen_version))
+    cur.execute(sql.advance, _move_params(sql, case_id, seen_version, values))
     return cur.rowcount == 1
 
 
 def claim(conn: Connection, case_id: int, seen_version: int) -> bool:
-    """Lock the case row at `seen_version` before an event writes anything else (its deadlines, timers):
+    """Lock the case row at `seen_version` before an event writes its deadlines and timers:
     False when another writer has moved it on. Without the lock, two racing events would both write a
     deadline row and the loser would fail on its key instead of losing on the version. SQLite needs no
     lock: a writer already holds the whole database from BEGIN IMMEDIATE."""
@@ -161,10 +169,7 @@ def advance_and_append(conn: Connection, case_id: int, seen_version: int, values
     """advance, then append_history, as one unit: False (and nothing written) when another writer got
     there first. On PostgreSQL both go in one statement."""
     sql = _DRIVER[conn.dialect.name]
-    moved = (values["state"], values["version"], values["head_hash"], sql.when(values["updated_at"]),
-             sql.when(values["state_entered_at"]), case_id, seen_version)
-    record = (row.case_id, row.seq, row.kind, row.event, row.from_state, row.to_state, row.actor_id, row.actor_unit,
-              row.actor_role, json.dumps(row.payload, ensure_ascii=False), sql.when(row.at), row.prev_hash, row.hash)
+    moved, record = _move_params(sql, case_id, seen_version, values), _history_params(sql, row)
     cur = _cursor(conn)
     if sql.sqlite:
         cur.execute(sql.advance, moved)
@@ -184,10 +189,7 @@ def advance_with(conn: Connection, case_id: int, seen_version: int, values: dict
 
 def append_history(conn: Connection, row: HistoryRow) -> None:
     sql = _DRIVER[conn.dialect.name]
-    _cursor(conn).execute(sql.insert, (row.case_id, row.seq, row.kind, row.event, row.from_state, row.to_state,
-                                       row.actor_id, row.actor_unit, row.actor_role,
-                                       json.dumps(row.payload, ensure_ascii=False), sql.when(row.at),
-                                       row.prev_hash, row.hash))
+    _cursor(conn).execute(sql.insert, _history_params(sql, row))
 
 
 def append_history_core(conn: Connection, row: HistoryRow) -> None:

@@ -22,12 +22,18 @@ from db.models import (
     CaseHistory,
     CaseLink,
     CaseParty,
+    Channel,
     Deadline,
+    Delivery,
     Document,
+    JobFailure,
+    Notice,
+    NoticeRead,
     OutboxItem,
     Sequence,
     Setting,
     Timer,
+    WorkerHeartbeat,
 )
 from db.session import Database
 from engine.actors import Actor
@@ -122,7 +128,7 @@ def _loaded(backend, fresh_url):
 def db(_loaded) -> Database:
     """The loaded database, with every case removed before the test."""
     with _loaded.write() as conn:
-        for model in (Document, OutboxItem, Timer, Deadline, CaseLink, CadenceRun, Setting, CaseHistory, CaseParty,
+        for model in (Delivery, NoticeRead, Notice, Channel, JobFailure, WorkerHeartbeat, Document, OutboxItem, Timer, Deadline, CaseLink, CadenceRun, Setting, CaseHistory, CaseParty,
                       Case, Sequence):
             conn.execute(delete(model.__table__))
     return _loaded

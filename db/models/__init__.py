@@ -2,16 +2,24 @@
 
 from db.models.accounts import ApiKey, AuthToken, User
 from db.models.attachments import Attachment
+from db.models.background import JobFailure, WorkerHeartbeat
 from db.models.cases import Case, CaseHistory, CaseParty
 from db.models.definitions import Definition
 from db.models.documents import Document
 from db.models.idempotency import IdempotencyKey
+from db.models.notices import Channel, Delivery, Notice, NoticeRead
 from db.models.organisation import Jurisdiction, TaskForce, TaskForcePosition, TaskForceUnit, Unit
 from db.models.outbox import OutboxItem
 from db.models.sequences import Sequence
 from db.models.time import CadenceRun, CaseLink, Deadline, Setting, Timer
 
 __all__ = [
+    "Channel",
+    "Delivery",
+    "JobFailure",
+    "Notice",
+    "NoticeRead",
+    "WorkerHeartbeat",
     "CadenceRun",
     "CaseLink",
     "Deadline",

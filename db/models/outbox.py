@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, Integer, String, Text
+from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from db.base import Base, BigId
@@ -14,7 +14,7 @@ from db.types import JsonType, UTCDateTime
 
 class OutboxItem(Base):
     __tablename__ = "outbox"
-    __table_args__ = (Index("ix_outbox_pending", "status", "available_at"),)
+    __table_args__ = (Index("ix_outbox_pending", "status", "available_at"), UniqueConstraint("dedupe_key"))
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     topic: Mapped[str] = mapped_column(String(40))
@@ -28,3 +28,5 @@ class OutboxItem(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     done_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # (case, cause, recipient, channel) for notices: the same notice is never queued twice
+    dedupe_key: Mapped[str | None] = mapped_column(String(200))

@@ -46,6 +46,9 @@ class Timer(Base):
     fired_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     note: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # A timer whose processing failed (not refused: failed) is retried after a growing delay.
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    not_before: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 class CaseLink(Base):

@@ -237,6 +237,6 @@ class Notifier:
                 {"case_id": case_id, "history_seq": seq,
                  "dedupe_key": f"{case_id}:{seq}:{rule.code}:{recipient}:{ch.id}"[:200],
                  "payload": {"notice_id": notice_id, "channel_id": ch.id, "kind": ch.kind, "target": ch.target,
-                             "title": title, "body": body, "link": f"/cases/{case_id}", "case_number": number}}
+                             "title": title, "body": body, "link": f"/case/{case_id}", "case_number": number}}
                 for ch in channels], now)
         return 1

@@ -83,7 +83,7 @@ def unread_count(conn: Connection, unit: str, user_id: int, since: datetime | No
 
 
 def notices_for(conn: Connection, unit: str, user_id: int, *, limit: int, offset: int = 0,
-                unread_only: bool = False, since: datetime | None = None):
+                unread_only: bool = False, since: datetime | None = None, only_id: int | None = None):
     """My notices, newest first, each with whether I have read it and its case's number."""
     read = exists().where(_r.c.notice_id == _n.c.id, _r.c.user_id == user_id)
     stmt = (select(_n, read.label("read"), _c.c.number.label("case_number"))
@@ -93,6 +93,8 @@ def notices_for(conn: Connection, unit: str, user_id: int, *, limit: int, offset
         stmt = stmt.where(~read)
     if since is not None:
         stmt = stmt.where(_n.c.created_at >= since)
+    if only_id is not None:
+        stmt = stmt.where(_n.c.id == only_id)
     return conn.execute(stmt).all()
 
 

@@ -67,7 +67,7 @@ def test_the_receiver_is_told_of_a_referral_and_its_channels_are_queued(cases, d
     assert sorted(q.payload["channel_id"] for q in queued) == sorted([unit_channel, user_channel])
     assert {q.payload["kind"] for q in queued} == {"wecom", "email"}
     assert len({q.dedupe_key for q in queued}) == 2
-    assert all(q.payload["link"] == f"/cases/{f.id}" and q.payload["case_number"] == f.case.number for q in queued)
+    assert all(q.payload["link"] == f"/case/{f.id}" and q.payload["case_number"] == f.case.number for q in queued)
     # The referrer hears back when the receiver signs for it.
     f.fire("accept", QZ, "accepted")
     assert [n.unit_code for n in _notices(db, f.id)] == ["gy_qz_gov", "gy_sthjj"]

@@ -121,7 +121,7 @@ class _Job:
 
 
 def _notice_of(item: Any, settings: Settings) -> OutgoingNotice:
-    p = item.payload or {}
+    p = item.payload
     return OutgoingNotice(outbox_id=item.id, title=str(p.get("title") or "共治通知"), body=str(p.get("body") or ""),
                           link=absolute_link(settings, str(p.get("link") or "")),
                           case_number=str(p.get("case_number") or ""), notice_id=p.get("notice_id"),
@@ -129,50 +129,52 @@ def _notice_of(item: Any, settings: Settings) -> OutgoingNotice:
 
 
 def _record(conn, item: Any, channel_id: int | None, at: dt.datetime, outcome: str, detail: str) -> None:
-    repo.log(conn, outbox_id=item.id, notice_id=(item.payload or {}).get("notice_id"), case_id=item.case_id,
+    notice_id = item.payload.get("notice_id") if isinstance(item.payload, dict) else None
+    repo.log(conn, outbox_id=item.id, notice_id=notice_id if isinstance(notice_id, int) else None, case_id=item.case_id,
              channel_id=channel_id, at=at, outcome=outcome, detail=detail)
+
+
+def _give_up(conn, item: Any, channel_id: int | None, now: dt.datetime, detail: str) -> tuple[None, tuple[str, str]]:
+    repo.give_up(conn, item.id, detail)
+    _record(conn, item, channel_id, now, "gave_up", detail)
+    return None, ("gave_up", detail)
+
+
+def _defer(conn, item: Any, channel_id: int | None, now: dt.datetime, when: dt.datetime, detail: str
+           ) -> tuple[None, tuple[str, dt.datetime]]:
+    repo.defer(conn, item.id, when)
+    _record(conn, item, channel_id, now, "deferred", detail)
+    return None, ("deferred", when)
 
 
 def _prepare(conn, item: Any, now: dt.datetime, settings: Settings, calendar: WorkCalendar
              ) -> tuple[_Job | None, tuple[str, Any] | None]:
     """In the claiming transaction: (a job to send, None), or (None, what was decided instead)."""
-    payload = item.payload or {}
+    payload = item.payload if isinstance(item.payload, dict) else {}
     channel_id = payload.get("channel_id")
+    if channel_id is not None and not isinstance(channel_id, int):
+        # A malformed row must not stop the queue (it would be claimed again every round).
+        return _give_up(conn, item, None, now, f"通知的渠道编号无效（{str(channel_id)[:40]}），无法发送")
     if channel_id is not None:
-        channel = channels_repo.get(conn, int(channel_id))
+        channel = channels_repo.get(conn, channel_id)
         if channel is None:
-            detail = "渠道已删除，不再发送"
-            repo.give_up(conn, item.id, detail)
-            _record(conn, item, None, now, "gave_up", detail)
-            return None, ("gave_up", detail)
+            return _give_up(conn, item, None, now, "渠道已删除，不再发送")
         if not channel.enabled:
-            detail = "渠道已停用，不再发送"
-            repo.give_up(conn, item.id, detail)
-            _record(conn, item, channel.id, now, "gave_up", detail)
-            return None, ("gave_up", detail)
+            return _give_up(conn, item, channel.id, now, "渠道已停用，不再发送")
         # The channel's current address: a corrected target also serves the rows already queued.
         kind, target, secret = channel.kind, channel.target, channel.secret
     else:
         kind, target, secret = payload.get("kind"), payload.get("target"), None
         if not kind or not target:
-            detail = "通知缺少渠道信息，无法发送"
-            repo.give_up(conn, item.id, detail)
-            _record(conn, item, None, now, "gave_up", detail)
-            return None, ("gave_up", detail)
+            return _give_up(conn, item, None, now, "通知缺少渠道信息，无法发送")
     if settings.notify_quiet_hours:
         when = next_send_time(now, calendar, settings.work_hours())
         if when > now:
-            detail = f"非工作时间，顺延至{_zh(when)}发送"
-            repo.defer(conn, item.id, when)
-            _record(conn, item, channel_id, now, "deferred", detail)
-            return None, ("deferred", when)
+            return _defer(conn, item, channel_id, now, when, f"非工作时间，顺延至{_zh(when)}发送")
     cap = settings.notify_daily_cap
-    if cap and channel_id is not None and repo.sent_since(conn, int(channel_id), _day_start(now)) >= cap:
+    if cap and channel_id is not None and repo.sent_since(conn, channel_id, _day_start(now)) >= cap:
         when = next_morning(now, calendar, settings)
-        detail = f"今日已发送{cap}条，达到每日上限，顺延至{_zh(when)}发送"
-        repo.defer(conn, item.id, when)
-        _record(conn, item, channel_id, now, "deferred", detail)
-        return None, ("deferred", when)
+        return _defer(conn, item, channel_id, now, when, f"今日已发送{cap}条，达到每日上限，顺延至{_zh(when)}发送")
     repo.lease(conn, item.id, now + LEASE)
     return _Job(item.id, item.attempts, channel_id, kind, target, secret, _notice_of(item, settings)), None
 

@@ -138,3 +138,34 @@ def test_a_robot_key_is_shortened_when_shown():
     shown = shown_target("wecom", "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=693a91f6-7xxx-4bc4-97a0-0ec2sifa5aaa")
     assert shown.endswith("key=…5aaa") and "693a91f6" not in shown
     assert shown_target("email", "a@example.cn") == "a@example.cn"
+
+
+@pytest.fixture
+def smtp_auth():
+    """An SMTP server that asks for a login (over plain loopback: the test has no certificate)."""
+    from aiosmtpd.controller import Controller
+    from aiosmtpd.smtp import AuthResult
+
+    from tests.notify.conftest import Mailbox
+
+    def authenticator(server, session, envelope, mechanism, auth_data):
+        # handled=False: aiosmtpd then answers 535 itself
+        return AuthResult(success=(auth_data.login, auth_data.password) == (b"gongzhi", b"s3cret"), handled=False)
+
+    mailbox = Mailbox()
+    controller = Controller(mailbox, hostname="127.0.0.1", port=free_port(), authenticator=authenticator,
+                            auth_require_tls=False)
+    controller.start()
+    mailbox.port = controller.port
+    yield mailbox
+    controller.stop()
+
+
+def test_email_signs_in_when_told_to_and_a_wrong_password_is_not_retried(smtp_auth):
+    good = make_settings(smtp_auth, smtp_username="gongzhi", smtp_password="s3cret")
+    _send(good, "email", "liaison@example.gov.cn")
+    assert len(smtp_auth.messages) == 1
+    with pytest.raises(DeliveryError) as wrong:
+        _send(make_settings(smtp_auth, smtp_username="gongzhi", smtp_password="nope"), "email", "liaison@example.gov.cn")
+    assert not wrong.value.retry and "登录失败" in wrong.value.detail
+    assert len(smtp_auth.messages) == 1

@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 from collections import Counter
 
+import pytest
 from sqlalchemy import func, select
 
 from api.notify.delivery import deliver_pending
@@ -46,3 +47,48 @@ def test_two_workers_send_each_of_a_thousand_notices_exactly_once(db, receiver, 
         assert conn.execute(select(func.count(func.distinct(d.c.outbox_id)))).scalar_one() == N
         assert conn.execute(select(o.c.status, func.count()).where(o.c.topic == "notice")
                             .group_by(o.c.status)).all() == [("done", N)]
+
+
+WORKER = """
+import json, sys
+from api.notify.delivery import deliver_pending
+from db.session import Database
+from engine.calendar import default_calendar
+from db.settings import Settings
+from engine.clock import FixedClock
+
+from datetime import datetime
+settings = Settings(environment="test", notify_daily_cap=0, notify_http_timeout=1.0)
+clock = FixedClock(datetime.fromisoformat(sys.argv[2]))
+sys.stdin.readline()  # both processes start sending together
+out = deliver_pending(Database(sys.argv[1]), clock, settings, default_calendar(), limit=10_000)
+print(json.dumps(list(out.sent)))
+"""
+
+
+@pytest.mark.postgres_only
+def test_two_worker_processes_on_postgresql_share_the_queue(backend, db, receiver, now_clock):
+    import json
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    cid = add_channel(db, "webhook", receiver.url("/webhook/procs"))
+    ids = queue(db, cid, now_clock.now(), 600)
+    url = db.url.render_as_string(hide_password=False)
+    root = Path(__file__).resolve().parents[2]
+    procs = [subprocess.Popen([sys.executable, "-c", WORKER, url, now_clock.now().isoformat()], cwd=root, stdin=subprocess.PIPE,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    try:
+        for p in procs:
+            p.stdin.write("go\n")
+            p.stdin.flush()
+        outputs = [p.communicate(timeout=300) for p in procs]
+    finally:
+        for p in procs:
+            if p.poll() is None:
+                p.kill()
+    assert all(p.returncode == 0 for p in procs), [err for _, err in outputs]
+    shares = [json.loads(out) for out, _ in outputs]
+    assert sorted(shares[0] + shares[1]) == sorted(ids) and all(shares)
+    assert len(receiver.deliveries) == 600 and set(receiver.deliveries.values()) == {1}

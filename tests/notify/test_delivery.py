@@ -202,3 +202,16 @@ def test_a_stop_request_ends_the_run_between_items_with_nothing_held(db, receive
         assert repo.release(conn, [waiting[0]], now_clock.now()) == 1
     assert len(deliver_pending(db, now_clock, make_settings(), calendar).sent) == 3
     assert sum(receiver.deliveries.values()) == 5 and set(receiver.deliveries.values()) == {1}
+
+
+def test_a_malformed_row_is_given_up_and_the_queue_goes_on(db, receiver, now_clock, calendar):
+    cid = add_channel(db, "webhook", receiver.url("/webhook/after"))
+    from db.repositories import outbox
+
+    with db.write() as conn:
+        outbox.enqueue(conn, [("notice", None, None, {"channel_id": "seven", "title": "x"}),
+                              ("notice", None, None, {"title": "no channel at all"})], now_clock.now())
+    (good,) = queue(db, cid, now_clock.now())
+    outcome = deliver_pending(db, now_clock, make_settings(), calendar)
+    assert outcome.sent == (good,) and len(outcome.gave_up) == 2
+    assert {r.outcome for r in delivery_rows(db)} == {"gave_up", "sent"}

@@ -85,12 +85,16 @@ class Settings(BaseSettings):
     notify_backoff_seconds: int = Field(60, ge=1)  # the n-th retry waits 2^(n-1) times this
 
     @model_validator(mode="after")
-    def _refuse_unsafe_production(self) -> Settings:
+    def _check_notify(self) -> Settings:
         if self.smtp_ssl and self.smtp_starttls:
             raise ValueError("GONGZHI_SMTP_SSL and GONGZHI_SMTP_STARTTLS exclude each other: choose one")
         start, _, end = self.notify_work_hours.partition("-")
-        if start >= end:
+        if start >= end:  # "HH:MM" strings compare as times
             raise ValueError("GONGZHI_NOTIFY_WORK_HOURS must start before it ends, e.g. 08:30-18:00")
+        return self
+
+    @model_validator(mode="after")
+    def _refuse_unsafe_production(self) -> Settings:
         if self.environment == "production":
             if self.password_profile != "default":
                 raise ValueError("GONGZHI_PASSWORD_PROFILE=cheapest is for tests; production needs the default")

@@ -169,3 +169,13 @@ def test_email_signs_in_when_told_to_and_a_wrong_password_is_not_retried(smtp_au
         _send(make_settings(smtp_auth, smtp_username="gongzhi", smtp_password="nope"), "email", "liaison@example.gov.cn")
     assert not wrong.value.retry and "登录失败" in wrong.value.detail
     assert len(smtp_auth.messages) == 1
+
+
+@pytest.mark.parametrize("overrides", [{"notify_work_hours": "18:00-08:30"}, {"notify_work_hours": "8:30-18:00"},
+                                       {"smtp_ssl": True, "smtp_starttls": True}, {"notify_daily_cap": -1}])
+def test_settings_refuse_what_cannot_work(overrides):
+    from pydantic import ValidationError
+
+    with pytest.raises(ValidationError):
+        make_settings(**overrides)
+    assert make_settings(notify_work_hours="09:00-17:30").work_hours()[1].hour == 17

@@ -411,5 +411,85 @@ def migrate_cases(task_force: Annotated[str, typer.Option("--task-force", help="
     typer.echo(f"moved {len(moved)} case(s) to {workflow} version {to_version}")
 
 
+
+# ---- notification channels (api/notify/): where notices are also sent besides the product itself
+
+channel_app = typer.Typer(help="通知渠道 / notification channels (e-mail, 企业微信, 钉钉, webhook)", no_args_is_help=True)
+app.add_typer(channel_app, name="channel")
+
+
+@channel_app.command("add")
+def channel_add(kind: Annotated[str, typer.Option("--kind", help="email | wecom | dingtalk | webhook")],
+                target: Annotated[str, typer.Option("--target", help="an e-mail address or the robot's / webhook's URL")],
+                unit: Annotated[str | None, typer.Option("--unit", help="the unit code whose notices it carries")] = None,
+                user: Annotated[str | None, typer.Option("--user", help="the username whose notices it carries")] = None,
+                secret: Annotated[str | None, typer.Option("--secret", help="钉钉's signing secret (SEC…), or a webhook's HMAC key")] = None,
+                database_url: DbOption = None) -> None:
+    """新增通知渠道 / add a channel for a unit or an account."""
+    from api.notify.manage import ChannelRefused, add_channel
+    from engine.clock import SystemClock
+
+    if (unit is None) == (user is None):
+        raise typer.BadParameter("give exactly one of --unit CODE or --user USERNAME")
+    db = _database(database_url)
+    try:
+        with db.write() as conn:
+            channel_id = add_channel(conn, owner_kind="unit" if unit else "user", owner=unit or user, kind=kind,
+                                     target=target, secret=secret, now=SystemClock().now())
+    except ChannelRefused as exc:
+        for field, message in exc.errors.items():
+            typer.echo(f"refused: {field}: {message}", err=True)
+        raise typer.Exit(2) from None
+    typer.echo(f"channel {channel_id}: {kind} for {'unit' if unit else 'user'} {unit or user}")
+
+
+@channel_app.command("list")
+def channel_list(unit: Annotated[list[str] | None, typer.Option("--unit", help="only this unit's (repeat)")] = None,
+                 user: Annotated[list[str] | None, typer.Option("--user", help="only this account's (repeat)")] = None,
+                 database_url: DbOption = None) -> None:
+    """列出通知渠道 / list channels (targets' keys are shortened)."""
+    from api.notify.channels import shown_target
+    from db.repositories import channels as repo
+
+    db = _database(database_url)
+    with db.read() as conn:
+        rows = repo.of_owners(conn, unit or [], user or []) if (unit or user) else repo.all_channels(conn)
+    for r in rows:
+        state = "enabled" if r.enabled else "disabled"
+        signed = " signed" if r.secret else ""
+        typer.echo(f"{r.id:>5}  {r.owner_kind}:{r.owner:<20} {r.kind:<9} {state:<9}{signed}  {shown_target(r.kind, r.target)}")
+    typer.echo(f"{len(rows)} channel(s)")
+
+
+@channel_app.command("disable")
+def channel_disable(channel_id: Annotated[int, typer.Argument(help="the id `channel list` shows")],
+                    database_url: DbOption = None) -> None:
+    """停用通知渠道 / disable a channel (notices queued for it are given up, recorded)."""
+    from db.repositories import channels as repo
+
+    with _database(database_url).write() as conn:
+        found = repo.set_enabled(conn, channel_id, False)
+    if not found:
+        typer.echo(f"no channel {channel_id}", err=True)
+        raise typer.Exit(2)
+    typer.echo(f"channel {channel_id} disabled")
+
+
+@channel_app.command("test")
+def channel_test(channel_id: Annotated[int, typer.Argument(help="the id `channel list` shows")],
+                 database_url: DbOption = None) -> None:
+    """发送测试消息 / send a test message over a channel now (quiet hours and the daily cap do not apply)."""
+    from api.notify.delivery import send_test
+    from engine.clock import SystemClock
+
+    result = send_test(_database(database_url), SystemClock(), get_settings(), channel_id)
+    if result is None:
+        typer.echo(f"no channel {channel_id}", err=True)
+        raise typer.Exit(2)
+    typer.echo(("sent: " if result.ok else "failed: ") + result.detail)
+    if not result.ok:
+        raise typer.Exit(1)
+
+
 if __name__ == "__main__":
     app()

@@ -112,12 +112,10 @@ class Background:
         return len(outcome.issued)
 
     def notices_round(self) -> int:
-        try:
-            from api.notify.delivery import deliver_pending
-        except ImportError:  # no external channels in this build
-            return 0
+        from api.notify.delivery import deliver_pending
+
         outcome = deliver_pending(self.db, self.cases.clock, self.settings, self.cases.deadlines.calendar,
-                                  limit=50, stop=self._stop)
+                                  limit=50, stop=self._stop.is_set)
         return len(getattr(outcome, "sent", ()))
 
     def _cadences(self) -> dict[str, list[Cadence]]:

@@ -11,6 +11,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from api.accounts import SignInThrottled, csrf_for
 from api.auth import CSRF_COOKIE, SESSION_COOKIE
 from api.deps import Services
+from api.notify.channels import shown_target
 from api.pages import views
 from api.pages.forms import Form as FormState
 from api.pages.forms import parse, raw_values, widgets
@@ -109,7 +110,8 @@ def _case_page(request: Request, user: PageUser, case_id: int, *, open_event: st
     except NotFound:
         return not_found(request)
     return page(request, "case.html", status=status, case=case, open_event=open_event,
-                form=form or FormState(), notice=notice, evidence_error=evidence_error, told=told, sends=sends)
+                form=form or FormState(), notice=notice, evidence_error=evidence_error, told=told, sends=sends,
+                shown_target=shown_target)
 
 
 # What a redirect after a form may say it did: an event of the case (shown by its title) or these.

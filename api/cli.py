@@ -272,7 +272,6 @@ def tick(until: Annotated[str, typer.Option(help="advance the simulated clock to
          database_url: DbOption = None) -> None:
     """推进模拟时钟 / advance a simulated clock: duties appear, timers fire, day by day
     (--task-force limits the cadences; due timers of every task force fire)."""
-    from engine.calendar_sync import sync_calendar
     from engine.cases import Cases
     from engine.clock import FixedClock
     from engine.scheduler import tick as run_tick
@@ -284,9 +283,8 @@ def tick(until: Annotated[str, typer.Option(help="advance the simulated clock to
     db = _database(database_url)
     _claim(db, "simulated", "gongzhi tick", force)
     clock = FixedClock(datetime.now(UTC))
-    cases = Cases(db, clock)
-    sync_calendar(cases)
-    report = run_tick(cases, clock, ROOT, end, start, scope)
+    # The calendar is synced at the start of every simulated day (engine.scheduler.tick), in its time.
+    report = run_tick(Cases(db, clock), clock, ROOT, end, start, scope)
     t = report.timers
     typer.echo(f"到 {until}：新建 {report.created} 个周期性案件；计时器触发 {t.fired} 个"
                f"（提醒 {t.warnings}，到期 {t.expired}，开启督办 {t.ladders_opened}），放弃 {t.dropped} 个")

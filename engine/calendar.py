@@ -14,6 +14,8 @@ A day is a *working day* when it is a Monday–Friday not listed under ``holiday
 Saturday/Sunday listed under ``workdays``. For a year without a file the calendar falls back to
 weekends alone and every deadline that depends on such a day is marked ``provisional``: the
 caller flags it and recomputes once the office loads the schedule. Nothing is ever guessed.
+``gongzhi init`` stores every year in the database, and running processes take new years up without
+a restart (``engine.calendar_sync``).
 
 Counting rules (DOMAIN.md §2.3, §9.1)
 -------------------------------------

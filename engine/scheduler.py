@@ -22,6 +22,7 @@ from db.session import Database
 from engine.bootstrap import task_force_folders
 from engine.cadences import Cadence, local_midnight, materialise, parse_cadences
 from engine.calendar import LOCAL_TZ, end_of_local_day
+from engine.calendar_sync import sync_calendar
 from engine.cases import Cases
 from engine.clock import FixedClock
 from engine.errors import ClockConflict
@@ -95,6 +96,8 @@ def tick(cases: Cases, clock: FixedClock, root: Path, until: date, start: date |
     report = ScheduleReport()
     while day <= until:
         clock.set(local_midnight(day))
+        # A holiday year published meanwhile is taken up first, its recomputations dated in simulated time.
+        sync_calendar(cases)
         for tf, cads in cadences.items():
             report.created += materialise(cases, tf, cads, day, day)
         # Everything due by the end of the day fires on that day, at its own time of day.

@@ -120,3 +120,21 @@ def test_the_clock_round_itself_recomputes_and_is_cheap_when_nothing_changed(db,
     assert running.deadlines.calendar.holiday_name(local(2027, 1, 4)) == "元旦"
     with db.read() as conn:
         assert conn.execute(select(Setting.key).where(Setting.key == "calendar:2027")).scalar_one()
+
+
+def test_tick_takes_a_published_year_up_at_the_start_of_its_day(db, fixed, tmp_path):
+    from datetime import date
+
+    from engine.cadences import local_midnight
+    from engine.scheduler import tick
+
+    running = Cases(db, fixed)
+    case = working_ticket(running)
+    schedule = YearSchedule.from_mapping({"year": 2027, "source": "测试", "holidays": [
+        {"date": "2027-01-01", "name": "元旦"}]})
+    with db.write() as conn:
+        store_calendar(conn, WorkCalendar([schedule]))
+    tick(running, fixed, tmp_path, date(2026, 12, 29), start=date(2026, 12, 29))  # no cadences under tmp_path
+    assert (fix_by(db, case.id).due_at, fix_by(db, case.id).provisional) == (end_of(2027, 1, 5), False)
+    (note,) = [h for h in running.history(case.id) if h.event == "deadline_recomputed"]
+    assert note.at == local_midnight(date(2026, 12, 29))  # dated in simulated time, not the machine's

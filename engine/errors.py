@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 
 
 class EngineError(Exception):
@@ -108,7 +109,7 @@ class ClockBehind(EngineError):
     code = "clock_behind"
     message_zh = "系统时钟早于案件的最后一条记录，已拒绝写入"
 
-    def __init__(self, case_id: int, now, last) -> None:
+    def __init__(self, case_id: int, now: datetime, last: datetime) -> None:
         super().__init__(f"case {case_id}: the clock reads {now.isoformat()}, earlier than its last history row "
                          f"at {last.isoformat()}; a history never runs backwards",
                          case_id=case_id, now=now.isoformat(), last_row_at=last.isoformat())

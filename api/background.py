@@ -80,13 +80,9 @@ class Background:
     def clock_round(self) -> int:
         """Holiday years loaded since, the duties of the current periods (once a day and on failure's
         next try), then every due timer."""
-        done = 0
-        try:
-            from engine.calendar_sync import sync_calendar  # the working-day calendar, as stored by init
-        except ImportError:
-            sync_calendar = None
-        if sync_calendar is not None:
-            done += self._isolated("calendar", None, lambda: sync_calendar(self.cases))
+        from engine.calendar_sync import sync_calendar  # holiday years `gongzhi init` stored meanwhile
+
+        done = self._isolated("calendar", None, lambda: sync_calendar(self.cases))
         today = self.cases.clock.now().astimezone(LOCAL_TZ).date()
         retry_due = self._failures_due()
         if self._materialised_on != today or retry_due:

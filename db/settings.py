@@ -90,6 +90,8 @@ class Settings(BaseSettings):
     # Attempts per notice before it is given up (kept as failed, listed, never dropped).
     notify_max_attempts: int = Field(6, ge=1, le=50)
     notify_backoff_seconds: int = Field(60, ge=1)  # the n-th retry waits 2^(n-1) times this
+    # How long a worker holds a notice it is sending; a worker that dies mid-send leaves it held this long.
+    notify_lease_seconds: int = Field(600, ge=1, le=86400)
 
     @model_validator(mode="after")
     def _check_notify(self) -> Settings:

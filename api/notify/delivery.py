@@ -44,7 +44,6 @@ from engine.clock import Clock
 log = logging.getLogger(__name__)
 
 # Far longer than a send: SMTP and HTTP timeouts are seconds (db/settings.py caps them at 2 minutes).
-LEASE = dt.timedelta(minutes=10)
 
 
 @dataclass(frozen=True)
@@ -175,7 +174,7 @@ def _prepare(conn, item: Any, now: dt.datetime, settings: Settings, calendar: Wo
     if cap and channel_id is not None and repo.sent_since(conn, channel_id, _day_start(now)) >= cap:
         when = next_morning(now, calendar, settings)
         return _defer(conn, item, channel_id, now, when, f"今日已发送{cap}条，达到每日上限，顺延至{_zh(when)}发送")
-    repo.lease(conn, item.id, now + LEASE)
+    repo.lease(conn, item.id, now + dt.timedelta(seconds=settings.notify_lease_seconds))
     return _Job(item.id, item.attempts, channel_id, kind, target, secret, _notice_of(item, settings)), None
 
 

@@ -1,6 +1,6 @@
 """All tables; importing this module registers them on Base.metadata."""
 
-from db.models.accounts import ApiKey, AuthToken, User
+from db.models.accounts import ApiKey, AuthToken, SignInAttempt, User
 from db.models.attachments import Attachment
 from db.models.background import JobFailure, WorkerHeartbeat
 from db.models.cases import Case, CaseHistory, CaseParty
@@ -37,6 +37,7 @@ __all__ = [
     "Jurisdiction",
     "OutboxItem",
     "Sequence",
+    "SignInAttempt",
     "TaskForce",
     "TaskForcePosition",
     "TaskForceUnit",

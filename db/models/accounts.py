@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, ForeignKey, String
+from sqlalchemy import Boolean, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from db.base import Base, BigId
@@ -55,3 +55,22 @@ class ApiKey(Base):
     roles: Mapped[list[str]] = mapped_column(JsonType)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class SignInAttempt(Base):
+    """One sign-in attempt, kept in the database so every server process counts the same failures:
+    the throttle reads the recent failures of a username and of a source address."""
+
+    __tablename__ = "sign_in_attempts"
+    __table_args__ = (
+        Index("ix_sign_in_attempts_username_at", "username", "at"),
+        Index("ix_sign_in_attempts_source_at", "source", "at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
+    username: Mapped[str] = mapped_column(String(100))
+    source: Mapped[str] = mapped_column(String(64))  # the client's address
+    ok: Mapped[bool] = mapped_column(Boolean)
+    # refused without checking the password (throttled), or checked and wrong / right
+    outcome: Mapped[str] = mapped_column(String(20))

@@ -57,6 +57,9 @@ class Settings(BaseSettings):
     # only queue on its file lock), one per core on PostgreSQL (a request spends most of its time in
     # Python, which one process runs on one core at a time).
     workers: int = Field(0, ge=0, le=64)
+    # /ready answers 503 when a background task's newest heartbeat is older than this (a round
+    # writes one; a few missed rounds mean the work has stopped keeping up).
+    heartbeat_stale_seconds: int = Field(90, ge=5)
     log_level: str = "INFO"
     log_json: bool = True
 

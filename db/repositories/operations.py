@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection, func, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from db.models import (
@@ -81,10 +81,13 @@ class Failure:
     last_error: str
 
 
-def job_failures(conn: Connection, limit: int = 200) -> list[Failure]:
+def job_failures(conn: Connection, task_force: str | None = None, limit: int = 200) -> list[Failure]:
+    """Failures, latest first; with a task force, its own and those of no task force (a whole round)."""
     cols = (_failures.c.key, _failures.c.task, _failures.c.task_force_code, _failures.c.attempts,
             _failures.c.first_at, _failures.c.last_at, _failures.c.next_at, _failures.c.last_error)
     stmt = select(*cols).order_by(_failures.c.last_at.desc()).limit(limit)
+    if task_force is not None:
+        stmt = stmt.where(or_(_failures.c.task_force_code == task_force, _failures.c.task_force_code.is_(None)))
     return [Failure(*r) for r in conn.execute(stmt)]
 
 
@@ -104,13 +107,15 @@ class DueTimer:
     attempts: int
 
 
-def oldest_due_timer(conn: Connection, now: datetime) -> DueTimer | None:
+def oldest_due_timer(conn: Connection, now: datetime, task_force: str | None = None) -> DueTimer | None:
     """The pending timer that should have fired longest ago (None when none is overdue)."""
     stmt = (select(_timers.c.id, _timers.c.case_id, _cases.c.number, _timers.c.action, _timers.c.deadline,
                    _timers.c.due_at, _timers.c.attempts)
             .join(_cases, _cases.c.id == _timers.c.case_id)
             .where(_timers.c.status == "pending", _timers.c.due_at <= now)
             .order_by(_timers.c.due_at, _timers.c.id).limit(1))
+    if task_force is not None:
+        stmt = stmt.where(_cases.c.task_force_code == task_force)
     row = conn.execute(stmt).first()
     return DueTimer(*row) if row else None
 
@@ -137,7 +142,8 @@ class OutboxProblem:
     payload: dict[str, Any]
 
 
-def outbox_backlog(conn: Connection, topic: str, limit: int = 100) -> list[OutboxProblem]:
+def outbox_backlog(conn: Connection, topic: str, task_force: str | None = None, limit: int = 100
+                   ) -> list[OutboxProblem]:
     """Items of a topic still pending or given up on, failed first, then oldest first."""
     stmt = (select(_outbox.c.id, _outbox.c.topic, _outbox.c.status, _outbox.c.case_id, _cases.c.number,
                    _outbox.c.attempts, _outbox.c.created_at, _outbox.c.available_at, _outbox.c.last_error,
@@ -145,6 +151,8 @@ def outbox_backlog(conn: Connection, topic: str, limit: int = 100) -> list[Outbo
             .outerjoin(_cases, _cases.c.id == _outbox.c.case_id)
             .where(_outbox.c.topic == topic, _outbox.c.status.in_(("pending", "failed")))
             .order_by((_outbox.c.status == "failed").desc(), _outbox.c.created_at, _outbox.c.id).limit(limit))
+    if task_force is not None:
+        stmt = stmt.where(_cases.c.task_force_code == task_force)
     return [OutboxProblem(*r) for r in conn.execute(stmt)]
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -91,6 +92,7 @@ def _configure_postgresql(engine: Engine) -> None:
         cur = dbapi_conn.cursor()
         cur.execute("SHOW default_transaction_read_only")
         record.info["gz_read_only"] = cur.fetchone()[0] == "on"
+        record.info["gz_born"] = time.monotonic()
         cur.close()
         dbapi_conn.commit()
 
@@ -159,9 +161,11 @@ class Database:
                 conn.close()
 
     def _write_connection(self) -> Connection:
+        """A pooled connection, but not one opened while the database refused writes: those are
+        discarded until a session opened now says what the database says now."""
+        asked = time.monotonic()
         conn = self.engine.connect()
-        if conn.connection.info.get("gz_read_only"):
-            # Opened while the database refused writes; a new session sees what it says now.
+        while conn.connection.info.get("gz_read_only") and conn.connection.info.get("gz_born", 0.0) < asked:
             conn.invalidate()
             conn.close()
             conn = self.engine.connect()

@@ -51,6 +51,8 @@ def fault_of(exc: BaseException) -> str | None:
         state = orig.sqlstate or ""
         if state in _PG_FAULTS:
             return _PG_FAULTS[state]
+        if state.startswith("40"):
+            return "busy"  # a deadlock or serialization failure: retry; nothing wrong with the connection
         if state.startswith("08") or (isinstance(orig, psycopg.OperationalError) and not state):
             return "disconnected"  # connection exceptions, or a socket that broke before any answer
         return "unavailable" if isinstance(orig, psycopg.OperationalError) else None

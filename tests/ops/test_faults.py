@@ -280,3 +280,29 @@ def test_postgresql_disk_full(backend, pg_server, tmp_path):
             with admin.connect() as conn:
                 conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
                 conn.execute(text(f"DROP TABLESPACE IF EXISTS {space}"))
+
+
+def test_what_counts_as_a_fault_and_what_replaces_the_connection():
+    import psycopg
+    from psycopg import errors as pg
+    from sqlalchemy import exc as sa_exc
+
+    from db.session import fault_of, replaces_connection
+
+    named = {pg.ReadOnlySqlTransaction(): "read_only", pg.DiskFull(): "disk_full", pg.AdminShutdown(): "shutdown",
+             pg.CrashShutdown(): "shutdown", pg.CannotConnectNow(): "starting_up",
+             psycopg.OperationalError("connection refused"): "disconnected", pg.DeadlockDetected(): "busy"}
+    for exc, fault in named.items():
+        assert fault_of(exc) == fault, exc
+        wrapped = sa_exc.DBAPIError.instance("UPDATE cases ...", {}, exc, psycopg.Error)
+        assert fault_of(wrapped) == fault
+        assert replaces_connection(fault) is (fault != "busy")
+    assert fault_of(pg.UniqueViolation()) is None  # a conflict in the data, not the database failing
+    raw = sqlite3.connect(":memory:")
+    with pytest.raises(sqlite3.OperationalError) as missing:
+        raw.execute("SELECT * FROM no_such_table")
+    assert fault_of(missing.value) is None  # a bug, answered 500, not a fault
+    raw.execute("PRAGMA query_only = ON")
+    with pytest.raises(sqlite3.OperationalError) as read_only:
+        raw.execute("CREATE TABLE t (x)")
+    assert fault_of(read_only.value) == "read_only"

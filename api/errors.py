@@ -12,7 +12,7 @@ from typing import Any
 import psycopg
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from sqlalchemy import exc as sa_exc
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -126,16 +126,25 @@ _FAULT_EN = {
 }
 
 
-def database_fault(request: Request, exc: Exception, fault: str) -> JSONResponse:
+def database_fault(request: Request, exc: Exception, fault: str) -> Response:
     log.warning("database fault %s on %s %s: %s: %s", fault, request.method, request.url.path,
                 exc.__class__.__name__, str(exc).splitlines()[0] if str(exc) else "")
+    if "text/html" in request.headers.get("accept", ""):
+        # A person at a page: a page, not JSON. (Imported here: the pages import this module's callers.)
+        from api.pages.render import page
+
+        response = page(request, "message.html", status=503, title="暂时无法保存",
+                        text=_FAULT_ZH.get(fault, "数据库暂时无法使用，本次操作未保存，请稍后重试")
+                        + f"（请求编号 {request_id.get()}）")
+        response.headers["Retry-After"] = "5"
+        return response
     return error_response(503, "database_unavailable", _FAULT_ZH.get(fault, "数据库暂时无法使用，本次操作未保存，请稍后重试"),
                           _FAULT_EN.get(fault, "the database is unavailable at the moment; nothing was saved, "
                                                "try again later"),
                           {"reason": fault}, headers={"Retry-After": "5"})
 
 
-def handle(request: Request, exc: Exception) -> JSONResponse:
+def handle(request: Request, exc: Exception) -> Response:
     """The one handler: engine errors, the API's own refusals, malformed requests, and the unexpected."""
     if isinstance(exc, ApiError):
         return error_response(exc.status, exc.code, exc.message_zh, exc.message_en, exc.details, exc.headers)

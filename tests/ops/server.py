@@ -90,7 +90,7 @@ class Client:
         sent = {**({"Authorization": f"Bearer {self.token}"} if self.token else {}), **(headers or {})}
         if form is not None:
             data = urllib.parse.urlencode(form).encode()
-            sent["Content-Type"] = "application/x-www-form-urlencoded"
+            sent.setdefault("Content-Type", "application/x-www-form-urlencoded")
         elif body is not None:
             data = json.dumps(body).encode()
             sent["Content-Type"] = "application/json"
@@ -102,6 +102,7 @@ class Client:
         assert not r.will_close and self.conn.sock is not None, f"the server closed the connection after {r.status}"
         assert self.conn.sock.getsockname() == self.local
         got = {k.lower(): v for k, v in r.getheaders()}
+        self.cookies = [v.split(";", 1)[0] for k, v in r.getheaders() if k.lower() == "set-cookie"]
         return r.status, got, json.loads(raw) if got.get("content-type", "").startswith("application/json") else raw
 
     def sign_in(self, username: str = "gy_sthjj") -> None:

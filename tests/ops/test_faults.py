@@ -32,7 +32,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from db.session import Database
-from tests.ops.server import Client, assert_refused_as_fault, prepare, serve
+from tests.ops.server import PASSWORD, Client, assert_refused_as_fault, prepare, serve
 
 ROOT_USER = os.geteuid() == 0
 
@@ -132,6 +132,10 @@ def test_sqlite_read_only(tmp_path):
             client.sign_in()
             writes_succeed(client, 1, "故障前")
             token = client.token
+            status, headers, session = client.request("POST", "/auth/session",
+                                                      {"username": "gy_sthjj", "password": PASSWORD})
+            assert status == 200
+            cookie = "; ".join(client.cookies)
             client.close()
         assert all(p.exists() for p in files)
         unwritable(files, True)
@@ -148,6 +152,15 @@ def test_sqlite_read_only(tmp_path):
                     status, headers, body = client.create_case(f"只读 {i}")
                     assert_refused_as_fault(status, headers, body, {"read_only"})
                 assert "只读" in body["message_zh"]
+                # A person submitting a form is shown a page, with the request id to quote.
+                client.token = None
+                status, headers, html = client.request(
+                    "POST", "/new/referral", headers={"Cookie": cookie, "Accept": "text/html",
+                                                      "Content-Type": "application/x-www-form-urlencoded"},
+                    body=None, form={"csrf_token": session["csrf_token"], "title": "表单提交", "problem": "垃圾"})
+                text = html.decode()
+                assert status == 503 and "暂时无法保存" in text and headers["x-request-id"] in text, text
+                client.token = token
                 unwritable(files, False)
                 writes_succeed(client, 8, "恢复后")
                 status, _, body = client.request("GET", "/ready")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import asynccontextmanager
 from datetime import timedelta
 
 from fastapi import FastAPI
@@ -44,10 +45,28 @@ def create_app(settings: Settings | None = None, db: Database | None = None, clo
     db = db or Database(settings.resolved_database_url())
     clock = clock or SystemClock()
     gz_logging.configure(settings.log_level, settings.log_json)
+    cases = Cases(db, clock)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        # The embedded shape: the server process also runs the clock, the documents and the notices.
+        work = None
+        if settings.background:
+            from api.background import Background
+            from workflows import ROOT
+
+            work = app.state.background = Background(db, cases, settings, ROOT).start()
+        try:
+            yield
+        finally:
+            if work is not None:
+                work.stop()
+
     app = FastAPI(title="gongzhi 共治", version="0.1.0", description=DESCRIPTION,
-                  generate_unique_id_function=_operation_id)
+                  generate_unique_id_function=_operation_id, lifespan=lifespan)
+    app.state.background = None
     app.state.services = Services(
-        settings=settings, db=db, clock=clock, cases=Cases(db, clock),
+        settings=settings, db=db, clock=clock, cases=cases,
         accounts=Accounts(hasher(settings.password_profile), timedelta(hours=settings.token_ttl_hours)),
         attachments=Attachments(BlobStore(settings.resolved_attachments_dir()), clock,
                                 max_bytes=settings.attachment_max_bytes, types=settings.attachment_types),

@@ -170,8 +170,12 @@ def _warn_harfbuzz() -> None:
 def serve(host: Annotated[str | None, typer.Option()] = None, port: Annotated[int | None, typer.Option()] = None,
           workers: Annotated[int | None, typer.Option(min=1, help="server processes; default GONGZHI_WORKERS, "
                                                       "else 1 on SQLite and one per core on PostgreSQL")] = None,
+          background: Annotated[bool, typer.Option(
+              "--background/--no-background",
+              help="also run the clock, documents and notices in this process (off when `gongzhi worker` "
+                   "processes do it)")] = True,
           database_url: DbOption = None) -> None:
-    """启动网页与接口服务 / serve the web pages and API."""
+    """启动网页与接口服务及后台工作（时钟、公文、通知）/ serve the pages and API, and run the background work."""
     import uvicorn
 
     from api.app import create_app
@@ -179,14 +183,35 @@ def serve(host: Annotated[str | None, typer.Option()] = None, port: Annotated[in
     settings = get_settings()
     url = database_url or settings.resolved_database_url()
     n = workers or settings.resolved_workers(url)
-    where = {"host": host or settings.host, "port": port or settings.port, "log_level": "info"}
+    where = {"host": host or settings.host, "port": port or settings.port, "log_level": "info",
+             "timeout_graceful_shutdown": 30}
     if n == 1:
+        settings = settings.model_copy(update={"background": background})
         uvicorn.run(create_app(settings, _database(url)), **where)
         return
     # Each worker process builds its own app from the environment.
     os.environ["GONGZHI_DATABASE_URL"] = url
+    os.environ["GONGZHI_BACKGROUND"] = "true" if background else "false"
     typer.echo(f"serving with {n} worker processes", err=True)
     uvicorn.run("api.app:create_app", factory=True, workers=n, **where)
+
+
+@app.command()
+def worker(task_force: Annotated[list[str] | None, typer.Option(
+               "--task-force", help="only this task force's cadences; repeat for several (default: all)")] = None,
+           database_url: DbOption = None) -> None:
+    """运行后台工作（时钟、公文、通知），可与多个服务进程并行 / run the background work in its own process
+    (any number of them beside the API processes on PostgreSQL); stops cleanly on SIGTERM."""
+    from api import logging as gz_logging
+    from api.background import Background
+    from engine.cases import Cases
+    from workflows import ROOT
+
+    settings = get_settings()
+    gz_logging.configure(settings.log_level, settings.log_json)
+    db = _database(database_url)
+    typer.echo(f"worker {os.getpid()} on {db.url.render_as_string(hide_password=True)}", err=True)
+    Background(db, Cases(db), settings, ROOT, task_forces=frozenset(task_force) if task_force else None).run_forever()
 
 
 @app.command()

@@ -57,6 +57,13 @@ class Settings(BaseSettings):
     # only queue on its file lock), one per core on PostgreSQL (a request spends most of its time in
     # Python, which one process runs on one core at a time).
     workers: int = Field(0, ge=0, le=64)
+    # The background work (clock, documents, notices) in the server process: `gongzhi serve` turns it
+    # on unless --no-background; an app built in tests has none unless asked.
+    background: bool = False
+    # Seconds between rounds of each background task.
+    clock_interval: float = Field(15.0, gt=0)
+    documents_interval: float = Field(2.0, gt=0)
+    notices_interval: float = Field(1.0, gt=0)
     # /ready answers 503 when a background task's newest heartbeat is older than this (a round
     # writes one; a few missed rounds mean the work has stopped keeping up).
     heartbeat_stale_seconds: int = Field(90, ge=5)

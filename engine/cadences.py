@@ -18,6 +18,7 @@ from dateutil.rrule import rrulestr
 from sqlalchemy import Connection, select
 
 from db.models import TaskForceUnit, Unit
+from db.repositories import background as trepo_bg
 from db.repositories import time as trepo
 from engine.calendar import LOCAL_TZ, WorkCalendar
 from engine.cases import SYSTEM, Cases
@@ -164,26 +165,38 @@ def owing_units(conn: Connection, task_force: str, cadence: Cadence) -> list[str
     return list(conn.execute(stmt.order_by(Unit.code)).scalars())
 
 
-def materialise(cases: Cases, task_force: str, cadences: list[Cadence], first: date, last: date) -> int:
-    """Create the duty cases of every period starting within [first, last]; returns how many were new."""
+def materialise(cases: Cases, task_force: str, cadences: list[Cadence], first: date, last: date, *,
+                covering: date | None = None) -> int:
+    """Create the duty cases of every period starting within [first, last] (with `covering`, only the
+    periods that have not ended by that day); returns how many were new. Each cadence is its own
+    transaction: a cadence that fails leaves what the others made."""
     created = 0
-    with cases.db.write() as conn:
-        for cadence in cadences:
-            units = owing_units(conn, task_force, cadence)
-            for period in periods(cadence, first, last):
-                if not cadence.active(period):
-                    continue
-                for unit in units:
-                    if trepo.run_exists(conn, task_force, cadence.code, period.key, unit):
-                        continue
-                    due = due_day(cadence, period, cases.deadlines.calendar)
-                    title = cadence.title.format(period=period.title, unit=_unit_name(conn, unit))
-                    parties = {cadence.role: [unit], **cadence.parties}
-                    case = cases.start_in(conn, task_force=task_force, workflow=cadence.workflow, actor=SYSTEM,
-                                          title=title, parties=parties,
-                                          payload={**cadence.payload, "period": period.key, "due": due.isoformat()})
-                    trepo.record_run(conn, task_force, cadence.code, period.key, unit, case.id)
-                    created += 1
+    for cadence in cadences:
+        with cases.db.write() as conn:
+            # Two worker processes never materialise the same cadence at once (a no-op on SQLite).
+            trepo_bg.serialize(conn, f"cadence:{task_force}:{cadence.code}")
+            created += _materialise_cadence(conn, cases, task_force, cadence, first, last, covering)
+    return created
+
+
+def _materialise_cadence(conn: Connection, cases: Cases, task_force: str, cadence: Cadence, first: date,
+                         last: date, covering: date | None) -> int:
+    created = 0
+    units = owing_units(conn, task_force, cadence)
+    for period in periods(cadence, first, last):
+        if not cadence.active(period) or (covering is not None and period.end < covering):
+            continue
+        for unit in units:
+            if trepo.run_exists(conn, task_force, cadence.code, period.key, unit):
+                continue
+            due = due_day(cadence, period, cases.deadlines.calendar)
+            title = cadence.title.format(period=period.title, unit=_unit_name(conn, unit))
+            parties = {cadence.role: [unit], **cadence.parties}
+            case = cases.start_in(conn, task_force=task_force, workflow=cadence.workflow, actor=SYSTEM,
+                                  title=title, parties=parties,
+                                  payload={**cadence.payload, "period": period.key, "due": due.isoformat()})
+            trepo.record_run(conn, task_force, cadence.code, period.key, unit, case.id)
+            created += 1
     return created
 
 

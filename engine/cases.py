@@ -35,6 +35,7 @@ from engine.errors import (
 from engine.history import GENESIS, row_hash
 from engine.loader import definition_from_spec
 from engine.machine import CompiledEvent, CompiledMachine
+from engine.notices import Notifier
 
 SYSTEM = SYSTEM_ACTOR
 _COMPILED_BY_HASH: dict[str, CompiledMachine] = {}
@@ -65,6 +66,7 @@ class Cases:
         self.deadlines = DeadlineKeeper(calendar or default_calendar())
         self._machines: dict[int, CompiledMachine] = {}
         self._units: frozenset[str] = frozenset()
+        self.notifier = Notifier()
 
     # --- look-ups ---------------------------------------------------------------------------
 
@@ -175,6 +177,10 @@ class Cases:
         repo.advance_with(conn, case_id, 1, values)
         if ctx.changed_parties:
             repo.replace_parties(conn, case_id, ctx.parties, ctx.changed_parties.keys())
+        self.notifier.record(conn, task_force=task_force, definition=d, case_id=case_id,
+                             number=f"{d.number_prefix}-{year}-{serial:04d}", title=title.strip(), seq=1,
+                             cause="create", state=initial, parties=ctx.parties, payload=fields,
+                             actor_unit=actor.unit, now=now)
         for named, kwargs in m.create_cross:
             named.fn(ctx, **kwargs)
         return self.load_in(conn, case_id)
@@ -261,6 +267,10 @@ class Cases:
             outbox.enqueue(conn, [("document", case.id, seq, {"kind": kind}) for kind in ev.spec.documents], now)
         if ctx is not None and ctx.changed_parties:
             repo.replace_parties(conn, case.id, ctx.parties, ctx.changed_parties.keys())
+        self.notifier.record(conn, task_force=case.task_force_code, definition=m.definition, case_id=case.id,
+                             number=case.number, title=case.title, seq=seq, cause=event, state=dest,
+                             parties=values.get("parties", case.parties), payload=clean, actor_unit=actor.unit,
+                             now=now)
         if ev.cross:
             # Other cases are opened, linked or moved once this event stands; their notes follow its row.
             for named, kwargs in ev.cross:
@@ -309,6 +319,9 @@ class Cases:
             current = self.load_in(conn, case.id)
             raise StaleVersion(case.id, case.version, current.version, current.state)
         repo.append_history(conn, row)
+        self.notifier.record(conn, task_force=case.task_force_code, definition=self.machine(conn, case.definition_id)
+                             .definition, case_id=case.id, number=case.number, title=case.title, seq=seq, cause=note,
+                             state=case.state, parties=case.parties, payload=payload, actor_unit=actor.unit, now=now)
         return self.load_in(conn, case.id)
 
     @staticmethod

@@ -12,6 +12,7 @@ from engine.clock import Clock
 from engine.definition import Definition, Invocation
 from engine.errors import DefinitionError
 from engine.loader import load_definition_file
+from engine.notices import Rule, parse_notifications, store_rules
 from engine.organisation import Organisation, load_organisation, parse_organisation
 
 
@@ -19,6 +20,7 @@ from engine.organisation import Organisation, load_organisation, parse_organisat
 class TaskForceFiles:
     organisation: Organisation
     definitions: list[Definition]
+    notifications: list[Rule]
 
 
 def read_task_force(folder: Path) -> TaskForceFiles:
@@ -34,7 +36,8 @@ def read_task_force(folder: Path) -> TaskForceFiles:
     latest = {d.name: d for d in sorted(defs, key=lambda d: d.version)}
     for d in defs:
         _check_references(d, latest, org)
-    return TaskForceFiles(org, defs)
+    rules = parse_notifications(folder / "notifications.yaml", latest, frozenset(org.role_codes))
+    return TaskForceFiles(org, defs, rules)
 
 
 def _check_references(d: Definition, latest: dict[str, Definition], org: Organisation) -> None:
@@ -81,6 +84,7 @@ def load_task_force(conn: Connection, folder: Path, clock: Clock) -> dict[str, i
     files = read_task_force(folder)
     changed = load_organisation(conn, files.organisation)
     published = sum(publish(conn, files.organisation.code, d, clock)[1] for d in files.definitions)
+    store_rules(conn, files.organisation.code, files.notifications)
     return {"organisation_changed": int(changed), "definitions_published": published,
             "definitions": len(files.definitions)}
 

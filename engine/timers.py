@@ -7,6 +7,7 @@ worker suffices (writers are serialised anyway).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 from sqlalchemy import Connection
 
@@ -14,9 +15,14 @@ from db.repositories import time as trepo
 from engine.cases import SYSTEM, Cases
 from engine.errors import EngineError
 
+MAX_ATTEMPTS = 8
+RETRY_BACKOFF = timedelta(seconds=30)  # doubled with each failure
+
 
 @dataclass
 class TickReport:
+    failed: int = 0
+    errors: list[tuple[int, str, int]] = field(default_factory=list)
     fired: int = 0
     dropped: int = 0
     warnings: int = 0
@@ -25,9 +31,10 @@ class TickReport:
     fired_ids: list[int] = field(default_factory=list)
 
     def add(self, other: TickReport) -> None:
-        for name in ("fired", "dropped", "warnings", "expired", "ladders_opened"):
+        for name in ("fired", "dropped", "warnings", "expired", "ladders_opened", "failed"):
             setattr(self, name, getattr(self, name) + getattr(other, name))
         self.fired_ids.extend(other.fired_ids)
+        self.errors.extend(other.errors)
 
 
 def run_due(cases: Cases, *, batch: int = 50, max_batches: int | None = None) -> TickReport:
@@ -45,9 +52,16 @@ def run_due(cases: Cases, *, batch: int = 50, max_batches: int | None = None) ->
                     with conn.begin_nested():
                         _process(conn, cases, timer, report)
                 except EngineError as exc:
+                    # Refused by the engine: firing it again would be refused again.
                     with conn.begin_nested():
                         if trepo.finish_timer(conn, timer.id, "dropped", cases.clock.now(), f"error: {exc}"):
                             report.dropped += 1
+                except Exception as exc:  # a fault, not a refusal: keep the timer and try again later
+                    with conn.begin_nested():
+                        attempts = trepo.retry_timer(conn, timer.id, cases.clock.now(), f"{type(exc).__name__}: {exc}",
+                                                     backoff=RETRY_BACKOFF, max_attempts=MAX_ATTEMPTS)
+                    report.failed += 1
+                    report.errors.append((timer.id, f"{type(exc).__name__}: {exc}", attempts))
         if len(claimed) < batch:
             break
     return report

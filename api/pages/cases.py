@@ -16,6 +16,7 @@ from api.pages.forms import Form as FormState
 from api.pages.forms import parse, raw_values, widgets
 from api.pages.render import page
 from api.pages.session import CSRF_FIELD, PageUser, PageUserDep, check_csrf
+from db.repositories import notices as notices_repo
 from documents import issuing
 from engine.errors import BadPayload, EngineError, GuardFailed, NotFound
 
@@ -100,10 +101,12 @@ def _case_page(request: Request, user: PageUser, case_id: int, *, open_event: st
         documents = issuing.of_case(services.db, case_id)
         with services.db.read() as conn:
             case = views.case_page(conn, user.access, case_id, services.clock.now(), documents)
+            told = notices_repo.notices_of_case(conn, case_id)
+            sends = notices_repo.external_of_case(conn, case_id)
     except NotFound:
         return not_found(request)
     return page(request, "case.html", status=status, case=case, open_event=open_event,
-                form=form or FormState(), notice=notice, evidence_error=evidence_error)
+                form=form or FormState(), notice=notice, evidence_error=evidence_error, told=told, sends=sends)
 
 
 @router.get("/case/{case_id}", response_class=HTMLResponse)

@@ -14,6 +14,7 @@ from api.accounts import csrf_for, viewer_of
 from api.auth import SESSION_COOKIE
 from api.deps import Services
 from db.repositories import accounts as accounts_repo
+from db.repositories import notices as notices_repo
 from db.repositories import organisation as org_repo
 from engine.access import CaseAccess, Viewer
 
@@ -46,6 +47,9 @@ class Me:
     roles: list[str]
     office: bool
     procurator: bool
+    # notices I have not read yet (the header's count on every page)
+    unread: int = 0
+    user_id: int = -1
 
 
 def _look_up(services: Services, secret: str):
@@ -55,10 +59,12 @@ def _look_up(services: Services, secret: str):
             return None, None
         unit_name = accounts_repo.unit_short_name(conn, account.unit_code) or account.unit_code
         tf = org_repo.task_force_roles(conn, account.task_force_code)
+        user_id = account.id if account.kind == "user" else -1
+        unread = notices_repo.unread_count(conn, account.unit_code, user_id) if user_id > 0 else 0
     titles = {r["code"]: r["title"] for r in tf}
     me = Me(account.display_name, account.login, account.unit_code, unit_name,
             [titles.get(r, r) for r in sorted(account.roles)], account.office,
-            bool({"procurator", "chief_procurator"} & set(account.roles)))
+            bool({"procurator", "chief_procurator"} & set(account.roles)), unread, user_id)
     return account, me
 
 

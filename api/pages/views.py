@@ -19,7 +19,7 @@ from db.repositories import cases as cases_repo
 from db.repositories import organisation as org_repo
 from db.repositories import time as time_repo
 from db.repositories.case_queries import CaseFilter
-from engine import views
+from engine import views, worklist
 from engine.access import CaseAccess
 from engine.definition import Definition, FieldSpec
 
@@ -76,6 +76,8 @@ class WorkItem:
     days: int | None
     colour: str  # green | yellow | red | overdue
     card: str  # 黄牌 / 红牌 / ""
+    # what there is to do: the titles of the events open to me ("签收、申请退回"), else the deadline I owe
+    todo: str = ""
 
 
 def ladder_card(conn: Connection, access: CaseAccess, case_id: int) -> str:
@@ -101,15 +103,22 @@ def colour(days: int | None, card: str) -> str:
 
 
 def my_work(conn: Connection, access: CaseAccess, now: datetime) -> list[WorkItem]:
-    """Open cases waiting on my unit (it holds the role the case's deadline is owed by), soonest first."""
+    """Every open case where I can act now (an event open to my unit or a role I hold), and every one
+    whose running deadline my unit owes; soonest due first."""
+    acts = {a.case_id: a for a in worklist.actionable(conn, access)}
+    owed = {i.case_id: i for i in views.due_items(conn, FAR, task_force=access.viewer.task_force,
+                                                  unit=access.viewer.unit)}
     out = []
-    for item in views.due_items(conn, FAR, task_force=access.viewer.task_force, unit=access.viewer.unit):
-        record = access.record(conn, item.case_id)
+    for case_id in dict.fromkeys([*acts, *owed]):
+        record = access.record(conn, case_id)
         d = access.machine(conn, record).definition
-        days = days_left(item.due_at, now)
-        card = ladder_card(conn, access, item.case_id)
-        out.append(WorkItem(item.case_id, item.number, item.title, d.title, d.states[record.state].title,
-                            item.due_at, days, colour(days, card), card))
+        due = owed[case_id].due_at if case_id in owed else record.due_at
+        days = days_left(due, now)
+        card = ladder_card(conn, access, case_id)
+        todo = "、".join(acts[case_id].titles) if case_id in acts else "按期办理"
+        out.append(WorkItem(case_id, record.number, record.title, d.title, d.states[record.state].title,
+                            due, days, colour(days, card), card, todo))
+    out.sort(key=lambda w: (w.due_at is None, w.due_at or FAR, w.case_id))
     return out
 
 

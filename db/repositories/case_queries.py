@@ -24,6 +24,7 @@ from sqlalchemy import (
     or_,
     select,
     text,
+    tuple_,
     union,
 )
 
@@ -195,3 +196,21 @@ def search(conn: Connection, scope: Scope, f: CaseFilter, now: datetime) -> tupl
     tiebreak = cases.c.id.desc() if f.sort.startswith("-") else cases.c.id.asc()
     stmt = select(*_COLS).select_from(_FROM).where(*where).order_by(order, tiebreak).limit(f.limit).offset(f.offset)
     return [CaseRecord(*r) for r in conn.execute(stmt)], total
+
+
+def actionable(conn: Connection, *, unit: str | None, task_force: str, party: list[tuple[int, str, str]],
+               org: list[tuple[int, str]]) -> list[CaseRecord]:
+    """Open cases whose (definition, state, party role my unit holds) is in `party`, or whose
+    (definition, state) is in `org` within my task force; soonest due first, undated last."""
+    clauses = []
+    if unit and party:
+        clauses.append(exists().where(parties.c.case_id == cases.c.id, parties.c.unit_code == unit,
+                                      tuple_(cases.c.definition_id, cases.c.state, parties.c.role).in_(party)))
+    if org:
+        clauses.append(and_(cases.c.task_force_code == task_force,
+                            tuple_(cases.c.definition_id, cases.c.state).in_(org)))
+    if not clauses:
+        return []
+    stmt = (select(*_COLS).select_from(_FROM).where(~cases.c.closed, or_(*clauses))
+            .order_by(cases.c.due_at.asc().nulls_last(), cases.c.id))
+    return [CaseRecord(*r) for r in conn.execute(stmt)]

@@ -61,7 +61,8 @@ def disarm(conn: Connection, case_id: int, deadline: str, note: str) -> None:
 
 def claim_due(conn: Connection, now: datetime, limit: int):
     """Due pending timers, oldest first; on PostgreSQL rows another worker holds are skipped."""
-    stmt = (select(timers_t).where(timers_t.c.status == "pending", timers_t.c.due_at <= now)
+    stmt = (select(timers_t).where(timers_t.c.status == "pending", timers_t.c.due_at <= now,
+                                   or_(timers_t.c.not_before.is_(None), timers_t.c.not_before <= now))
             .order_by(timers_t.c.due_at, timers_t.c.id).limit(limit))
     if conn.dialect.name == "postgresql":
         stmt = stmt.with_for_update(skip_locked=True)
@@ -72,6 +73,22 @@ def finish_timer(conn: Connection, timer_id: int, status: str, now: datetime, no
     """Mark a pending timer done; False when someone else already did (never fire twice)."""
     return conn.execute(update(timers_t).where(timers_t.c.id == timer_id, timers_t.c.status == "pending")
                         .values(status=status, fired_at=now, note=note)).rowcount == 1
+
+
+def retry_timer(conn: Connection, timer_id: int, now: datetime, error: str, *, backoff, max_attempts: int) -> int:
+    """A timer whose processing failed: tried again after a doubling delay, then kept as failed."""
+    attempts = (conn.execute(select(timers_t.c.attempts).where(timers_t.c.id == timer_id)).scalar() or 0) + 1
+    values: dict[str, Any] = {"attempts": attempts, "note": error[:4000], "not_before": now + backoff * 2 ** (attempts - 1)}
+    if attempts >= max_attempts:
+        values["status"] = "failed"
+    conn.execute(update(timers_t).where(timers_t.c.id == timer_id).values(**values))
+    return attempts
+
+
+def oldest_due(conn: Connection, now: datetime) -> datetime | None:
+    """The due time of the oldest pending timer that should have fired by now."""
+    return conn.execute(select(func.min(timers_t.c.due_at)).where(timers_t.c.status == "pending",
+                                                                  timers_t.c.due_at <= now)).scalar()
 
 
 def mark_dropped(conn: Connection, timer_id: int, note: str) -> None:

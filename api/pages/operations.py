@@ -9,6 +9,7 @@ from fastapi.responses import HTMLResponse
 from api.pages.office import OfficeUserDep
 from api.pages.render import page
 from db.repositories import operations as repo
+from documents.contexts import kinds
 
 router = APIRouter(include_in_schema=False)
 
@@ -50,5 +51,6 @@ def operations(request: Request, user: OfficeUserDep) -> HTMLResponse:
     return page(request, "operations.html", now=now, limit=limit, workers=workers, stale_tasks=stale_tasks,
                 failures=[{"row": f, "task": TASKS.get(f.task, f.task)} for f in failures],
                 documents=documents, notices=notices, channels=CHANNELS,
+                document_titles={name: k.title for name, k in kinds().items()},
                 timer=timer, timer_action=TIMER_ACTIONS.get(timer.action, timer.action) if timer else "",
                 timer_age=_age((now - timer.due_at).total_seconds()) if timer else "")

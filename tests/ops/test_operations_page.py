@@ -46,6 +46,7 @@ def test_the_office_sees_what_the_background_is_doing(client, api, db, clock, se
     assert "toy 的失败" not in failures  # another task force's
     documents = table(html, "documents")
     assert case["number"] in documents and "字体缺失" in documents and "已停止重试" in documents
+    assert "移送函" in documents and "referral_letter" not in documents  # the kind's title, in Chinese
     assert "toy 的公文" not in documents
     notices = table(html, "notices")
     assert "钉钉：新移送事项" in notices and "待处理" in notices and "s3cret" not in html  # never the webhook's key

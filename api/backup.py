@@ -110,7 +110,7 @@ def backup(url: str, attachments_dir: Path, dest: Path) -> Report:
             raise BackupError(f"no database at {source}")
         report = Report("sqlite", dest / SQLITE_FILE)
         tmp = dest / f".{SQLITE_FILE}.part"
-        src = sqlite3.connect(f"file:{source}?mode=ro", uri=True)
+        src = sqlite3.connect(f"{source.resolve().as_uri()}?mode=ro", uri=True)
         try:
             out = sqlite3.connect(tmp)
             try:
@@ -161,7 +161,7 @@ def restore(source: Path, url: str, attachments_dir: Path, *, force: bool = Fals
         target.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp_name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.restore-")
         os.close(fd)
-        src = sqlite3.connect(f"file:{database_file}?mode=ro", uri=True)
+        src = sqlite3.connect(f"{database_file.resolve().as_uri()}?mode=ro", uri=True)
         try:
             out = sqlite3.connect(tmp_name)
             try:

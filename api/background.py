@@ -80,13 +80,9 @@ class Background:
     def clock_round(self) -> int:
         """Holiday years loaded since, the duties of the current periods (once a day and on failure's
         next try), then every due timer."""
-        done = 0
-        try:
-            from engine.calendar_sync import sync_calendar  # the working-day calendar, as stored by init
-        except ImportError:
-            sync_calendar = None
-        if sync_calendar is not None:
-            done += self._isolated("calendar", None, lambda: sync_calendar(self.cases))
+        from engine.calendar_sync import sync_calendar  # holiday years `gongzhi init` stored meanwhile
+
+        done = self._isolated("calendar", None, lambda: sync_calendar(self.cases))
         today = self.cases.clock.now().astimezone(LOCAL_TZ).date()
         retry_due = self._failures_due()
         if self._materialised_on != today or retry_due:
@@ -112,12 +108,10 @@ class Background:
         return len(outcome.issued)
 
     def notices_round(self) -> int:
-        try:
-            from api.notify.delivery import deliver_pending
-        except ImportError:  # no external channels in this build
-            return 0
+        from api.notify.delivery import deliver_pending
+
         outcome = deliver_pending(self.db, self.cases.clock, self.settings, self.cases.deadlines.calendar,
-                                  limit=50, stop=self._stop)
+                                  limit=50, stop=self._stop.is_set)
         return len(getattr(outcome, "sent", ()))
 
     def _cadences(self) -> dict[str, list[Cadence]]:

@@ -182,6 +182,9 @@ def serve(host: Annotated[str | None, typer.Option()] = None, port: Annotated[in
 
     settings = get_settings()
     url = database_url or settings.resolved_database_url()
+    if background:
+        # The background work writes on real time: refuse a database simulated ahead of it.
+        _claim(_database(url), "real", by="gongzhi serve")
     n = workers or settings.resolved_workers(url)
     where = {"host": host or settings.host, "port": port or settings.port, "log_level": "info",
              "timeout_graceful_shutdown": 30}
@@ -210,6 +213,7 @@ def worker(task_force: Annotated[list[str] | None, typer.Option(
     settings = get_settings()
     gz_logging.configure(settings.log_level, settings.log_json)
     db = _database(database_url)
+    _claim(db, "real", by="gongzhi worker")
     typer.echo(f"worker {os.getpid()} on {db.url.render_as_string(hide_password=True)}", err=True)
     Background(db, Cases(db), settings, ROOT, task_forces=frozenset(task_force) if task_force else None).run_forever()
 
@@ -246,32 +250,76 @@ def _day(value: str) -> date:
         raise typer.BadParameter(f"{value!r} is not a date like 2026-12-31") from None
 
 
+ScopeOption = Annotated[list[str] | None, typer.Option(
+    "--task-force", help="only this task force's cadences (repeat for several); default: every task force")]
+
+
+def _scope(task_force: list[str] | None) -> list[str] | None:
+    """The task forces named, checked against the folders (an unknown code exits 2 naming the known ones)."""
+    if not task_force:
+        return None
+    from engine.scheduler import all_cadences
+    from workflows import ROOT
+
+    try:
+        all_cadences(ROOT, task_force)
+    except ValueError as exc:
+        typer.echo(f"refused: {exc}", err=True)
+        raise typer.Exit(2) from None
+    return task_force
+
+
+def _claim(db: Database, mode: str, by: str, force: bool = False) -> None:
+    """Record which clock drives the database; a conflict exits 2 with the reason in both languages."""
+    from engine.errors import ClockConflict
+    from engine.scheduler import claim_clock
+
+    try:
+        claim_clock(db, mode, by=by, force=force)
+    except ClockConflict as exc:
+        typer.echo(f"拒绝：{exc.message_zh}\nrefused: {exc.message}", err=True)
+        raise typer.Exit(2) from None
+
+
 @app.command()
 def schedule(from_: Annotated[str, typer.Option("--from", help="first day, e.g. 2026-01-01")],
              to: Annotated[str, typer.Option("--to", help="last day, e.g. 2026-12-31")],
+             task_force: ScopeOption = None,
              database_url: DbOption = None) -> None:
     """生成周期性工作（会议、排查、报送）/ materialise recurring duties for the periods starting in a range."""
     from engine.cases import Cases
     from engine.scheduler import schedule as run_schedule
     from workflows import ROOT
 
-    created = run_schedule(Cases(_database(database_url)), ROOT, _day(from_), _day(to))
+    scope = _scope(task_force)
+    first, last = _day(from_), _day(to)
+    db = _database(database_url)
+    _claim(db, "real", "gongzhi schedule")  # its cases are opened on real time
+    created = run_schedule(Cases(db), ROOT, first, last, scope)
     typer.echo(f"{created} 个新案件 new duty cases (existing periods are left as they are)")
 
 
 @app.command()
 def tick(until: Annotated[str, typer.Option(help="advance the simulated clock to the end of this day")],
          from_: Annotated[str | None, typer.Option("--from", help="start here when no simulation is running")] = None,
+         task_force: ScopeOption = None,
+         force: Annotated[bool, typer.Option(help="tick even though a real-time server has written here")] = False,
          database_url: DbOption = None) -> None:
-    """推进模拟时钟 / advance a simulated clock: duties appear, timers fire, day by day."""
+    """推进模拟时钟 / advance a simulated clock: duties appear, timers fire, day by day
+    (--task-force limits the cadences; due timers of every task force fire)."""
     from engine.cases import Cases
     from engine.clock import FixedClock
     from engine.scheduler import tick as run_tick
     from workflows import ROOT
 
+    scope = _scope(task_force)
+    end = _day(until)
+    start = _day(from_) if from_ else None
+    db = _database(database_url)
+    _claim(db, "simulated", "gongzhi tick", force)
     clock = FixedClock(datetime.now(UTC))
-    cases = Cases(_database(database_url), clock)
-    report = run_tick(cases, clock, ROOT, _day(until), _day(from_) if from_ else None)
+    # The calendar is synced at the start of every simulated day (engine.scheduler.tick), in its time.
+    report = run_tick(Cases(db, clock), clock, ROOT, end, start, scope)
     t = report.timers
     typer.echo(f"到 {until}：新建 {report.created} 个周期性案件；计时器触发 {t.fired} 个"
                f"（提醒 {t.warnings}，到期 {t.expired}，开启督办 {t.ladders_opened}），放弃 {t.dropped} 个")
@@ -280,20 +328,28 @@ def tick(until: Annotated[str, typer.Option(help="advance the simulated clock to
 @app.command()
 def clock(interval: Annotated[float, typer.Option(help="seconds between rounds")] = 30.0,
           once: Annotated[bool, typer.Option(help="one round, then exit")] = False,
+          task_force: ScopeOption = None,
           database_url: DbOption = None) -> None:
-    """运行时钟：生成到期的周期性工作并触发到期计时器 / run the clock worker against real time."""
+    """运行时钟：生成到期的周期性工作并触发到期计时器 / run the clock worker against real time
+    (--task-force limits the cadences; due timers of every task force fire)."""
     import time as _time
 
     from engine.calendar import LOCAL_TZ
+    from engine.calendar_sync import sync_calendar
     from engine.cases import Cases
     from engine.scheduler import schedule as run_schedule
     from engine.timers import run_due
     from workflows import ROOT
 
-    cases = Cases(_database(database_url))
+    scope = _scope(task_force)
+    db = _database(database_url)
+    _claim(db, "real", "gongzhi clock")
+    cases = Cases(db)
     while True:
+        # A holiday schedule published meanwhile (gongzhi init) is taken up before anything is counted.
+        sync_calendar(cases)
         today = datetime.now(LOCAL_TZ).date()
-        created = run_schedule(cases, ROOT, today.replace(day=1), today)
+        created = run_schedule(cases, ROOT, today.replace(day=1), today, scope)
         report = run_due(cases)
         typer.echo(f"{datetime.now(LOCAL_TZ):%Y-%m-%d %H:%M:%S} duties +{created}, timers fired {report.fired}, "
                    f"dropped {report.dropped}")
@@ -347,12 +403,16 @@ def simulate(year: Annotated[int, typer.Option(help="the year to simulate, e.g. 
         typer.echo(f"{task_force} already has {existing} cases in {db.url.render_as_string(hide_password=True)}; "
                    "simulate on an empty database (--database-url sqlite:///data/simulation.sqlite3)", err=True)
         sys.exit(2)
+    _claim(db, "simulated", "gongzhi simulate")
     spec = importlib.util.spec_from_file_location(f"simulation_{task_force}", module_path)
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module  # dataclasses look their module up while it loads
     spec.loader.exec_module(module)
     clock = FixedClock(datetime(year, 1, 1, tzinfo=UTC))
     report = module.run(Cases(db, clock), clock, year=year, seed=seed, root=ROOT, until=last)
+    from engine.scheduler import note_simulated_position
+
+    note_simulated_position(db, clock.now(), "gongzhi simulate")
     typer.echo(report.render())
     if report.problems:
         sys.exit(1)
@@ -464,6 +524,176 @@ def restore(source: Annotated[str, typer.Argument(help="a folder `gongzhi backup
         raise typer.Exit(2) from None
     typer.echo(f"恢复完成 restored: {report.backend} database from {report.database_file}, "
                f"{report.attachments} attachment files copied; run `gongzhi verify` to check it")
+
+# ---- notification channels (api/notify/): where notices are also sent besides the product itself
+
+channel_app = typer.Typer(help="通知渠道 / notification channels (e-mail, 企业微信, 钉钉, webhook)", no_args_is_help=True)
+app.add_typer(channel_app, name="channel")
+
+
+@channel_app.command("add")
+def channel_add(kind: Annotated[str, typer.Option("--kind", help="email | wecom | dingtalk | webhook")],
+                target: Annotated[str, typer.Option("--target", help="an e-mail address or the robot's / webhook's URL")],
+                unit: Annotated[str | None, typer.Option("--unit", help="the unit code whose notices it carries")] = None,
+                user: Annotated[str | None, typer.Option("--user", help="the username whose notices it carries")] = None,
+                secret: Annotated[str | None, typer.Option("--secret", help="钉钉's signing secret (SEC…), or a webhook's HMAC key")] = None,
+                database_url: DbOption = None) -> None:
+    """新增通知渠道 / add a channel for a unit or an account."""
+    from api.notify.manage import ChannelRefused, add_channel
+    from engine.clock import SystemClock
+
+    if (unit is None) == (user is None):
+        raise typer.BadParameter("give exactly one of --unit CODE or --user USERNAME")
+    db = _database(database_url)
+    try:
+        with db.write() as conn:
+            channel_id = add_channel(conn, owner_kind="unit" if unit else "user", owner=unit or user, kind=kind,
+                                     target=target, secret=secret, now=SystemClock().now())
+    except ChannelRefused as exc:
+        for field, message in exc.errors.items():
+            typer.echo(f"refused: {field}: {message}", err=True)
+        raise typer.Exit(2) from None
+    typer.echo(f"channel {channel_id}: {kind} for {'unit' if unit else 'user'} {unit or user}")
+
+
+@channel_app.command("list")
+def channel_list(unit: Annotated[list[str] | None, typer.Option("--unit", help="only this unit's (repeat)")] = None,
+                 user: Annotated[list[str] | None, typer.Option("--user", help="only this account's (repeat)")] = None,
+                 database_url: DbOption = None) -> None:
+    """列出通知渠道 / list channels (targets' keys are shortened)."""
+    from api.notify.channels import shown_target
+    from db.repositories import channels as repo
+
+    db = _database(database_url)
+    with db.read() as conn:
+        rows = repo.of_owners(conn, unit or [], user or []) if (unit or user) else repo.all_channels(conn)
+    for r in rows:
+        state = "enabled" if r.enabled else "disabled"
+        signed = " signed" if r.secret else ""
+        typer.echo(f"{r.id:>5}  {r.owner_kind}:{r.owner:<20} {r.kind:<9} {state:<9}{signed}  {shown_target(r.kind, r.target)}")
+    typer.echo(f"{len(rows)} channel(s)")
+
+
+@channel_app.command("disable")
+def channel_disable(channel_id: Annotated[int, typer.Argument(help="the id `channel list` shows")],
+                    database_url: DbOption = None) -> None:
+    """停用通知渠道 / disable a channel (notices queued for it are given up, recorded)."""
+    from db.repositories import channels as repo
+
+    with _database(database_url).write() as conn:
+        found = repo.set_enabled(conn, channel_id, False)
+    if not found:
+        typer.echo(f"no channel {channel_id}", err=True)
+        raise typer.Exit(2)
+    typer.echo(f"channel {channel_id} disabled")
+
+
+@channel_app.command("test")
+def channel_test(channel_id: Annotated[int, typer.Argument(help="the id `channel list` shows")],
+                 database_url: DbOption = None) -> None:
+    """发送测试消息 / send a test message over a channel now (quiet hours and the daily cap do not apply)."""
+    from api.notify.delivery import send_test
+    from engine.clock import SystemClock
+
+    result = send_test(_database(database_url), SystemClock(), get_settings(), channel_id)
+    if result is None:
+        typer.echo(f"no channel {channel_id}", err=True)
+        raise typer.Exit(2)
+    typer.echo(("sent: " if result.ok else "failed: ") + result.detail)
+    if not result.ok:
+        raise typer.Exit(1)
+
+def _fields_given(pairs: list[str], option: str) -> dict[str, list[str]]:
+    """--field k=v pairs, a key given twice collects a list (several units, several choices)."""
+    out: dict[str, list[str]] = {}
+    for item in pairs:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise typer.BadParameter(f"{item!r} is not name=value", param_hint=option)
+        out.setdefault(key.strip(), []).append(value)
+    return out
+
+
+@app.command("fire")
+def fire_cmd(case: Annotated[str, typer.Argument(help="the case number (工单-2026-0001) or id")],
+             event: Annotated[str, typer.Argument(help="the event's name, e.g. assign")],
+             as_: Annotated[str, typer.Option("--as", help="the username of the account that acts")],
+             field: Annotated[list[str] | None, typer.Option(
+                 "--field", help="name=value, read as the page form reads it (date 2026-03-01, unit code, "
+                                 "true); repeat a name for a list")] = None,
+             json_field: Annotated[list[str] | None, typer.Option(
+                 "--json-field", help="name=JSON, taken as it is (e.g. items=[{...}])")] = None,
+             database_url: DbOption = None) -> None:
+    """以某账号的名义办理一个操作（更正用）/ fire an event as an account would, through the same checks as
+    the API; a refusal exits 2 with the engine's reason."""
+    import json
+
+    from api.accounts import viewer_of
+    from api.errors import _engine_zh  # the one Chinese wording of each refusal, as the API answers it
+    from api.pages.forms import REQUIRED, parse
+    from db.repositories import accounts as accounts_repo
+    from db.repositories import cases as cases_repo
+    from engine.access import CaseAccess
+    from engine.calendar_sync import sync_calendar
+    from engine.cases import Cases
+    from engine.errors import EngineError, NotFound
+
+    def refuse(zh: str, en: str) -> None:
+        typer.echo(f"拒绝：{zh}\nrefused: {en}", err=True)
+        raise typer.Exit(2)
+
+    db = _database(database_url)
+    raw = _fields_given(field or [], "--field")
+    given_json: dict[str, object] = {}
+    for key, values in _fields_given(json_field or [], "--json-field").items():
+        try:
+            given_json[key] = json.loads(values[-1])
+        except ValueError as exc:
+            raise typer.BadParameter(f"{key}: not JSON ({exc})", param_hint="--json-field") from None
+    cases = Cases(db)
+    sync_calendar(cases)
+    try:
+        with db.read() as conn:
+            found = accounts_repo.by_username(conn, as_)
+            if found is None:
+                refuse(f"没有名为 {as_} 的有效账号", f"no active account {as_!r}")
+            access = CaseAccess(cases, viewer_of(found[0]))
+            if case.isdigit():
+                case_id = int(case)
+            else:
+                ref = cases_repo.find_by_number(conn, case)
+                case_id = ref.id if ref else 0
+            try:
+                record = access.record(conn, case_id)
+            except NotFound:
+                # Missing or not this account's to see: the same answer, as the API gives.
+                refuse(f"未找到案件 {case}（不存在，或账号 {as_} 无权查看）",
+                       f"case {case} not found (it does not exist, or {as_} may not see it)")
+            d = access.machine(conn, record).definition
+            spec = d.events.get(event)
+            specs = [f for f in (spec.fields if spec else ()) if f.name not in given_json]
+            known = {f.name for f in (spec.fields if spec else ())}
+            unknown = sorted({k.split(".")[0] for k in [*raw, *given_json]} - known)
+            if spec is not None and unknown:
+                refuse(f"操作“{spec.title or event}”没有字段 {'、'.join(unknown)}；可填：{'、'.join(sorted(known)) or '无'}",
+                       f"event {event!r} has no field {', '.join(unknown)}; its fields: "
+                       f"{', '.join(sorted(known)) or 'none'}")
+        payload, errors = parse(specs, {k: v if len(v) > 1 else v[0] for k, v in raw.items()})
+        # A missing required field is the engine's to refuse, in its words, as it is for the API.
+        errors = {k: v for k, v in errors.items() if v != REQUIRED}
+        if errors:
+            refuse("；".join(f"“{k}”{v}" for k, v in errors.items()),
+                   "; ".join(f"field {k!r} cannot be read: {raw.get(k)}" for k in errors))
+        with db.write() as conn:
+            access.fire_in(conn, record.id, event, {**payload, **given_json})
+        with db.read() as conn:
+            after = access.record_after_acting(conn, record.id)
+            d = access.machine(conn, after).definition
+    except EngineError as exc:
+        refuse(_engine_zh(exc), exc.message)
+    title = spec.title or event
+    typer.echo(f"已办理“{title}”：案件 {after.number} 现为“{d.states[after.state].title}”（第 {after.version} 版）")
+    typer.echo(f"fired {event}: case {after.number} is now in state {after.state} (version {after.version})")
 
 
 if __name__ == "__main__":

@@ -21,6 +21,8 @@ from db.session import fault_of
 from engine.attachments import NotContributor, TooLarge, UnsupportedType
 from engine.errors import (
     BadPayload,
+    ClockBehind,
+    ClockConflict,
     DefinitionError,
     EngineError,
     GuardFailed,
@@ -60,6 +62,9 @@ _ENGINE_STATUS: tuple[tuple[type[EngineError], int], ...] = (
     (BadPayload, 422),
     (NotFound, 404),
     (DefinitionError, 500),
+    # The server's clock, not the request, is at fault: retry once the clocks agree.
+    (ClockBehind, 503),
+    (ClockConflict, 503),
 )
 
 
@@ -87,6 +92,9 @@ def _engine_zh(exc: EngineError) -> str:
         return f"前置条件“{d['guard']}”不满足：{d['reason']}"
     if isinstance(exc, BadPayload):
         return f"“{d['field']}”填写有误：{d['reason']}"
+    if isinstance(exc, ClockBehind):
+        return (f"服务器时钟（{d['now']}）早于本案件最后一条记录的时间（{d['last_row_at']}），为保证记录时间不倒流，"
+                "本次操作未写入；请管理员校准服务器时间后重试")
     return exc.message_zh
 
 

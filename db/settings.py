@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from datetime import time
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -70,6 +71,40 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     log_json: bool = True
 
+    # --- notices over external channels (api/notify/)
+    # Links in e-mails and robot messages are made absolute with this address of the site.
+    public_base_url: str = "http://127.0.0.1:8000"
+    # Empty smtp_host: e-mail channels cannot send (each such delivery is given up, with the reason).
+    smtp_host: str = ""
+    smtp_port: int = Field(25, ge=1, le=65535)
+    smtp_from: str = ""
+    smtp_username: str = ""
+    smtp_password: str = ""
+    smtp_starttls: bool = False  # upgrade a plain connection (port 587)
+    smtp_ssl: bool = False  # TLS from the first byte (port 465)
+    smtp_timeout: float = Field(10.0, gt=0, le=120)
+    # Robots and webhooks answer in well under a second; a send must stay far inside the lease.
+    notify_http_timeout: float = Field(5.0, gt=0, le=60)
+    # At most this many notices per channel per Beijing day (0: no cap); the rest wait for the next morning.
+    notify_daily_cap: int = Field(30, ge=0)
+    # Beijing time; with quiet hours on, channels send only in these hours of working days.
+    notify_work_hours: str = Field("08:30-18:00", pattern=r"^([01]\d|2[0-3]):[0-5]\d-([01]\d|2[0-3]):[0-5]\d$")
+    notify_quiet_hours: bool = True
+    # Attempts per notice before it is given up (kept as failed, listed, never dropped).
+    notify_max_attempts: int = Field(6, ge=1, le=50)
+    notify_backoff_seconds: int = Field(60, ge=1)  # the n-th retry waits 2^(n-1) times this
+    # How long a worker holds a notice it is sending; a worker that dies mid-send leaves it held this long.
+    notify_lease_seconds: int = Field(600, ge=1, le=86400)
+
+    @model_validator(mode="after")
+    def _check_notify(self) -> Settings:
+        if self.smtp_ssl and self.smtp_starttls:
+            raise ValueError("GONGZHI_SMTP_SSL and GONGZHI_SMTP_STARTTLS exclude each other: choose one")
+        start, _, end = self.notify_work_hours.partition("-")
+        if start >= end:  # "HH:MM" strings compare as times
+            raise ValueError("GONGZHI_NOTIFY_WORK_HOURS must start before it ends, e.g. 08:30-18:00")
+        return self
+
     @model_validator(mode="after")
     def _refuse_unsafe_production(self) -> Settings:
         if self.environment == "production":
@@ -89,6 +124,11 @@ class Settings(BaseSettings):
             return self.workers
         url = database_url or self.resolved_database_url()
         return 1 if url.startswith("sqlite") else max(1, os.cpu_count() or 1)
+
+    def work_hours(self) -> tuple[time, time]:
+        """notify_work_hours as (start, end), Beijing time."""
+        start, _, end = self.notify_work_hours.partition("-")
+        return time.fromisoformat(start), time.fromisoformat(end)
 
     def resolved_attachments_dir(self) -> Path:
         return (self.attachments_dir or self.data_dir / "attachments").resolve()

@@ -8,7 +8,7 @@ rows or columns, merging cells or reordering, so that the units' returns can be 
 from __future__ import annotations
 
 import io
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from openpyxl import Workbook
@@ -16,6 +16,8 @@ from openpyxl.styles import Alignment, Border, Font, Side
 
 from documents.contexts import PROBLEM_COLUMNS, problem_rows
 from documents.records import CaseRecord
+from documents.render import cn_date
+from engine.calendar import LOCAL_TZ
 
 LOOKBACK_COLUMNS = ("问题序号", "所在地", "水源地名称", "已整改问题具体情况", "“回头看”情况", "是否完成整治", "备注")
 PROBLEM_LIST_COLUMNS = ("序号", *PROBLEM_COLUMNS)
@@ -73,3 +75,18 @@ def problem_list_xlsx(record: CaseRecord) -> bytes:
     """The 问题清单 of a case, with the columns of its PDF attachment."""
     rows = [[no, *row] for no, row in enumerate(problem_rows(record), 1)]
     return workbook("问题清单", PROBLEM_LIST_COLUMNS, rows, (8, 14, 18, 40, 32, 16, 16, 16))
+
+
+DUE_COLUMNS = ("序号", "编号", "事项", "类型", "状态", "承办单位", "到期日", "逾期天数", "备注")
+
+
+def due_list_xlsx(rows: Sequence[Mapping[str, Any]]) -> bytes:
+    """到期与逾期事项: one row per case. A provisional due date reads “（暂定）” after the date and says why in
+    备注, so a sheet passed on keeps the warning with the date."""
+    out = []
+    for no, r in enumerate(rows, 1):
+        due = cn_date(r["due_at"].astimezone(LOCAL_TZ).date())
+        out.append([no, r["number"], r["title"], r["workflow"], r["state"], r["unit"],
+                    f"{due}（暂定）" if r.get("provisional_reason") else due,
+                    r["days_overdue"] or "", r.get("provisional_reason") or ""])
+    return workbook("到期与逾期事项", DUE_COLUMNS, out, (6, 20, 36, 14, 12, 18, 20, 10, 40))

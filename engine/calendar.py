@@ -14,6 +14,8 @@ A day is a *working day* when it is a Monday–Friday not listed under ``holiday
 Saturday/Sunday listed under ``workdays``. For a year without a file the calendar falls back to
 weekends alone and every deadline that depends on such a day is marked ``provisional``: the
 caller flags it and recomputes once the office loads the schedule. Nothing is ever guessed.
+``gongzhi init`` stores every year in the database, and running processes take new years up without
+a restart (``engine.calendar_sync``).
 
 Counting rules (DOMAIN.md §2.3, §9.1)
 -------------------------------------
@@ -139,6 +141,8 @@ class Due:
 
     at: datetime
     provisional: bool = False
+    # The years without a schedule that the result depends on (what a provisional deadline waits for).
+    missing_years: frozenset[int] = field(default=frozenset(), compare=False)
 
     @property
     def local_date(self) -> date:
@@ -244,6 +248,15 @@ class YearSchedule:
         except CalendarDataError as exc:
             raise CalendarDataError(f"{origin}: {exc}") from exc
 
+    def to_mapping(self) -> dict[str, Any]:
+        """The schedule as its file reads (dates as ISO strings): ``from_mapping`` gives it back."""
+        def entries(days: Mapping[date, str], flagged: frozenset[date]) -> list[dict[str, Any]]:
+            return [{"date": d.isoformat(), "name": n, **({"in_lieu": True} if d in flagged else {})}
+                    for d, n in sorted(days.items())]
+
+        return {"year": self.year, "source": self.source, "holidays": entries(self.holidays, self.in_lieu),
+                "workdays": entries(self.workdays, frozenset())}
+
     @classmethod
     def from_file(cls, path: str | Path) -> YearSchedule:
         path = Path(path)
@@ -335,6 +348,10 @@ class WorkCalendar:
     def schedule(self, year: int) -> YearSchedule | None:
         return self._schedules.get(year)
 
+    def schedules(self) -> tuple[YearSchedule, ...]:
+        """Every year's schedule, by year."""
+        return tuple(self._schedules.values())
+
     def missing_years(self, a: date | datetime, b: date | datetime) -> frozenset[int]:
         """Years in the closed range spanned by ``a`` and ``b`` that have no schedule."""
         ya, yb = sorted((local_date(a).year, local_date(b).year))
@@ -415,7 +432,8 @@ class WorkCalendar:
         else:
             raise ValueError(f"unknown unit {unit!r}; expected one of {', '.join(UNITS)}")
 
-        return Due(at=end_of_local_day(d), provisional=not consulted <= self._years)
+        missing = frozenset(consulted - self._years)
+        return Due(at=end_of_local_day(d), provisional=bool(missing), missing_years=missing)
 
     def subtract_working_days(self, due: datetime, n: int) -> datetime:
         """The same local time of day on the working day that lies ``n`` working days before ``due``.

@@ -25,6 +25,7 @@ from engine.deadlines import SYSTEM_ACTOR, DeadlineKeeper
 from engine.definition import DeadlineSpec
 from engine.errors import (
     BadPayload,
+    ClockBehind,
     EngineError,
     GuardFailed,
     NotAllowed,
@@ -208,6 +209,8 @@ class Cases:
             self._check_unit_fields(conn, ev.spec.fields, clean)
         dest = m.dest[(case.state, event)]
         now = self.clock.now()
+        if case.updated_at is not None and now < case.updated_at:
+            raise ClockBehind(case.id, now, case.updated_at)
         ctx = None
         ops = m.deadline_ops.get((case.state, event))
         if ev.guards or ev.effects or ops or ev.cross:
@@ -280,6 +283,7 @@ class Cases:
             case.id, case.number, case.task_force_code, case.definition_id, dest, seq, closed,
             case.title, values.get("data", case.data), values.get("parties", case.parties), row.hash,
             values.get("due_at", case.due_at), values["state_entered_at"], values.get("due_role", case.due_role),
+            now,
         )
 
     def _cancel_episode(self, conn: Connection):
@@ -310,6 +314,8 @@ class Cases:
         if isinstance(case, int):
             case = self.load_in(conn, case)
         now = self.clock.now()
+        if case.updated_at is not None and now < case.updated_at:
+            raise ClockBehind(case.id, now, case.updated_at)
         seq = case.version + 1
         row = self.history_row(case.id, seq, "note", note, case.state, case.state, actor, role, payload, now,
                                case.head_hash)
@@ -448,6 +454,10 @@ class Cases:
             out.append(f"case {case.number}: {exc}")
         if len(rows) != case.version or [r.seq for r in rows] != list(range(1, len(rows) + 1)):
             out.append(f"case {case.number}: version {case.version} but {len(rows)} history rows")
+        backwards = next((b for a, b in zip(rows, rows[1:], strict=False) if b.at < a.at), None)
+        if backwards is not None:
+            out.append(f"case {case.number}: row {backwards.seq} is dated {backwards.at.isoformat()}, "
+                       "earlier than the row before it (time ran backwards)")
         prev = GENESIS
         for r in rows:
             if r.prev_hash != prev or r.hash != self.history_row(

@@ -57,6 +57,9 @@ class DeadlineKeeper:
 
     def __init__(self, calendar: WorkCalendar) -> None:
         self.calendar = calendar
+        # The stored calendar version this calendar was built from (engine.calendar_sync); None until
+        # the first sync. Replaced whole, never mutated: readers on other threads see one or the other.
+        self.calendar_version: str | None = None
 
     def compute(self, spec: DeadlineSpec, start: datetime, values: Mapping[str, Any],
                 flags: Mapping[str, Any]) -> tuple[datetime, bool, dict[str, Any]] | None:
@@ -70,7 +73,10 @@ class DeadlineKeeper:
         if rule is None:
             return None
         due = self.calendar.add(start, rule.amount, rule.unit)
-        return due.at, due.provisional, {"amount": rule.amount, "unit": rule.unit, "flag": rule.when_flag}
+        used = {"amount": rule.amount, "unit": rule.unit, "flag": rule.when_flag}
+        if due.provisional:
+            used["missing_years"] = sorted(due.missing_years)  # what the page says it waits for
+        return due.at, due.provisional, used
 
     def warn_at(self, spec: DeadlineSpec, started: datetime, due: datetime) -> datetime | None:
         if spec.warn_share is not None:
@@ -184,9 +190,25 @@ class DeadlineKeeper:
 
 
 
+def provisional_reason(rule: Mapping[str, Any] | None, due_at: datetime) -> str:
+    """Why a deadline is only provisional, in the words the pages, feeds and exports show."""
+    years = list((rule or {}).get("missing_years") or [due_at.astimezone(LOCAL_TZ).year])
+    return f"暂定：{'、'.join(f'{y}年' for y in years)}节假日安排尚未公布，按周末推算"
+
+
+def provisional_dues(conn: Connection, case_ids: Iterable[int]) -> dict[int, str]:
+    """Case id → why its current due date is provisional, for those of `case_ids` whose is (one query)."""
+    return {case_id: provisional_reason(rule, due_at)
+            for case_id, rule, due_at in trepo.provisional_case_dues(conn, list(case_ids))}
+
+
 def recompute_provisional(cases, conn: Connection) -> int:
-    """Deadlines computed without a holiday schedule are recomputed once the schedule is there."""
+    """Deadlines computed without a holiday schedule are recomputed once the schedule is there.
+
+    Each deadline in its own savepoint: one case that cannot take the note (its clock reads behind
+    its history) stays provisional until the next recomputation; the others go on."""
     from db.repositories import cases as case_repo
+    from engine.errors import EngineError
 
     done = 0
     keeper: DeadlineKeeper = cases.deadlines
@@ -197,25 +219,34 @@ def recompute_provisional(cases, conn: Connection) -> int:
         due = keeper.calendar.add(row.started_at, amount, unit)
         if due.provisional:
             continue  # the year is still missing: keep waiting, never guess
-        case = case_repo.load(conn, row.case_id)
-        definition = cases.machine(conn, case.definition_id).definition
-        spec = definition.deadlines.get(row.name)
-        if spec is None:
+        try:
+            with conn.begin_nested():
+                if _recompute_one(cases, conn, keeper, case_repo, row, due.at):
+                    done += 1
+        except EngineError:
             continue
-        trepo.set_deadline(conn, row.case_id, row.name, due_at=due.at, provisional=False,
-                           warn_at=keeper.warn_at(spec, row.started_at, due.at))
-        if row.status == RUNNING:
-            trepo.disarm(conn, row.case_id, row.name, "recomputed with the holiday schedule")
-            warn = keeper.warn_at(spec, row.started_at, due.at)
-            now = cases.clock.now()
-            if warn is not None and warn > now:
-                trepo.arm(conn, row.case_id, row.name, "warn", warn, now)
-            trepo.arm(conn, row.case_id, row.name, "expire", due.at, now)
-        current = keeper.current_due(conn, row.case_id, definition)
-        lead = (case.parties.get(current.due_role) or [None])[0] if current.due_role else None
-        case_repo.advance_with(conn, case.id, case.version, {"due_at": current.due_at, "due_role": current.due_role,
-                                                             "due_unit": lead})
-        cases.annotate_in(conn, case.id, "deadline_recomputed", SYSTEM_ACTOR,
-                          {"deadline": row.name, "was": row.due_at.isoformat(), "now": due.at.isoformat()})
-        done += 1
     return done
+
+
+def _recompute_one(cases, conn: Connection, keeper: DeadlineKeeper, case_repo, row, due_at: datetime) -> bool:
+    case = case_repo.load(conn, row.case_id)
+    definition = cases.machine(conn, case.definition_id).definition
+    spec = definition.deadlines.get(row.name)
+    if spec is None:
+        return False
+    rule = {k: v for k, v in row.rule.items() if k != "missing_years"}
+    warn = keeper.warn_at(spec, row.started_at, due_at)
+    trepo.set_deadline(conn, row.case_id, row.name, due_at=due_at, provisional=False, warn_at=warn, rule=rule)
+    if row.status == RUNNING:
+        trepo.disarm(conn, row.case_id, row.name, "recomputed with the holiday schedule")
+        now = cases.clock.now()
+        if warn is not None and warn > now:
+            trepo.arm(conn, row.case_id, row.name, "warn", warn, now)
+        trepo.arm(conn, row.case_id, row.name, "expire", due_at, now)
+    current = keeper.current_due(conn, row.case_id, definition)
+    lead = (case.parties.get(current.due_role) or [None])[0] if current.due_role else None
+    case_repo.advance_with(conn, case.id, case.version, {"due_at": current.due_at, "due_role": current.due_role,
+                                                         "due_unit": lead})
+    cases.annotate_in(conn, case.id, "deadline_recomputed", SYSTEM_ACTOR,
+                      {"deadline": row.name, "was": row.due_at.isoformat(), "now": due_at.isoformat()})
+    return True

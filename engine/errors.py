@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 
 
 class EngineError(Exception):
@@ -100,3 +101,26 @@ class DefinitionError(EngineError):
         where = f"{source}:{line}" if line else source
         super().__init__(f"{where}: {problem}", source=source, line=line, problem=problem)
         self.source, self.line, self.problem = source, line, problem
+
+
+class ClockBehind(EngineError):
+    """The clock reads earlier than the case's last history row: writing would make time run backwards."""
+
+    code = "clock_behind"
+    message_zh = "系统时钟早于案件的最后一条记录，已拒绝写入"
+
+    def __init__(self, case_id: int, now: datetime, last: datetime) -> None:
+        super().__init__(f"case {case_id}: the clock reads {now.isoformat()}, earlier than its last history row "
+                         f"at {last.isoformat()}; a history never runs backwards",
+                         case_id=case_id, now=now.isoformat(), last_row_at=last.isoformat())
+
+
+class ClockConflict(EngineError):
+    """This database runs on another clock (real or simulated) than the one asked for."""
+
+    code = "clock_conflict"
+    message_zh = "数据库所用的时钟与本次运行不一致"
+
+    def __init__(self, message: str, message_zh: str, **details) -> None:
+        super().__init__(message, **details)
+        self.message_zh = message_zh

@@ -9,10 +9,12 @@ from sqlalchemy import Connection, and_, false, select
 
 from db.models import Case, CaseParty, Definition
 from engine.calendar import LOCAL_TZ
+from engine.deadlines import provisional_dues
 
 
 def feed(conn: Connection, *, task_force: str, unit: str | None = None, name: str = "共治") -> bytes:
-    """Open cases with a due date (and meetings with their set time), as one calendar."""
+    """Open cases with a due date (and meetings with their set time), as one calendar. A provisional due
+    date (its year's holiday schedule not yet published) says so in the summary and why in the description."""
     c, p, d = Case.__table__, CaseParty.__table__, Definition.__table__
     stmt = (select(c.c.id, c.c.number, c.c.title, c.c.due_at, c.c.data, c.c.state, d.c.name)
             .select_from(c.join(d, d.c.id == c.c.definition_id))
@@ -24,13 +26,16 @@ def feed(conn: Connection, *, task_force: str, unit: str | None = None, name: st
     cal.add("version", "2.0")
     cal.add("x-wr-calname", name)
     cal.add("x-wr-timezone", "Asia/Shanghai")
-    for case_id, number, title, due_at, data, state, workflow in conn.execute(stmt.order_by(c.c.due_at)):
+    rows = conn.execute(stmt.order_by(c.c.due_at)).all()
+    provisional = provisional_dues(conn, [r[0] for r in rows])
+    for case_id, number, title, due_at, data, state, workflow in rows:
         ev = Event()
-        ev.add("uid", f"case-{case_id}@gongzhi")
-        ev.add("summary", title)
-        ev.add("description", f"{number}（{workflow}，{state}）")
-        ev.add("dtstamp", due_at)
         meeting_at = (data or {}).get("meeting_at")
+        reason = None if meeting_at else provisional.get(case_id)  # a meeting's set time is not computed
+        ev.add("uid", f"case-{case_id}@gongzhi")
+        ev.add("summary", f"{title}（暂定）" if reason else title)
+        ev.add("description", f"{number}（{workflow}，{state}）" + (f"\n{reason}" if reason else ""))
+        ev.add("dtstamp", due_at)
         if meeting_at:
             start = datetime.fromisoformat(meeting_at).astimezone(LOCAL_TZ)
             ev.add("dtstart", start)

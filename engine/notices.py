@@ -34,6 +34,7 @@ from typing import Any
 
 from sqlalchemy import Connection
 
+from db.repositories import channels as channels_repo
 from db.repositories import notices as repo
 from db.repositories import time as trepo
 from engine.context import LOCAL_TZ
@@ -230,7 +231,7 @@ class Notifier:
             "task_force_code": task_force, "case_id": case_id, "history_seq": seq, "cause": cause, "rule": rule.code,
             "unit_code": unit, "user_id": user[0] if user else None, "title": title, "body": body,
             "created_at": now})
-        channels = repo.channels_of(conn, unit=unit, username=user[1] if user else None)
+        channels = channels_repo.channels_for(conn, [unit] if unit else [], [user[1]] if user else [])
         if channels:
             recipient = f"u:{unit}" if unit else f"a:{user[0]}"  # type: ignore[index]
             repo.enqueue_deliveries(conn, [

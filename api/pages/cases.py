@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, File, Form, Path, Request, UploadFile
+from fastapi import APIRouter, File, Form, Path, Query, Request, UploadFile
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from api.accounts import SignInThrottled, csrf_for
 from api.auth import CSRF_COOKIE, SESSION_COOKIE
 from api.deps import Services
+from api.notify.channels import shown_target
 from api.pages import views
 from api.pages.forms import Form as FormState
 from api.pages.forms import parse, raw_values, widgets
@@ -88,7 +89,10 @@ def my_work(request: Request, user: PageUserDep) -> HTMLResponse:
         others = [c for c in views.my_open_cases(conn, user.access, now, unit=user.viewer.unit)
                   if c["id"] not in {w.case_id for w in waiting}]
         new = views.creatable(conn, user.access)
-    return page(request, "work.html", waiting=waiting, others=others, creatable=new, now=now)
+    counts = {"overdue": sum(1 for w in waiting if w.days is not None and w.days < 0),
+              "today": sum(1 for w in waiting if w.days == 0),
+              "week": sum(1 for w in waiting if w.days is not None and 0 <= w.days <= 7)}
+    return page(request, "work.html", waiting=waiting, others=others, creatable=new, now=now, counts=counts)
 
 
 def _case_page(request: Request, user: PageUser, case_id: int, *, open_event: str = "",
@@ -106,12 +110,29 @@ def _case_page(request: Request, user: PageUser, case_id: int, *, open_event: st
     except NotFound:
         return not_found(request)
     return page(request, "case.html", status=status, case=case, open_event=open_event,
-                form=form or FormState(), notice=notice, evidence_error=evidence_error, told=told, sends=sends)
+                form=form or FormState(), notice=notice, evidence_error=evidence_error, told=told, sends=sends,
+                shown_target=shown_target)
+
+
+# What a redirect after a form may say it did: an event of the case (shown by its title) or these.
+_DONE = {"created": "新建", "evidence": "上传证据材料"}
 
 
 @router.get("/case/{case_id}", response_class=HTMLResponse)
-def case_page(request: Request, case_id: CaseId, user: PageUserDep, done: str = "") -> HTMLResponse:
-    notice = "已办理：" + done if done else ""
+def case_page(request: Request, case_id: CaseId, user: PageUserDep,
+              done: Annotated[str, Query(max_length=60)] = "") -> HTMLResponse:
+    # Only names the page itself knows are shown: a link cannot make the page say anything else.
+    notice = ""
+    if done:
+        services = _services(request)
+        with services.db.read() as conn:
+            try:
+                record = user.access.record(conn, case_id)
+            except NotFound:
+                return not_found(request)
+            events = user.access.machine(conn, record).definition.events
+        title = events[done].title if done in events else _DONE.get(done)
+        notice = f"已办理：{title}" if title else ""
     return _case_page(request, user, case_id, notice=notice)
 
 
@@ -161,7 +182,7 @@ def _fire(request: Request, user: PageUser, case_id: int, event: str, raw: dict)
         state.typed = [(titles.get(k.split(".")[0], k), v if isinstance(v, str) else "、".join(v))
                        for k, v in raw.items() if k != "version" and v not in ("", [])]
         return _case_page(request, user, case_id, open_event=event, form=state, status=422)
-    return RedirectResponse(f"/case/{case_id}?done={spec.title or event}", status_code=303)
+    return RedirectResponse(f"/case/{case_id}?done={event}", status_code=303)
 
 
 @router.get("/new/{workflow}", response_class=HTMLResponse)
@@ -216,7 +237,7 @@ def _create(request: Request, user: PageUser, workflow: str, raw: dict) -> Respo
     except EngineError as err:
         state.message, state.errors = _refusal(err)
         return _new_page(request, user, workflow, state, 422)
-    return RedirectResponse(f"/case/{case.id}?done=新建", status_code=303)
+    return RedirectResponse(f"/case/{case.id}?done=created", status_code=303)
 
 
 @router.post("/case/{case_id}/evidence", response_class=HTMLResponse)
@@ -238,4 +259,4 @@ def add_evidence(request: Request, case_id: CaseId, user: PageUserDep, file: Ann
         return _case_page(request, user, case_id, status=422, evidence_error=_refusal(err)[0])
     finally:
         received.discard()  # already moved to its place when kept
-    return RedirectResponse(f"/case/{case_id}?done=上传证据材料", status_code=303)
+    return RedirectResponse(f"/case/{case_id}?done=evidence", status_code=303)

@@ -21,6 +21,7 @@ from db.repositories import time as time_repo
 from db.repositories.case_queries import CaseFilter
 from engine import views, worklist
 from engine.access import CaseAccess
+from engine.deadlines import provisional_dues, provisional_reason
 from engine.definition import Definition, FieldSpec
 
 FAR = datetime(2999, 1, 1, tzinfo=UTC)
@@ -78,6 +79,7 @@ class WorkItem:
     card: str  # 黄牌 / 红牌 / ""
     # what there is to do: the titles of the events open to me ("签收、申请退回"), else the deadline I owe
     todo: str = ""
+    provisional: str = ""  # why the due date is only provisional (暂定：…), else ""
 
 
 def ladder_card(conn: Connection, access: CaseAccess, case_id: int) -> str:
@@ -109,6 +111,7 @@ def my_work(conn: Connection, access: CaseAccess, now: datetime) -> list[WorkIte
     owed = {i.case_id: i for i in views.due_items(conn, FAR, task_force=access.viewer.task_force,
                                                   unit=access.viewer.unit)}
     out = []
+    provisional = provisional_dues(conn, set(acts) | set(owed))
     for case_id in dict.fromkeys([*acts, *owed]):
         record = access.record(conn, case_id)
         d = access.machine(conn, record).definition
@@ -117,7 +120,7 @@ def my_work(conn: Connection, access: CaseAccess, now: datetime) -> list[WorkIte
         card = ladder_card(conn, access, case_id)
         todo = "、".join(acts[case_id].titles) if case_id in acts else "按期办理"
         out.append(WorkItem(case_id, record.number, record.title, d.title, d.states[record.state].title,
-                            due, days, colour(days, card), card, todo))
+                            due, days, colour(days, card), card, todo, provisional.get(case_id, "")))
     out.sort(key=lambda w: (w.due_at is None, w.due_at or FAR, w.case_id))
     return out
 
@@ -126,12 +129,14 @@ def my_open_cases(conn: Connection, access: CaseAccess, now: datetime, *, workfl
                   unit: str | None = None, limit: int = 100) -> list[dict[str, Any]]:
     f = CaseFilter(workflow=workflow, closed=False, unit=unit, sort="-updated_at", limit=limit)
     records, _ = access.search(conn, f, now)
+    provisional = provisional_dues(conn, [r.id for r in records if r.due_at is not None])
     out = []
     for r in records:
         d = access.machine(conn, r).definition
         out.append({"id": r.id, "number": r.number, "title": r.title, "workflow": d.title,
                     "workflow_name": r.workflow, "state": d.states[r.state].title, "state_name": r.state,
-                    "due_at": r.due_at, "days": days_left(r.due_at, now) if r.due_at else None})
+                    "due_at": r.due_at, "days": days_left(r.due_at, now) if r.due_at else None,
+                    "provisional": provisional.get(r.id, "")})
     return out
 
 
@@ -174,6 +179,7 @@ class CasePage:
     events: list[EventForm]
     units: list[Unit] = field(default_factory=list)
     may_add_evidence: bool = False
+    due_provisional: str = ""  # why the current due date is only provisional, else ""
 
 
 LINK_TITLES = {"decision": "议定事项", "settles": "办结事项", "supervision": "督办", "escalation": "提请会议研究",
@@ -255,7 +261,8 @@ def case_page(conn: Connection, access: CaseAccess, case_id: int, now: datetime,
         deadlines.append({"title": spec.title if spec else row.name, "due_at": row.due_at,
                           "owner": "、".join(org.name(u) for u in record.parties.get(owner, [])) if owner else "",
                           "status": DEADLINE_STATUS.get(row.status, row.status),
-                          "days": days_left(row.due_at, now) if running else None, "running": running})
+                          "days": days_left(row.due_at, now) if running else None, "running": running,
+                          "provisional": provisional_reason(row.rule, row.due_at) if row.provisional else ""})
     links = []
     for direction, kind, other, number in views.links(conn, case_id):
         row = cases_repo.load(conn, other)
@@ -274,7 +281,8 @@ def case_page(conn: Connection, access: CaseAccess, case_id: int, now: datetime,
                     days_left(record.due_at, now) if record.due_at and not record.closed else None,
                     parties, data, timeline, deadlines, documents, attachments_repo.of_case(conn, case_id),
                     links, events, sorted(org.units.values(), key=lambda u: u.code),
-                    access.may_contribute(conn, access.load(conn, case_id)))
+                    access.may_contribute(conn, access.load(conn, case_id)),
+                    provisional_dues(conn, [case_id]).get(case_id, ""))
 
 
 def creatable(conn: Connection, access: CaseAccess) -> list[tuple[str, str]]:
@@ -353,7 +361,11 @@ def calendar(conn: Connection, access: CaseAccess, now: datetime, year: int, mon
     days: dict[int, list[dict]] = defaultdict(list)
     for c in my_open_cases(conn, access, now, limit=200):
         record = access.record(conn, c["id"])
-        when = record.data.get("meeting_at") or c["due_at"]
+        when = record.data.get("meeting_at")
+        if when:
+            c = {**c, "provisional": ""}  # the meeting's own time is shown, not a computed deadline
+        else:
+            when = c["due_at"]
         if isinstance(when, str):
             try:
                 when = datetime.fromisoformat(when)
@@ -392,6 +404,7 @@ def running_deadlines(conn: Connection, access: CaseAccess, now: datetime, workf
                 spec = d.deadlines.get(row.name)
                 out.append({**c, "deadline": spec.title if spec else row.name, "due_at": row.due_at,
                             "days": days_left(row.due_at, now),
+                            "provisional": provisional_reason(row.rule, row.due_at) if row.provisional else "",
                             "number_doc": record.data.get("recommendation_no", "")})
     return sorted(out, key=lambda r: r["due_at"])
 

@@ -27,9 +27,12 @@ from api.schemas.cases import (
 )
 from api.schemas.common import SafeStr, errors
 from api.schemas.definitions import FieldInfo
+from api.schemas.time import DeadlineRead
+from db.repositories import time as time_repo
 from db.repositories.case_queries import CaseFilter
 from engine.access import CaseAccess
 from engine.context import LOCAL_TZ
+from engine.deadlines import provisional_dues
 from engine.export import export_in
 
 router = APIRouter(prefix="/cases", tags=["cases"])
@@ -63,7 +66,9 @@ def _expected_version(if_match: str | None, in_body: int | None) -> int | None:
 def _case_reply(conn: Connection, access: CaseAccess, case_id: int, now: datetime, status: int) -> Reply:
     record = access.record_after_acting(conn, case_id)
     d = access.machine(conn, record).definition
-    read = CaseRead.of_case(record, d, now, access.allowed(conn, record))
+    read = CaseRead.of_case(record, d, now, access.allowed(conn, record),
+                            [DeadlineRead.of(row, d) for row in time_repo.deadlines_of(conn, case_id)],
+                            provisional_dues(conn, [case_id]).get(case_id, ""))
     headers = {"ETag": _etag(record.version)}
     if status == 201:
         headers["Location"] = f"/cases/{case_id}"
@@ -100,7 +105,9 @@ def list_cases(
                    q=q, sort=sort, limit=limit, offset=offset)
     with services.db.read() as conn:
         records, total = access.search(conn, f, now)
-        items = [CaseSummary.of(r, access.machine(conn, r).definition, now) for r in records]
+        provisional = provisional_dues(conn, [r.id for r in records if r.due_at is not None])
+        items = [CaseSummary.of(r, access.machine(conn, r).definition, now, provisional.get(r.id, ""))
+                 for r in records]
     return CasePage(items=items, total=total, limit=limit, offset=offset)
 
 

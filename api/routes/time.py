@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, time
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Response
 
@@ -13,8 +13,11 @@ from api.routes.cases import CaseId
 from api.schemas.common import errors
 from api.schemas.time import DueItemRead, LinkRead, ScorecardRead
 from db.repositories import cases as cases_repo
+from db.repositories import organisation as org_repo
+from documents.excel import XLSX, due_list_xlsx
 from engine import ical, views
 from engine.context import LOCAL_TZ
+from engine.deadlines import provisional_dues
 
 router = APIRouter(tags=["time"])
 UnitCode = Annotated[str | None, Query(max_length=40, pattern=r"^[A-Za-z0-9_\-]+$")]
@@ -28,22 +31,47 @@ def _end_of(day: date | None, now: datetime) -> datetime:
     return datetime.combine(day, time(23, 59, 59, 999999), tzinfo=LOCAL_TZ).astimezone(UTC)
 
 
-@router.get("/due", response_model=list[DueItemRead], responses=errors(401, 422),
-            summary="到期与逾期事项 / what is due or overdue as of a date, by unit or jurisdiction")
-def due_work(access: AccessDep, services: ServicesDep, as_of: date | None = None, unit: UnitCode = None,
-        jurisdiction: UnitCode = None, overdue: bool = False) -> list[DueItemRead]:
+def _due(access, services, as_of: date | None, unit: str | None, jurisdiction: str | None,
+         overdue: bool) -> list[tuple[DueItemRead, Any]]:
+    """The due items the viewer may see, each with its case's definition."""
     now = services.clock.now()
     moment = _end_of(as_of, now)
     with services.db.read() as conn:
         items = views.due_items(conn, moment, task_force=access.viewer.task_force, unit=unit,
                                 jurisdiction=jurisdiction, overdue_only=overdue)
         out = []
+        provisional = provisional_dues(conn, {i.case_id for i in items})
         for item in items:
             case = cases_repo.load(conn, item.case_id)
             if case is not None and access.visible(conn, case):
                 days = (moment.astimezone(LOCAL_TZ).date() - item.due_at.astimezone(LOCAL_TZ).date()).days
-                out.append(DueItemRead(**item.__dict__, days_overdue=max(days, 0) if item.overdue else 0))
+                reason = provisional.get(item.case_id)
+                out.append((DueItemRead(**item.__dict__, days_overdue=max(days, 0) if item.overdue else 0,
+                                        provisional=reason is not None, provisional_reason=reason),
+                            access.machine(conn, case).definition))
     return out
+
+
+@router.get("/due", response_model=list[DueItemRead], responses=errors(401, 422),
+            summary="到期与逾期事项 / what is due or overdue as of a date, by unit or jurisdiction")
+def due_work(access: AccessDep, services: ServicesDep, as_of: date | None = None, unit: UnitCode = None,
+        jurisdiction: UnitCode = None, overdue: bool = False) -> list[DueItemRead]:
+    return [item for item, _ in _due(access, services, as_of, unit, jurisdiction, overdue)]
+
+
+@router.get("/due.xlsx", response_class=Response, responses={
+    200: {"content": {XLSX: {"schema": {"type": "string", "format": "binary"}}}}, **errors(401, 422)},
+    summary="到期与逾期事项（Excel）/ the same list as a spreadsheet; provisional dates are marked 暂定")
+def due_work_xlsx(access: AccessDep, services: ServicesDep, as_of: date | None = None, unit: UnitCode = None,
+                  jurisdiction: UnitCode = None, overdue: bool = False) -> Response:
+    found = _due(access, services, as_of, unit, jurisdiction, overdue)
+    with services.db.read() as conn:
+        names = {r[0]: r[2] for r in org_repo.units(conn)}
+    rows = [{**item.model_dump(), "workflow": d.title,
+             "state": d.states[item.state].title if item.state in d.states else item.state,
+             "unit": names.get(item.unit, item.unit)} for item, d in found]
+    return Response(due_list_xlsx(rows), media_type=XLSX,
+                    headers={"Content-Disposition": 'attachment; filename="due.xlsx"'})
 
 
 @router.get("/scorecards", response_model=list[ScorecardRead], responses=errors(401, 422),

@@ -11,6 +11,7 @@ from pydantic import BaseModel, Field
 from api.schemas.attachments import AttachmentRecord
 from api.schemas.common import Code, JsonObject, Name, SafeStr, Strict
 from api.schemas.definitions import FieldInfo
+from api.schemas.time import PROVISIONAL, DeadlineRead
 from db.repositories.case_queries import CaseRecord
 from db.repositories.cases import HistoryRow
 from engine.definition import Definition
@@ -50,13 +51,16 @@ class CaseSummary(BaseModel):
     parties: dict[str, list[str]]
     due_at: datetime | None
     overdue: bool
+    due_provisional: bool = Field(False, description=f"the due date is {PROVISIONAL}")
+    due_provisional_reason: str | None = Field(None, description="why, in Chinese (暂定：…)")
     created_at: datetime
     updated_at: datetime
     state_entered_at: datetime
 
     @classmethod
-    def fields_of(cls, r: CaseRecord, d: Definition, now: datetime) -> dict[str, Any]:
+    def fields_of(cls, r: CaseRecord, d: Definition, now: datetime, provisional: str = "") -> dict[str, Any]:
         return {
+            "due_provisional": bool(provisional), "due_provisional_reason": provisional or None,
             "id": r.id, "number": r.number, "task_force": r.task_force_code, "workflow": r.workflow,
             "workflow_version": r.workflow_version, "state": r.state, "state_title": d.states[r.state].title,
             "version": r.version, "closed": r.closed, "title": r.title, "parties": r.parties, "due_at": r.due_at,
@@ -65,8 +69,8 @@ class CaseSummary(BaseModel):
         }
 
     @classmethod
-    def of(cls, r: CaseRecord, d: Definition, now: datetime) -> CaseSummary:
-        return cls(**cls.fields_of(r, d, now))
+    def of(cls, r: CaseRecord, d: Definition, now: datetime, provisional: str = "") -> CaseSummary:
+        return cls(**cls.fields_of(r, d, now, provisional))
 
 
 class CaseRead(CaseSummary):
@@ -74,11 +78,13 @@ class CaseRead(CaseSummary):
     data: dict[str, Any]
     head_hash: str
     allowed_events: list[str] = Field(description="events you may fire now")
+    deadlines: list[DeadlineRead] = Field(default_factory=list, description="the case's named clocks")
 
     @classmethod
-    def of_case(cls, r: CaseRecord, d: Definition, now: datetime, allowed: list[str]) -> CaseRead:
-        return cls(**cls.fields_of(r, d, now), description=r.description, data=r.data, head_hash=r.head_hash,
-                   allowed_events=allowed)
+    def of_case(cls, r: CaseRecord, d: Definition, now: datetime, allowed: list[str],
+                deadlines: list[DeadlineRead] | None = None, provisional: str = "") -> CaseRead:
+        return cls(**cls.fields_of(r, d, now, provisional), description=r.description, data=r.data,
+                   head_hash=r.head_hash, allowed_events=allowed, deadlines=deadlines or [])
 
 
 class CasePage(BaseModel):

@@ -33,6 +33,8 @@ class CaseRow:
     due_at: datetime | None
     state_entered_at: datetime
     due_role: str | None = None
+    # The time of the case's last history row: a new row may not be earlier.
+    updated_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,7 +57,7 @@ class HistoryRow:
 _CASE_COLS = (
     cases.c.id, cases.c.number, cases.c.task_force_code, cases.c.definition_id, cases.c.state,
     cases.c.version, cases.c.closed, cases.c.title, cases.c.data, cases.c.parties, cases.c.head_hash,
-    cases.c.due_at, cases.c.state_entered_at, cases.c.due_role,
+    cases.c.due_at, cases.c.state_entered_at, cases.c.due_role, cases.c.updated_at,
 )
 _SELECT_CASE = select(*_CASE_COLS).where(cases.c.id == bindparam("b_id"))
 _SELECT_CASE_FOR_UPDATE = _SELECT_CASE.with_for_update()

@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, exists, func, insert, or_, select, update
+from sqlalchemy import Connection, exists, func, insert, or_, select, update
 
 from db.models import Case, Channel, Delivery, Notice, NoticeRead, OutboxItem, TaskForceUnit, Unit, User
 
@@ -45,17 +45,6 @@ def accounts_with_roles(conn: Connection, task_force: str, roles: set[str]) -> l
     rows = conn.execute(select(_u.c.id, _u.c.username, _u.c.roles)
                         .where(_u.c.task_force_code == task_force, _u.c.active)).all()
     return [(r.id, r.username) for r in rows if roles & set(r.roles or ())]
-
-
-def channels_of(conn: Connection, *, unit: str | None, username: str | None):
-    """Enabled channels that reach a unit (its own, and those of its accounts) or one account."""
-    if unit is not None:
-        usernames = select(_u.c.username).where(_u.c.unit_code == unit, _u.c.active).scalar_subquery()
-        who = or_(and_(_ch.c.owner_kind == "unit", _ch.c.owner == unit),
-                  and_(_ch.c.owner_kind == "user", _ch.c.owner.in_(usernames)))
-    else:
-        who = and_(_ch.c.owner_kind == "user", _ch.c.owner == username)
-    return conn.execute(select(_ch).where(_ch.c.enabled, who).order_by(_ch.c.id)).all()
 
 
 def enqueue_deliveries(conn: Connection, rows: list[dict[str, Any]], now: datetime) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, delete, false, func, insert, or_, select, update
+from sqlalchemy import Connection, and_, delete, false, func, insert, or_, select, update
 
 from db.models import CadenceRun, Case, CaseLink, CaseParty, Deadline, Setting, Timer, Unit
 
@@ -45,6 +45,17 @@ def deadlines_of(conn: Connection, case_id: int):
 def provisional_deadlines(conn: Connection):
     return conn.execute(select(deadlines_t).where(deadlines_t.c.provisional,
                                                   deadlines_t.c.status.in_(("running", "paused")))).all()
+
+
+def provisional_case_dues(conn: Connection, case_ids: list[int]) -> list[tuple[int, dict[str, Any], datetime]]:
+    """(case id, rule, due) of the given cases whose current due date comes from a provisional deadline."""
+    if not case_ids:
+        return []
+    stmt = (select(deadlines_t.c.case_id, deadlines_t.c.rule, deadlines_t.c.due_at)
+            .join(cases_t, and_(cases_t.c.id == deadlines_t.c.case_id, cases_t.c.due_at == deadlines_t.c.due_at))
+            .where(deadlines_t.c.provisional, deadlines_t.c.status.in_(("running", "paused", "expired")),
+                   deadlines_t.c.case_id.in_(case_ids)))
+    return [(r[0], r[1], r[2]) for r in conn.execute(stmt)]
 
 
 # --- timers -------------------------------------------------------------------------------------
@@ -135,6 +146,12 @@ def record_run(conn: Connection, task_force: str, cadence: str, period: str, uni
 
 def get_setting(conn: Connection, key: str) -> dict[str, Any] | None:
     return conn.execute(select(settings_t.c.value).where(settings_t.c.key == key)).scalar()
+
+
+def settings_like(conn: Connection, prefix: str) -> dict[str, dict[str, Any]]:
+    """Every setting whose key starts with `prefix`, by key."""
+    return dict(conn.execute(select(settings_t.c.key, settings_t.c.value)
+                             .where(settings_t.c.key.startswith(prefix, autoescape=True))).all())
 
 
 def put_setting(conn: Connection, key: str, value: dict[str, Any]) -> None:

@@ -87,12 +87,19 @@ def test_schedule_and_tick_commands(backend, fresh_url):
     assert first.exit_code == 0 and first.output.startswith("56 个新案件"), first.output
     again = runner.invoke(cli, ["schedule", "--from", "2026-01-01", "--to", "2026-01-31", "--database-url", url])
     assert again.output.startswith("0 个新案件")
-    ticked = runner.invoke(cli, ["tick", "--from", "2026-01-01", "--until", "2026-02-28", "--database-url", url])
-    assert ticked.exit_code == 0, ticked.output
-    assert "到 2026-02-28：新建" in ticked.output and "开启督办 5" in ticked.output
-    bad = runner.invoke(cli, ["tick", "--until", "31/12/2026", "--database-url", url])
-    assert bad.exit_code != 0 and "not a date like 2026-12-31" in bad.output
+    # `schedule` wrote on real time: a simulated tick would date history before it, and is refused.
+    refused = runner.invoke(cli, ["tick", "--from", "2026-01-01", "--until", "2026-02-28", "--database-url", url])
+    assert refused.exit_code == 2 and "按真实时间运行" in refused.output and "--force" in refused.output
     assert runner.invoke(cli, ["verify", "--database-url", url]).exit_code == 0
+    # On a database of its own the simulated clock runs: duties appear day by day, ladders open.
+    sim = fresh_url(backend)
+    assert runner.invoke(cli, ["init", "--database-url", sim]).exit_code == 0
+    ticked = runner.invoke(cli, ["tick", "--from", "2026-01-01", "--until", "2026-02-28", "--database-url", sim])
+    assert ticked.exit_code == 0, ticked.output
+    assert "到 2026-02-28：新建" in ticked.output and "开启督办 5" in ticked.output and "放弃 0" in ticked.output
+    bad = runner.invoke(cli, ["tick", "--until", "31/12/2026", "--database-url", sim])
+    assert bad.exit_code != 0 and "not a date like 2026-12-31" in bad.output
+    assert runner.invoke(cli, ["verify", "--database-url", sim]).exit_code == 0
 
 
 def test_the_worker_count_follows_the_database():

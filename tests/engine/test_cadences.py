@@ -96,10 +96,10 @@ def test_a_simulated_year_of_the_two_lakes(db):
     assert kind == "supervision"
     steps = [(r.event, r.at.astimezone(local(2026, 1, 1).tzinfo).date()) for r in cases.history(ladder_id)
              if r.kind != "note"]
-    # Due 10 Feb; reminder the day after; yellow once 3 working days are missed (14 Feb is a 调休
-    # Saturday); red proposed 7 working days later, across the Spring Festival (15–23 Feb off,
-    # 28 Feb worked).
-    assert steps == [("create", date(2026, 2, 11)), ("yellow", date(2026, 2, 14)), ("propose_red", date(2026, 3, 4))]
+    # Due at the end of Tue 10 Feb: the reminder that same day (its deadline fires on its own day, not
+    # the next); yellow 2 working days later, at the end of Thu 12 Feb; red proposed 7 working days
+    # after that: Fri 13, Sat 14 (调休), then 15–23 Feb off (春节), 24, 25, 26, 27 and Sat 28 Feb (调休).
+    assert steps == [("create", date(2026, 2, 10)), ("yellow", date(2026, 2, 12)), ("propose_red", date(2026, 2, 28))]
     assert cases.get(ladder_id).state == "red_proposed"
     assert cases.verify() == []
 

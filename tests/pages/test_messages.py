@@ -51,3 +51,12 @@ def test_the_notices_api_lists_and_marks_read(api, login):
     marked = api.client.post("/notices/read", json={"ids": [mine["items"][0]["id"]]}, headers=login("gy_qz_gov"))
     assert marked.status_code == 200 and marked.json() == {"marked": 1, "unread": mine["unread"] - 1}
     assert all(i["title"] != "收到移送问题：接口消息" for i in api.get("gy_sthjj", "/notices").json()["items"])
+
+
+def test_the_done_notice_says_only_what_the_page_knows(client, api):
+    referral = api.referral("gy_sthjj", "gy_qz_gov", title="完成提示")
+    sign_in(client, "gy_sthjj")
+    shown = client.get(f"/case/{referral['id']}", params={"done": "refer"}).text
+    assert "已办理：移送" in shown
+    forged = client.get(f"/case/{referral['id']}", params={"done": "您的账号已被冻结，请致电"}).text
+    assert "您的账号已被冻结" not in forged and "已办理：" not in forged

@@ -17,7 +17,7 @@ from engine import migration
 from engine.actors import Actor
 from engine.bootstrap import init_database
 from engine.cases import SYSTEM, Cases
-from engine.clock import FixedClock
+from engine.clock import FixedClock, SystemClock
 from engine.loader import load_definition
 from engine.publishing import publish
 from workflows import ROOT
@@ -43,7 +43,7 @@ def version_two() -> str:
                .replace("extension_pending", "extension_requested")
 
 
-def test_publish_v2_migrate_half_both_groups_work_and_move_back(fresh):
+def test_publish_v2_migrate_half_both_groups_work_and_move_back(fresh, monkeypatch):
     db, url = fresh
     clock = FixedClock(datetime(2026, 3, 2, 1, 0, tzinfo=UTC), step=timedelta(seconds=1))
     cases = Cases(db, clock)
@@ -77,7 +77,9 @@ def test_publish_v2_migrate_half_both_groups_work_and_move_back(fresh):
                        numbers=chosen, mapping={"extension_pending": "no_such_state"})
     assert cases.get(started[0].id).definition_id == v1_id
 
-    # The CLI: a dry run shows the plan and moves nothing; --apply moves.
+    # The CLI: a dry run shows the plan and moves nothing; --apply moves. It runs on this test's clock:
+    # rows dated on the machine's would lie after the ones that follow, which a history refuses.
+    monkeypatch.setattr(SystemClock, "now", lambda self: clock.now())
     runner = CliRunner()
     args = ["migrate-cases", "--task-force", "two_lakes", "--workflow", "action_item", "--to-version", "2",
             "--case", chosen[0], "--case", chosen[1], "--map", "extension_pending=extension_requested",

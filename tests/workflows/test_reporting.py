@@ -110,8 +110,10 @@ def test_anomaly_becomes_a_problem_item_or_needs_nothing_more(cases):
 
 
 def test_an_anomaly_not_passed_on_within_two_hours_is_supervised(cases):
-    a = anomaly(cases, detected_at=local(2026, 3, 2, 6, 0))
-    cases.clock.set(local(2026, 3, 2, 8, 1))
+    # Seen at 07:30, reported into the system at 09:00: due at 09:30, one minute late at 09:31 (the clock
+    # only moves forward past the report; a history never runs backwards).
+    a = anomaly(cases, detected_at=local(2026, 3, 2, 7, 30))
+    cases.clock.set(local(2026, 3, 2, 9, 31))
     run_due(cases)
     (ladder,) = a.linked("supervision")
     assert ladder.case.parties == {"supervised": ["as_sthjj"]}

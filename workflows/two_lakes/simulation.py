@@ -27,12 +27,11 @@ from db.repositories import units as units_repo
 from db.repositories.cases import CaseRow
 from engine.actors import Actor
 from engine.cadences import materialise
-from engine.calendar import LOCAL_TZ
+from engine.calendar import LOCAL_TZ, end_of_local_day
 from engine.cases import Cases
 from engine.clock import FixedClock
 from engine.errors import EngineError
-from engine.scheduler import all_cadences
-from engine.timers import run_due
+from engine.scheduler import all_cadences, fire_through
 from engine.views import due_items, links, scorecards
 
 TF = "two_lakes"
@@ -769,8 +768,9 @@ class Sim:
             if self.cases.deadlines.calendar.is_working_day(self.today):
                 self.own_initiatives()
                 self.act()
-            self.clock.set(datetime.combine(self.today, time(23, 54), tzinfo=LOCAL_TZ))
-            fired = run_due(self.cases)
+            # Everything due today fires today, each at its own time (an end-of-day deadline at 23:59:59).
+            fired = fire_through(self.cases, self.clock, datetime.combine(self.today, time(23, 54), tzinfo=LOCAL_TZ),
+                                 end_of_local_day(self.today))
             for name in ("fired", "expired", "warnings", "ladders_opened", "dropped"):
                 self.report.timers[name] += getattr(fired, name)
             self.today += timedelta(days=1)

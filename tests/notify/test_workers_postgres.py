@@ -1,5 +1,6 @@
-"""Two `gongzhi worker` processes on PostgreSQL share the work: every timer fired exactly once, and a
-worker killed mid-round loses nothing (its transaction rolls back; the other finishes)."""
+"""Two `gongzhi worker` processes on PostgreSQL share the work: a thousand timers fire exactly once and
+the thousand notices they cause reach a real webhook receiver; a worker killed mid-round loses nothing
+(its transaction rolls back, its leases run out, the other finishes)."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from db.models import CaseHistory, Timer
+from db.models import CaseHistory, Channel, OutboxItem, Timer
 from db.session import Database
 from engine.actors import Actor
 from engine.bootstrap import init_database
@@ -31,7 +32,8 @@ N = 1000
 
 def _workers(url: str, tmp_path: Path, n: int) -> list[subprocess.Popen]:
     env = {**os.environ, "GONGZHI_DATABASE_URL": url, "GONGZHI_LOG_JSON": "false", "GONGZHI_DATA_DIR": str(tmp_path),
-           "GONGZHI_CLOCK_INTERVAL": "0.2", "GONGZHI_NOTIFY_QUIET_HOURS": "false"}
+           "GONGZHI_CLOCK_INTERVAL": "0.2", "GONGZHI_NOTIFY_QUIET_HOURS": "false", "GONGZHI_NOTIFY_DAILY_CAP": "0",
+           "GONGZHI_NOTIFY_LEASE_SECONDS": "5"}
     return [subprocess.Popen([sys.executable, "-m", "api.cli", "worker", "--task-force", "bgtest"], cwd=REPO, env=env,
                              stdout=subprocess.DEVNULL, stderr=open(tmp_path / f"worker{i}.log", "w"))
             for i in range(n)]
@@ -42,14 +44,24 @@ def _fired(db: Database) -> int:
         return conn.execute(select(func.count()).select_from(Timer).where(Timer.status == "fired")).scalar_one()
 
 
+def _sent(db: Database) -> int:
+    with db.read() as conn:
+        return conn.execute(select(func.count()).select_from(OutboxItem).where(
+            OutboxItem.topic == "notice", OutboxItem.status == "done")).scalar_one()
+
+
 @pytest.mark.postgres_only
-def test_two_workers_fire_a_thousand_timers_exactly_once_through_a_kill(backend, fresh_url, tmp_path):
+def test_two_workers_fire_a_thousand_timers_and_send_their_notices_through_a_kill(backend, fresh_url, tmp_path,
+                                                                                   receiver):
     url = fresh_url(backend)
     db = Database(url)
     init_database(db, ROOT)
     clock = FixedClock(datetime(2026, 1, 5, 1, 0, tzinfo=UTC), step=timedelta(milliseconds=1))
     with db.write() as conn:
         load_task_force(conn, BGTEST, clock)
+        conn.execute(Channel.__table__.insert(), {"owner_kind": "unit", "owner": "bg_unit", "kind": "webhook",
+                                                  "target": receiver.url("/webhook/bg"), "enabled": True,
+                                                  "created_at": clock.now()})
     cases = Cases(db, clock)
     with db.write() as conn:
         for i in range(N):
@@ -68,6 +80,13 @@ def test_two_workers_fire_a_thousand_timers_exactly_once_through_a_kill(backend,
             assert procs[1].poll() is None, (tmp_path / "worker1.log").read_text()
             time.sleep(0.1)
         assert _fired(db) == N
+        while _sent(db) < N and time.monotonic() < deadline + 60:
+            time.sleep(0.2)
+        assert _sent(db) == N
+        posts = receiver.deliveries
+        assert len(posts) == N  # every notice arrived, each under its own delivery id
+        # A post is repeated only if the killed worker was sending it: at most one, and with the same id.
+        assert sum(posts.values()) - N <= 1
         with db.read() as conn:
             per_case = conn.execute(
                 select(CaseHistory.case_id, func.count()).where(CaseHistory.event == "deadline_expired")

@@ -1,0 +1,1 @@
+"""Notices over external channels: senders (channels), the delivery worker (delivery), configuration (manage)."""

@@ -24,7 +24,7 @@ DESCRIPTION = """跨区域联动治理工作流引擎 — joint governance workf
 
 认证 / authentication: `POST /auth/token` (OAuth2 password form) gives a bearer token; `POST /auth/session`
 gives a session cookie for pages (unsafe requests then also send `X-CSRF-Token`); other systems send an
-API key as `X-API-Key` (or as a bearer token). Every endpoint but `/health`, `/ready` and sign-in needs one.
+API key as `X-API-Key` (or as a bearer token). Every endpoint but `/health`, `/ready`, `/metrics` and sign-in needs one.
 
 可见范围 / scope: a unit sees the cases it is a party to; the task force's office sees all of them; an
 organisation role that a workflow lets act on every case (convenor, office head) sees that workflow's

@@ -219,12 +219,16 @@ def worker(task_force: Annotated[list[str] | None, typer.Option(
 
 
 @app.command()
-def verify(database_url: DbOption = None) -> None:
-    """核验每个案件：历史重放与哈希链 / replay every case and check its hash chain."""
+def verify(database_url: DbOption = None, attachments_dir: AttachmentsOption = None) -> None:
+    """核验每个案件：历史重放与哈希链；附件与归档公文的 SHA-256 / replay every case and check its hash
+    chain; check every attachment file and archived document against its recorded SHA-256."""
+    from api.backup import check_files
     from engine.cases import Cases
 
     db = _database(database_url)
     problems = Cases(db).verify()
+    files, attachments, documents = check_files(db, _attachments_dir(attachments_dir))
+    problems += files
     with db.read() as conn:
         from db.repositories.cases import count
 
@@ -232,9 +236,11 @@ def verify(database_url: DbOption = None) -> None:
     for p in problems:
         typer.echo(p, err=True)
     if problems:
-        typer.echo(f"{len(problems)} problem(s) in {total} cases", err=True)
+        typer.echo(f"{len(problems)} problem(s) in {total} cases, {attachments} attachments, {documents} documents",
+                   err=True)
         sys.exit(1)
-    typer.echo(f"OK: {total} cases replay to their state; every hash chain holds")
+    typer.echo(f"OK: {total} cases replay to their state; every hash chain holds; "
+               f"{attachments} attachments and {documents} archived documents match their SHA-256")
 
 
 def _day(value: str) -> date:
@@ -471,6 +477,53 @@ def migrate_cases(task_force: Annotated[str, typer.Option("--task-force", help="
     typer.echo(f"moved {len(moved)} case(s) to {workflow} version {to_version}")
 
 
+AttachmentsOption = Annotated[str | None, typer.Option(
+    "--attachments-dir", help="the attachments folder; default GONGZHI_ATTACHMENTS_DIR or GONGZHI_DATA_DIR/attachments")]
+
+
+def _attachments_dir(given: str | None):
+    from pathlib import Path
+
+    return Path(given).resolve() if given else get_settings().resolved_attachments_dir()
+
+
+@app.command()
+def backup(dest: Annotated[str, typer.Argument(help="a new or empty folder to write the backup into")],
+           database_url: DbOption = None, attachments_dir: AttachmentsOption = None) -> None:
+    """备份数据库与附件（服务运行中亦可）/ back up the database and the attachments, while the server runs."""
+    from pathlib import Path
+
+    from api.backup import BackupError
+    from api.backup import backup as run_backup
+
+    url = database_url or get_settings().resolved_database_url()
+    try:
+        report = run_backup(url, _attachments_dir(attachments_dir), Path(dest))
+    except BackupError as exc:
+        typer.echo(f"backup failed: {exc}", err=True)
+        raise typer.Exit(1) from None
+    typer.echo(f"备份完成 backed up: {report.backend} database to {report.database_file}, "
+               f"{report.attachments} attachment files ({report.attachment_bytes} bytes)")
+
+
+@app.command()
+def restore(source: Annotated[str, typer.Argument(help="a folder `gongzhi backup` wrote")],
+            force: Annotated[bool, typer.Option("--force", help="replace an existing database")] = False,
+            database_url: DbOption = None, attachments_dir: AttachmentsOption = None) -> None:
+    """从备份恢复（先停止服务与后台进程）/ restore a backup; stop the servers and workers first."""
+    from pathlib import Path
+
+    from api.backup import BackupError
+    from api.backup import restore as run_restore
+
+    url = database_url or get_settings().resolved_database_url()
+    try:
+        report = run_restore(Path(source), url, _attachments_dir(attachments_dir), force=force)
+    except BackupError as exc:
+        typer.echo(f"restore refused: {exc}", err=True)
+        raise typer.Exit(2) from None
+    typer.echo(f"恢复完成 restored: {report.backend} database from {report.database_file}, "
+               f"{report.attachments} attachment files copied; run `gongzhi verify` to check it")
 
 # ---- notification channels (api/notify/): where notices are also sent besides the product itself
 

@@ -6,14 +6,18 @@
 from __future__ import annotations
 
 import logging
+import sqlite3
 from typing import Any
 
+import psycopg
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
+from sqlalchemy import exc as sa_exc
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.context import request_id
+from db.session import fault_of
 from engine.attachments import NotContributor, TooLarge, UnsupportedType
 from engine.errors import (
     BadPayload,
@@ -118,7 +122,37 @@ _HTTP = {
 }
 
 
-def handle(request: Request, exc: Exception) -> JSONResponse:
+# What a person is told when the database cannot take the write: the request is refused whole (one
+# event, one transaction), so trying again later is always safe.
+_FAULT_ZH = {
+    "read_only": "数据库当前为只读状态，本次操作未保存，请稍后重试",
+    "disk_full": "数据库存储空间已满，本次操作未保存，请联系管理员",
+}
+_FAULT_EN = {
+    "read_only": "the database is read-only at the moment; nothing was saved, try again later",
+    "disk_full": "the database's disk is full; nothing was saved, tell the administrator",
+}
+
+
+def database_fault(request: Request, exc: Exception, fault: str) -> Response:
+    log.warning("database fault %s on %s %s: %s: %s", fault, request.method, request.url.path,
+                exc.__class__.__name__, str(exc).splitlines()[0] if str(exc) else "")
+    if "text/html" in request.headers.get("accept", ""):
+        # A person at a page: a page, not JSON. (Imported here: the pages import this module's callers.)
+        from api.pages.render import page
+
+        response = page(request, "message.html", status=503, title="暂时无法保存",
+                        text=_FAULT_ZH.get(fault, "数据库暂时无法使用，本次操作未保存，请稍后重试")
+                        + f"（请求编号 {request_id.get()}）")
+        response.headers["Retry-After"] = "5"
+        return response
+    return error_response(503, "database_unavailable", _FAULT_ZH.get(fault, "数据库暂时无法使用，本次操作未保存，请稍后重试"),
+                          _FAULT_EN.get(fault, "the database is unavailable at the moment; nothing was saved, "
+                                               "try again later"),
+                          {"reason": fault}, headers={"Retry-After": "5"})
+
+
+def handle(request: Request, exc: Exception) -> Response:
     """The one handler: engine errors, the API's own refusals, malformed requests, and the unexpected."""
     if isinstance(exc, ApiError):
         return error_response(exc.status, exc.code, exc.message_zh, exc.message_en, exc.details, exc.headers)
@@ -139,6 +173,9 @@ def handle(request: Request, exc: Exception) -> JSONResponse:
     if isinstance(exc, StarletteHTTPException):
         code, zh, en = _HTTP.get(exc.status_code, ("http_error", "请求失败", str(exc.detail)))
         return error_response(exc.status_code, code, zh, en, headers=getattr(exc, "headers", None))
+    fault = fault_of(exc)
+    if fault is not None:
+        return database_fault(request, exc, fault)
     log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
     return error_response(500, "internal_error", "服务器内部错误，请联系管理员并提供请求编号",
                           "internal server error; quote the request id when reporting it")
@@ -152,5 +189,9 @@ def _jsonable(details: dict[str, Any]) -> dict[str, Any]:
 
 
 def install(app: FastAPI) -> None:
-    for cls in (EngineError, ApiError, RequestValidationError, StarletteHTTPException, Exception):
+    # The database's and drivers' errors are named, not left to the catch-all: Starlette re-raises
+    # what reaches the `Exception` handler after answering, and the server then closes the client's
+    # connection. A database fault is an answer (503), not a crash.
+    for cls in (EngineError, ApiError, RequestValidationError, StarletteHTTPException, sa_exc.SQLAlchemyError,
+                sqlite3.Error, psycopg.Error, Exception):
         app.add_exception_handler(cls, handle)

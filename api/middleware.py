@@ -1,4 +1,5 @@
-"""Every request: an id (X-Request-ID), a body size limit (413), and one access-log line."""
+"""Every request: an id (X-Request-ID), a body size limit (413), one access-log line, and its latency
+in the Prometheus histogram (by route template, so /cases/1 and /cases/2 are one series)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import uuid
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from api import metrics
 from api.context import request_id
 from api.errors import error_response
 
@@ -72,10 +74,13 @@ class RequestContext:
 
             await self.app(scope, counting_receive, send_with_id)
         finally:
+            elapsed = time.perf_counter() - started
+            route = getattr(scope.get("route"), "path", None) or "unmatched"
+            metrics.observe(scope["method"], route, status, elapsed)
             state = scope.get("state") or {}
             viewer = state.get("viewer")
             access_log.info("%s %s %s", scope["method"], scope["path"], status, extra={
                 "method": scope["method"], "path": scope["path"], "status": status,
-                "duration_ms": round((time.perf_counter() - started) * 1000, 2),
+                "duration_ms": round(elapsed * 1000, 2),
                 "principal": viewer.id if viewer else None, "request_id": rid})
             request_id.reset(token)

@@ -65,6 +65,9 @@ class Settings(BaseSettings):
     clock_interval: float = Field(15.0, gt=0)
     documents_interval: float = Field(2.0, gt=0)
     notices_interval: float = Field(1.0, gt=0)
+    # /ready answers 503 when a background task's newest heartbeat is older than this (a round
+    # writes one; a few missed rounds mean the work has stopped keeping up).
+    heartbeat_stale_seconds: int = Field(90, ge=5)
     log_level: str = "INFO"
     log_json: bool = True
 

@@ -14,7 +14,7 @@ from api.cli import app as cli
 from db.session import Database
 from tests.api.conftest import PASSWORD
 
-OPEN = {("GET", "/health"), ("GET", "/ready"), ("POST", "/auth/token"), ("POST", "/auth/session")}
+OPEN = {("GET", "/health"), ("GET", "/ready"), ("GET", "/metrics"), ("POST", "/auth/token"), ("POST", "/auth/session")}
 
 
 def every_operation(app):

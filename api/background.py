@@ -180,8 +180,8 @@ class Background:
         while not self._stop.is_set():
             error = None
             try:
-                task.round()
-                pause = task.interval
+                # A round that did something may have left more: go again at once; idle, wait.
+                pause = 0.0 if task.round() else task.interval
             except Exception as exc:
                 task.errors += 1
                 error = task.last_error = f"{type(exc).__name__}: {exc}"

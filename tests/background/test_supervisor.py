@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -64,6 +65,13 @@ def test_a_broken_cadence_leaves_every_other_duty_materialising(db, tmp_path):
         again = conn.execute(select(JobFailure)).one()
     assert again.attempts == 2 and again.next_at - clock.now() > timedelta(seconds=30)
     assert _count(db, CadenceRun, CadenceRun.task_force_code == "bgtest") == 1  # nothing made twice
+    # An operator sees it: /metrics counts it, by task.
+    from fastapi.testclient import TestClient
+
+    from api.app import create_app
+
+    metrics = TestClient(create_app(Settings(environment="test", data_dir=tmp_path), db, clock)).get("/metrics").text
+    assert re.search(r'^gongzhi_job_failures\{task="cadence"\} 1(\.0)?$', metrics, re.M), metrics
 
 
 def test_a_cadences_file_that_does_not_parse_is_recorded_and_the_others_run(db, tmp_path):

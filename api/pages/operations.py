@@ -3,9 +3,12 @@ and notices not yet out, the timer most overdue. Read from the same rows /ready 
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
+from api.metrics import latency_summary
 from api.pages.office import OfficeUserDep
 from api.pages.render import page
 from db.repositories import operations as repo
@@ -41,6 +44,8 @@ def operations(request: Request, user: OfficeUserDep) -> HTMLResponse:
         documents = repo.outbox_backlog(conn, "document", tf)
         notices = repo.outbox_backlog(conn, "notice", tf)
         timer = repo.oldest_due_timer(conn, now, tf)
+        events = repo.events_since(conn, now - timedelta(minutes=1))
+    requests, p50, p95 = latency_summary()
     newest = {}
     for b in beats:  # newest first within a task
         newest.setdefault(b.task, b.beat_at)
@@ -49,6 +54,7 @@ def operations(request: Request, user: OfficeUserDep) -> HTMLResponse:
                for b in beats]
     stale_tasks = sorted(TASKS.get(t, t) for t, at in newest.items() if (now - at).total_seconds() > limit)
     return page(request, "operations.html", now=now, limit=limit, workers=workers, stale_tasks=stale_tasks,
+                events=events, requests=requests, p50=p50, p95=p95,
                 failures=[{"row": f, "task": TASKS.get(f.task, f.task)} for f in failures],
                 documents=documents, notices=notices, channels=CHANNELS,
                 document_titles={name: k.title for name, k in kinds().items()},

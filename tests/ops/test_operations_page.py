@@ -53,6 +53,8 @@ def test_the_office_sees_what_the_background_is_doing(client, api, db, clock, se
     timer = re.search(r'data-testid="oldest-timer">(.*?)</section>', html, re.S).group(1)
     assert case["number"] in timer and "到期计时器" in timer and "2小时0分钟前" in timer
     assert toy["number"] not in timer
+    load = re.search(r'data-testid="load">(.*?)</section>', html, re.S).group(1)
+    assert "最近一分钟办理" in load and "已处理请求" in load and "毫秒" in load
 
 
 def test_the_page_is_the_offices(client):

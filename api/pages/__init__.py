@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
-from api.pages import cases, channels, notices, office, operations
+from api.pages import cases, channels, notices, office, operations, search
 from api.pages.render import page
 from api.pages.session import BadCsrf, OfficeOnly, SignInNeeded, login_url
 
@@ -15,6 +15,7 @@ def install(app: FastAPI) -> None:
     app.include_router(cases.router)
     app.include_router(office.router)
     app.include_router(notices.router)
+    app.include_router(search.router)
     app.include_router(channels.router)
     app.include_router(operations.router)
 

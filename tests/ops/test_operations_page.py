@@ -20,7 +20,7 @@ def test_the_office_sees_what_the_background_is_doing(client, api, db, clock, se
     sign_in(client, "office")
     empty = client.get("/office/operations")
     assert empty.status_code == 200 and 'data-testid="no-workers"' in empty.text
-    assert '<a href="/office/operations">运行状态</a>' in empty.text  # in the office's header
+    assert '<a href="/office/operations" aria-current="page" class="current">运行状态</a>' in empty.text  # header
 
     rows.heartbeat(db, "clock", now - timedelta(seconds=20), host="gz-a", pid=101, rounds=55)
     rows.heartbeat(db, "notices", now - timedelta(seconds=settings.heartbeat_stale_seconds + 300), host="gz-b",

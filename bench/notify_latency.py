@@ -19,7 +19,6 @@ import argparse
 import email
 import email.policy
 import os
-import socket
 import subprocess
 import sys
 import tempfile
@@ -35,6 +34,7 @@ sys.path.insert(0, str(ROOT))
 import httpx  # noqa: E402
 from aiosmtpd.controller import Controller  # noqa: E402
 from fire_throughput import RECEIVER, REFERRER, make_cases  # noqa: E402
+from http_events import free_port, pct  # noqa: E402
 from sqlalchemy import create_engine, func, insert, select, text  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 
@@ -49,12 +49,6 @@ from engine.notices import SETTING_PREFIX, Rule, store_rules  # noqa: E402
 from workflows import ROOT as WORKFLOWS  # noqa: E402
 
 PASSWORD = "bench password"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class Inbox:
@@ -127,11 +121,6 @@ def serve(url: str, data_dir: str, port: int, smtp_port: int) -> subprocess.Pope
             time.sleep(0.1)
     proc.kill()
     raise RuntimeError("gongzhi serve did not answer /health within 60 s")
-
-
-def pct(values: list[float], p: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, max(0, int(round(p / 100 * len(ordered))) - 1))] * 1000
 
 
 def bench(label: str, url: str, rate: float, seconds: float) -> None:

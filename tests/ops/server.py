@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import http.client
 import json
-import threading
-import time
 import urllib.parse
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -13,8 +11,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
-
-import uvicorn
 
 from api.accounts import Accounts, hasher
 from api.app import create_app
@@ -24,7 +20,7 @@ from db.session import Database
 from db.settings import Settings
 from engine.bootstrap import init_database
 from engine.clock import FixedClock
-from tests.pages.browser import free_port
+from tests.pages.browser import serving
 from workflows import ROOT
 
 PASSWORD = "correct horse battery"
@@ -59,21 +55,9 @@ class Running:
 def serve(db: Database, tmp: Path) -> Iterator[Running]:
     settings = Settings(environment="test", data_dir=tmp, password_profile="cheapest", log_level="ERROR")
     app = create_app(settings, db, clock())
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off",
-                                           timeout_keep_alive=120))  # idle waits in tests are not faults
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("the test server did not start")
-        time.sleep(0.05)
-    try:
+    # idle waits in tests are not faults: a long keep-alive
+    with serving(app, timeout_keep_alive=120) as port:
         yield Running(port, db)
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
 
 
 class Client:

@@ -59,9 +59,19 @@ def running_site(tmp: Path) -> Iterator[Site]:
             account, _ = accounts_repo.by_username(conn, demo.username)
             accounts_repo.set_password_hash(conn, account.id, service.passwords.hash(PASSWORD))
     settings = Settings(environment="test", data_dir=tmp, password_profile="cheapest", log_level="WARNING")
-    app = create_app(settings, db, clock)
+    try:
+        with serving(create_app(settings, db, clock)) as port:
+            yield Site(f"http://127.0.0.1:{port}", db, clock)
+    finally:
+        db.dispose()
+
+
+@contextmanager
+def serving(app, **config) -> Iterator[int]:
+    """uvicorn on a free port of 127.0.0.1 in a thread of this process; yields the port."""
     port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off"))
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off",
+                                           **config))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 20
@@ -70,8 +80,7 @@ def running_site(tmp: Path) -> Iterator[Site]:
             raise RuntimeError("the test server did not start")
         time.sleep(0.05)
     try:
-        yield Site(f"http://127.0.0.1:{port}", db, clock)
+        yield port
     finally:
         server.should_exit = True
         thread.join(timeout=10)
-        db.dispose()

@@ -35,7 +35,7 @@ from engine.errors import (
 from engine.history import GENESIS, row_hash
 from engine.loader import definition_from_spec
 from engine.machine import CompiledEvent, CompiledMachine
-from engine.naming import CREATE, Naming
+from engine.naming import CREATE, Naming, SpawnSet, spawn_sets
 from engine.notices import Notifier
 
 SYSTEM = SYSTEM_ACTOR
@@ -68,6 +68,7 @@ class Cases:
         self._machines: dict[int, CompiledMachine] = {}
         self.notifier = Notifier()
         self.naming = Naming()
+        self._spawn_sets: dict[int, dict[str, tuple[SpawnSet, ...]]] = {}
 
     # --- look-ups ---------------------------------------------------------------------------
 
@@ -103,6 +104,18 @@ class Cases:
         for role in actor_sets:
             if actor.unit:
                 self.naming.check_role(conn, task_force, d, role, [actor.unit], how=how, actor=actor, field="actor")
+
+    def _spawns_of(self, conn: Connection, task_force: str, definition_id: int,
+                   m: CompiledMachine) -> dict[str, tuple[SpawnSet, ...]]:
+        """Per definition, once: which payload keys its events' spawns make parties of the cases they open."""
+        found = self._spawn_sets.get(definition_id)
+        if found is None:
+            def child_of(name: str):
+                row = defs_repo.find(conn, task_force, name, None)
+                return self.machine(conn, row.id).definition if row is not None else None
+
+            found = self._spawn_sets[definition_id] = spawn_sets(m.definition, child_of)
+        return found
 
     # --- start ------------------------------------------------------------------------------
 
@@ -216,6 +229,10 @@ class Cases:
             self._check_parties(conn, case.task_force_code, m.definition,
                                 (places.event_fields.get(event, ()), places.event_actor.get(event, ())), clean,
                                 actor, actor, event)
+        if ev.cross:
+            sets = self._spawns_of(conn, case.task_force_code, case.definition_id, m).get(event)
+            if sets:
+                self.naming.check_spawns(conn, case.task_force_code, sets, clean, case.data, actor)
         dest = m.dest[(case.state, event)]
         now = self.clock.now()
         if case.updated_at is not None and now < case.updated_at:

@@ -141,6 +141,41 @@ def places(d: Definition) -> Places:
     return Places(cf, ca, ef, ea)
 
 
+@dataclass(frozen=True, slots=True)
+class SpawnSet:
+    """A payload key of an event that a `spawn` turns into a party of the case it opens."""
+
+    key: str
+    items: str | None  # the list of records the key is read from, if any
+    only: tuple[tuple[str, Any], ...]
+    child: Definition
+    role: str
+
+
+def spawn_sets(d: Definition, child_of) -> dict[str, tuple[SpawnSet, ...]]:
+    """event → the payload keys its spawns put into the opened cases' party roles. `child_of(name)`
+    gives the latest definition of a workflow of the task force (or None)."""
+    out: dict[str, tuple[SpawnSet, ...]] = {}
+    for e in d.events.values():
+        found = []
+        for inv in e.effects:
+            if inv.name != "spawn":
+                continue
+            args = inv.kwargs()
+            child = child_of(args["workflow"])
+            if child is None:
+                continue
+            create_sets = dict(places(child).create_fields)
+            mapped = [(create_sets[f], key) for f, key in (args.get("fields") or {}).items() if f in create_sets]
+            mapped += list((args.get("parties") or {}).items())
+            only = tuple(sorted((args.get("only") or {}).items()))
+            found += [SpawnSet(key, args.get("items"), only, child, role) for role, key in mapped
+                      if not str(key).startswith("@")]
+        if found:
+            out[e.name] = tuple(found)
+    return out
+
+
 def setters(d: Definition) -> dict[str, set[str]]:
     """role → the events (and `create`) that set it, by any effect (fields, the actor, constants)."""
     out: dict[str, set[str]] = {}
@@ -379,6 +414,25 @@ class Naming:
             elif f.type == "items":
                 for i, record in enumerate(value):
                     self.check_unit_fields(conn, task_force, f.items, record, f"{prefix}{f.name}.{i}.")
+
+    def check_spawns(self, conn: Connection, task_force: str, sets: tuple[SpawnSet, ...], payload: Mapping[str, Any],
+                     data: Mapping[str, Any], actor: Actor) -> None:
+        """Before an event opens cases, the units it would make their parties (read as the spawn reads
+        them: from the payload, else the case data recorded earlier): refused naming this event's field."""
+        def value_of(key: str) -> Any:
+            return payload[key] if key in payload else data.get(key)
+
+        for s in sets:
+            if s.items is None:
+                found = [(s.key, value_of(s.key))]
+            else:
+                found = [(f"{s.items}.{i}.{s.key}", record.get(s.key))
+                         for i, record in enumerate(value_of(s.items) or [])
+                         if isinstance(record, Mapping) and all(record.get(k) == v for k, v in s.only)]
+            for name, value in found:
+                if value not in (None, "", []):
+                    self.check_role(conn, task_force, s.child, s.role, value if isinstance(value, list) else [value],
+                                    how=CREATE, actor=actor, field=name)
 
     def check_role(self, conn: Connection, task_force: str, d: Definition, role: str, codes: list[str], *,
                    how: str, actor: Actor, field: str) -> None:

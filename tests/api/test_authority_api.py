@@ -10,8 +10,6 @@ Each refusal is 422 `unit_not_allowed`, naming the field, in Chinese and English
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from engine.cases import Cases
 from engine.timers import run_due
 from tests.conftest import local

@@ -30,6 +30,7 @@ from engine.errors import (
     NotFound,
     RoleNotHeld,
     StaleVersion,
+    UnitNotAllowed,
 )
 
 log = logging.getLogger("gongzhi.api")
@@ -59,6 +60,8 @@ _ENGINE_STATUS: tuple[tuple[type[EngineError], int], ...] = (
     (NotAllowed, 409),
     (StaleVersion, 409),
     (GuardFailed, 409),
+    # A unit the naming rules refuse for a role is a wrong choice in the request, like any bad field.
+    (UnitNotAllowed, 422),
     (BadPayload, 422),
     (NotFound, 404),
     (DefinitionError, 500),
@@ -90,6 +93,8 @@ def _engine_zh(exc: EngineError) -> str:
         return f"案件已被他人更新（当前第 {d['current_version']} 版，状态 {d['state']}），请刷新后重试"
     if isinstance(exc, GuardFailed):
         return f"前置条件“{d['guard']}”不满足：{d['reason']}"
+    if isinstance(exc, UnitNotAllowed):
+        return f"“{d['field']}”所选单位不能担任该角色：{d['reason_zh']}"
     if isinstance(exc, BadPayload):
         return f"“{d['field']}”填写有误：{d['reason']}"
     if isinstance(exc, ClockBehind):

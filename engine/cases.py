@@ -7,9 +7,8 @@ import threading
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection
 
-from db.models import Unit
 from db.repositories import cases as repo
 from db.repositories import definitions as defs_repo
 from db.repositories import outbox, sequences
@@ -36,6 +35,7 @@ from engine.errors import (
 from engine.history import GENESIS, row_hash
 from engine.loader import definition_from_spec
 from engine.machine import CompiledEvent, CompiledMachine
+from engine.naming import CREATE, Naming, SpawnSet, spawn_sets
 from engine.notices import Notifier
 
 SYSTEM = SYSTEM_ACTOR
@@ -66,8 +66,9 @@ class Cases:
         self.clock = clock or SystemClock()
         self.deadlines = DeadlineKeeper(calendar or default_calendar())
         self._machines: dict[int, CompiledMachine] = {}
-        self._units: frozenset[str] = frozenset()
         self.notifier = Notifier()
+        self.naming = Naming()
+        self._spawn_sets: dict[int, dict[str, tuple[SpawnSet, ...]]] = {}
 
     # --- look-ups ---------------------------------------------------------------------------
 
@@ -91,37 +92,47 @@ class Cases:
             raise NotFound(f"case {case_id} not found", case_id=case_id)
         return case
 
-    def _check_units(self, conn: Connection, codes: list[str], field: str) -> None:
-        missing = [c for c in codes if c not in self._units]
-        if missing:
-            self._units = frozenset(conn.execute(select(Unit.code)).scalars())
-            missing = [c for c in codes if c not in self._units]
-            if missing:
-                raise BadPayload(field, f"unknown unit {', '.join(missing)}")
+    def _check_parties(self, conn: Connection, task_force: str, d, sets, fields: dict[str, Any],
+                       actor: Actor, named_by: Actor, how: str, prefix: str = "") -> None:
+        """The units that fields (and the actor) bring into party roles: allowed by the task force's naming rules."""
+        field_sets, actor_sets = sets
+        for name, role in field_sets:
+            value = fields.get(name)
+            if value not in (None, "", []):
+                self.naming.check_role(conn, task_force, d, role, value if isinstance(value, list) else [value],
+                                       how=how, actor=named_by, field=prefix + name)
+        for role in actor_sets:
+            if actor.unit:
+                self.naming.check_role(conn, task_force, d, role, [actor.unit], how=how, actor=actor, field="actor")
 
-    def _check_unit_fields(self, conn: Connection, fields, payload: dict[str, Any], prefix: str = "") -> None:
-        for f in fields:
-            if f.name not in payload:
-                continue
-            value = payload[f.name]
-            if f.type in ("unit", "units"):
-                self._check_units(conn, value if isinstance(value, list) else [value], prefix + f.name)
-            elif f.type == "items":
-                for i, record in enumerate(value):
-                    self._check_unit_fields(conn, f.items, record, f"{prefix}{f.name}.{i}.")
+    def _spawns_of(self, conn: Connection, task_force: str, definition_id: int,
+                   m: CompiledMachine) -> dict[str, tuple[SpawnSet, ...]]:
+        """Per definition, once: which payload keys its events' spawns make parties of the cases they open."""
+        found = self._spawn_sets.get(definition_id)
+        if found is None:
+            def child_of(name: str):
+                row = defs_repo.find(conn, task_force, name, None)
+                return self.machine(conn, row.id).definition if row is not None else None
+
+            found = self._spawn_sets[definition_id] = spawn_sets(m.definition, child_of)
+        return found
 
     # --- start ------------------------------------------------------------------------------
 
     def start(self, *, task_force: str, workflow: str, actor: Actor, title: str, description: str = "",
               parties: Mapping[str, list[str]] | None = None, payload: Mapping[str, Any] | None = None,
-              version: int | None = None) -> CaseRow:
+              version: int | None = None, named_by: Actor | None = None) -> CaseRow:
         with self.db.write() as conn:
             return self.start_in(conn, task_force=task_force, workflow=workflow, actor=actor, title=title,
-                                 description=description, parties=parties, payload=payload, version=version)
+                                 description=description, parties=parties, payload=payload, version=version,
+                                 named_by=named_by)
 
     def start_in(self, conn: Connection, *, task_force: str, workflow: str, actor: Actor, title: str,
                  description: str = "", parties: Mapping[str, list[str]] | None = None,
-                 payload: Mapping[str, Any] | None = None, version: int | None = None) -> CaseRow:
+                 payload: Mapping[str, Any] | None = None, version: int | None = None,
+                 named_by: Actor | None = None) -> CaseRow:
+        """Open a case. `named_by` is the person on whose event the system opens it (a spawned case):
+        the naming rules that speak of the actor's own unit or jurisdiction judge that person."""
         found = defs_repo.find(conn, task_force, workflow, version)
         if found is None:
             raise NotFound(f"workflow {workflow!r} (version {version or 'latest'}) not found in {task_force!r}",
@@ -138,10 +149,16 @@ class Cases:
             if prole not in d.roles or d.roles[prole].kind != "party":
                 raise BadPayload(f"parties.{prole}", f"not a party role of {d.name}")
             units = list(dict.fromkeys(units))
-            self._check_units(conn, units, f"parties.{prole}")
+            self.naming.check_units(conn, task_force, units, f"parties.{prole}")
+            self.naming.check_role(conn, task_force, d, prole, units, how=CREATE, actor=named_by or actor,
+                                   field=f"parties.{prole}")
             clean_parties[prole] = units
         fields = m.validate(None, payload)
-        self._check_unit_fields(conn, d.create.fields, fields)
+        self.naming.check_unit_fields(conn, task_force, d.create.fields, fields)
+        places = self.naming.places(d)
+        if places.create_fields or places.create_actor:
+            self._check_parties(conn, task_force, d, (places.create_fields, places.create_actor), fields, actor,
+                                named_by or actor, CREATE)
 
         now = self.clock.now()
         year = FireContext.local_date(now).year
@@ -206,7 +223,16 @@ class Cases:
         ev = self._permitted(m, case.state, event, held)
         clean = m.validate(ev, payload)
         if ev.spec.fields:
-            self._check_unit_fields(conn, ev.spec.fields, clean)
+            self.naming.check_unit_fields(conn, case.task_force_code, ev.spec.fields, clean)
+        places = self.naming.places(m.definition)
+        if event in places.event_fields or event in places.event_actor:
+            self._check_parties(conn, case.task_force_code, m.definition,
+                                (places.event_fields.get(event, ()), places.event_actor.get(event, ())), clean,
+                                actor, actor, event)
+        if ev.cross:
+            sets = self._spawns_of(conn, case.task_force_code, case.definition_id, m).get(event)
+            if sets:
+                self.naming.check_spawns(conn, case.task_force_code, sets, clean, case.data, actor)
         dest = m.dest[(case.state, event)]
         now = self.clock.now()
         if case.updated_at is not None and now < case.updated_at:

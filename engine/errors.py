@@ -76,6 +76,22 @@ class BadPayload(EngineError):
         self.field, self.reason = field, reason
 
 
+class UnitNotAllowed(BadPayload):
+    """A unit named in a field may not take that party role here (its kind, jurisdiction, task force;
+    the role is set only by the actor's own unit, or only through other events): see engine/naming.py."""
+
+    code = "unit_not_allowed"
+    message_zh = "所选单位不能担任该角色"
+
+    def __init__(self, field: str, units: list[str], rule: str, reason: str, reason_zh: str,
+                 role: str | None = None) -> None:
+        super().__init__(field, reason)
+        self.details.update(units=list(units), rule=rule, reason_zh=reason_zh)
+        if role is not None:
+            self.details["role"] = role
+        self.units, self.rule, self.reason_zh = list(units), rule, reason_zh
+
+
 class StaleVersion(EngineError):
     code = "stale_version"
     message_zh = "案件已被他人更新，请刷新后重试"

@@ -12,6 +12,7 @@ from engine.clock import Clock
 from engine.definition import Definition, Invocation
 from engine.errors import DefinitionError
 from engine.loader import load_definition_file
+from engine.naming import NamingRules, parse_naming, store_naming
 from engine.notices import Rule, parse_notifications, store_rules
 from engine.organisation import Organisation, load_organisation, parse_organisation
 
@@ -21,10 +22,12 @@ class TaskForceFiles:
     organisation: Organisation
     definitions: list[Definition]
     notifications: list[Rule]
+    naming: NamingRules
 
 
 def read_task_force(folder: Path) -> TaskForceFiles:
-    """Parse and check a task force folder: organisation.yaml and definitions/*.yaml."""
+    """Parse and check a task force folder: organisation.yaml, definitions/*.yaml, notifications.yaml
+    and naming.yaml (who may name which units into which party role)."""
     org = parse_organisation(folder / "organisation.yaml")
     defs = [load_definition_file(p, org_roles=org.role_codes)
             for p in sorted((folder / "definitions").glob("*.yaml"))]
@@ -37,7 +40,8 @@ def read_task_force(folder: Path) -> TaskForceFiles:
     for d in defs:
         _check_references(d, latest, org)
     rules = parse_notifications(folder / "notifications.yaml", latest, frozenset(org.role_codes))
-    return TaskForceFiles(org, defs, rules)
+    naming = parse_naming(folder / "naming.yaml", defs, org)
+    return TaskForceFiles(org, defs, rules, naming)
 
 
 def _check_references(d: Definition, latest: dict[str, Definition], org: Organisation) -> None:
@@ -85,6 +89,7 @@ def load_task_force(conn: Connection, folder: Path, clock: Clock) -> dict[str, i
     changed = load_organisation(conn, files.organisation)
     published = sum(publish(conn, files.organisation.code, d, clock)[1] for d in files.definitions)
     store_rules(conn, files.organisation.code, files.notifications)
+    store_naming(conn, files.organisation.code, files.naming)
     return {"organisation_changed": int(changed), "definitions_published": published,
             "definitions": len(files.definitions)}
 

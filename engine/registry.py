@@ -430,7 +430,7 @@ def spawn(ctx: FireContext, *, workflow: str, link: str, items: str | None = Non
         name = str(_source(ctx, here, record, title) or "") if title else ""
         name = " ".join(name.split())[:300] or f"{here.title}（{n}）"
         child = ctx.cases.start_in(ctx.conn, task_force=here.task_force_code, workflow=workflow, actor=SYSTEM_ACTOR,
-                                   title=name, parties=roles, payload=payload)
+                                   title=name, parties=roles, payload=payload, named_by=ctx.actor)
         ctx.cases.link_in(ctx.conn, here.id, child.id, link, event=ctx.event, actor=ctx.actor)
 
 

@@ -130,7 +130,9 @@ def db(_loaded) -> Database:
     with _loaded.write() as conn:
         for model in (Delivery, NoticeRead, Notice, Channel, JobFailure, WorkerHeartbeat, Document, OutboxItem, Timer, Deadline, CaseLink, CadenceRun, Setting, CaseHistory, CaseParty,
                       Case, Sequence):
-            conn.execute(delete(model.__table__).where(~Setting.key.startswith("notifications:"))
+            # Rules stored at load (notifications, naming) stay: they belong to the folders, not to a test.
+            conn.execute(delete(model.__table__).where(~Setting.key.startswith("notifications:")
+                                                       & ~Setting.key.startswith("naming:"))
                          if model is Setting else delete(model.__table__))
     return _loaded
 

@@ -139,7 +139,8 @@ def case_page(request: Request, case_id: CaseId, user: PageUserDep,
 def _refusal(err: EngineError) -> tuple[str, dict[str, str]]:
     """The message at the top of the form and, when the engine names a field, beside it."""
     if isinstance(err, BadPayload):
-        return f"{err.message_zh}：{err.reason}", {err.field: err.reason}
+        reason = getattr(err, "reason_zh", err.reason)  # a naming refusal says it in Chinese
+        return f"{err.message_zh}：{reason}", {err.field: reason}
     if isinstance(err, GuardFailed):
         return f"{err.message_zh}：{err.reason}", {}
     return f"{getattr(err, 'message_zh', '操作未完成')}（{err}）", {}

@@ -74,13 +74,15 @@ def test_api_keys(db, client, api, clock):
     with db.write() as conn:
         _, key = service.create_key(conn, name="贵阳市检察院办案系统", unit="gy_jcy", task_force="two_lakes",
                                     roles=["procurator"], now=clock.now())
-    clue = api.referral("gy_sthjj", "gy_jcy", title="疑似非法排污线索")
+    # A clue handed to the procuratorate (not a referral: a procuratorate is no 承办单位 of one).
+    clue = api.create("gy_sthjj", "疑似非法排污线索", workflow="pil_case",
+                      payload={"facts": "沿岸疑似非法排污", "procuratorate": "gy_jcy"})
     for headers in ({"X-API-Key": key}, {"Authorization": f"Bearer {key}"}):
         me = client.get("/me", headers=headers).json()
         assert me["kind"] == "key" and me["unit"] == "gy_jcy"
         assert client.get(f"/cases/{clue['id']}", headers=headers).status_code == 200
-    r = client.post(f"/cases/{clue['id']}/events", headers={"X-API-Key": key}, json={"event": "accept"})
-    assert r.status_code == 200 and r.json()["state"] == "accepted"
+    r = client.post(f"/cases/{clue['id']}/events", headers={"X-API-Key": key}, json={"event": "register_clue"})
+    assert r.status_code == 200 and r.json()["state"] == "evaluating"
     history = client.get(f"/cases/{clue['id']}/history", headers={"X-API-Key": key}).json()
     assert history[-1]["actor_id"].startswith("key:") and history[-1]["actor_unit"] == "gy_jcy"
     r = client.post("/auth/logout", headers={"X-API-Key": key})

@@ -12,7 +12,7 @@ from api import errors, pages
 from api import logging as gz_logging
 from api.accounts import Accounts, hasher
 from api.deps import Services
-from api.middleware import RequestContext
+from api.middleware import LastResort, RequestContext, SecurityHeaders
 from api.routes import routers
 from db.session import Database
 from db.settings import Settings, get_settings
@@ -75,6 +75,8 @@ def create_app(settings: Settings | None = None, db: Database | None = None, clo
     for router in routers():
         app.include_router(router)
     pages.install(app)
+    app.add_middleware(LastResort)
     app.add_middleware(RequestContext, max_json_bytes=settings.max_json_bytes,
                        max_upload_bytes=settings.attachment_max_bytes)
+    app.add_middleware(SecurityHeaders)
     return app

@@ -14,7 +14,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.context import request_id
-from engine.attachments import NotContributor, TooLarge, UnsupportedType
+from engine.attachments import NotContributor, TooLarge, UnsupportedType, ZipBomb
 from engine.errors import (
     BadPayload,
     ClockBehind,
@@ -51,6 +51,7 @@ _ENGINE_STATUS: tuple[tuple[type[EngineError], int], ...] = (
     (RoleNotHeld, 403),
     (NotContributor, 403),
     (TooLarge, 413),
+    (ZipBomb, 413),
     (UnsupportedType, 415),
     (NotAllowed, 409),
     (StaleVersion, 409),

@@ -8,9 +8,10 @@ import secrets
 from typing import Annotated
 from urllib.parse import urlsplit
 
-from fastapi import APIRouter, File, Form, Path, Query, Request, UploadFile
+from fastapi import APIRouter, Form, Path, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from starlette.datastructures import UploadFile as StarletteUpload
 
 from api.accounts import SignInThrottled, csrf_for
 from api.auth import CSRF_COOKIE, SESSION_COOKIE
@@ -302,10 +303,21 @@ def _create(request: Request, user: PageUser, workflow: str, raw: dict) -> Respo
 
 
 @router.post("/case/{case_id}/evidence", response_class=HTMLResponse)
-def add_evidence(request: Request, case_id: CaseId, user: PageUserDep, file: Annotated[UploadFile, File()],
-                 description: Annotated[str, Form(max_length=500)] = "",
-                 csrf_token: Annotated[str, Form()] = "") -> Response:
-    check_csrf(user, csrf_token)
+async def add_evidence(request: Request, case_id: CaseId, user: PageUserDep) -> Response:
+    # The body is read only once the session is known (declared File() parameters are read first).
+    form = await request.form(max_files=1, max_fields=10)
+    check_csrf(user, form.get(CSRF_FIELD) if isinstance(form.get(CSRF_FIELD), str) else None)
+    file, description = form.get("file"), form.get("description", "")
+    refused = ("请选择要上传的文件" if not isinstance(file, StarletteUpload) else
+               "说明：请填写文字" if not isinstance(description, str) else
+               f"说明：{error}" if (error := text_error(description, 500)) else "")
+    if refused:
+        return await run_in_threadpool(_case_page, request, user, case_id, status=422, evidence_error=refused)
+    return await run_in_threadpool(_add_evidence, request, user, case_id, file, description)
+
+
+def _add_evidence(request: Request, user: PageUser, case_id: int, file: StarletteUpload,
+                  description: str) -> Response:
     services = _services(request)
     try:
         received = services.attachments.receive(file.file, file.filename)

@@ -286,7 +286,10 @@ def _create(request: Request, user: PageUser, workflow: str, raw: dict) -> Respo
             errors[key] = NUL
     state = FormState(values=raw, errors=errors)
     if errors:
-        state.message = "请补充或更正标注的内容"
+        # The form marks its fields; the description and the party pickers are named in the message.
+        named = [f"{label}{errors[key]}" for key, label in (("description", "说明"), ("party_role", "承办单位"),
+                                                            ("party_unit", "承办单位")) if key in errors]
+        state.message = "；".join(["请补充或更正标注的内容", *dict.fromkeys(named)])
         return _new_page(request, user, workflow, state, 422)
     parties = {}
     if raw.get("party_role") and raw.get("party_unit"):

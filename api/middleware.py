@@ -91,7 +91,8 @@ _DOCS_CSP = "frame-ancestors 'none'"
 _DOCS = ("/docs", "/redoc")
 _ALWAYS = ((b"x-content-type-options", b"nosniff"), (b"x-frame-options", b"DENY"),
            (b"referrer-policy", b"same-origin"))
-_CREDENTIALS = (b"cookie", b"authorization", b"x-api-key")
+_CREDENTIALS = (b"authorization", b"x-api-key")
+_SESSION = b"gongzhi_session="
 
 
 class SecurityHeaders:
@@ -108,7 +109,9 @@ class SecurityHeaders:
             return
         path: str = scope["path"]
         csp = (_DOCS_CSP if path.startswith(_DOCS) else CSP).encode()
-        signed_in = any(name in _CREDENTIALS for name, _ in scope["headers"])
+        # The site's own script is the same for everyone: it may be cached.
+        signed_in = not path.startswith("/static/") and any(
+            name in _CREDENTIALS or (name == b"cookie" and _SESSION in value) for name, value in scope["headers"])
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 
 from api.middleware import CSP
@@ -37,8 +38,13 @@ def test_pages_forbid_inline_script_framing_and_sniffing(client):
 def test_signed_in_pages_are_not_kept_in_the_browser_cache(client):
     assert "no-store" not in client.get("/public").headers.get("cache-control", "")
     _sign_in(client)
-    for path in ("/", "/me"):
+    for path in ("/", "/me", "/public"):
         assert client.get(path).headers["cache-control"] == "no-store", path
+    assert "no-store" not in client.get("/static/pages.js").headers.get("cache-control", "")
+    # After 退出 the browser must ask again: the page it would show from its cache was never stored.
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/").text).group(1)
+    assert client.post("/logout", data={"csrf_token": csrf}, follow_redirects=False).status_code == 303
+    assert client.get("/", follow_redirects=False).status_code == 303
 
 
 def test_the_sign_in_form_refuses_a_cross_site_post(client):
@@ -57,3 +63,11 @@ def test_the_sign_in_form_refuses_a_cross_site_post(client):
     r = client.post("/login", data={**form, "login_token": token}, follow_redirects=False,
                     headers={"Sec-Fetch-Site": "same-origin", "Origin": "http://testserver"})
     assert r.status_code == 303 and r.cookies.get("gongzhi_session")
+
+
+def test_the_session_endpoint_takes_json_only_which_a_cross_site_form_cannot_send(client):
+    # A form on another site can post text/plain or form data, never application/json without a preflight.
+    body = json.dumps({"username": "office", "password": PASSWORD})
+    for content_type in ("text/plain", "application/x-www-form-urlencoded"):
+        r = client.post("/auth/session", content=body, headers={"Content-Type": content_type})
+        assert r.status_code == 422 and "gongzhi_session" not in r.cookies, content_type

@@ -38,7 +38,7 @@ from engine.errors import BadPayload, EngineError, GuardFailed, NotFound
 
 router = APIRouter(include_in_schema=False)
 LOGIN_COOKIE = "gongzhi_login"
-_LOGIN_TOKEN = re.compile(r"^[A-Za-z0-9_\-]{32}$")
+_LOGIN_TOKEN = re.compile(r"[A-Za-z0-9_\-]{32}")
 CaseId = Annotated[int, Path(ge=1, le=2**63 - 1)]
 
 
@@ -61,7 +61,7 @@ def _login_page(request: Request, *, status: int = 200, next: str = "/", usernam
     # A pre-session token, in a cookie and in the form (double submit): a page on another site can make
     # the browser post the form, but cannot read the cookie to copy it into the form — no login CSRF.
     sent = request.cookies.get(LOGIN_COOKIE, "")
-    token = sent if _LOGIN_TOKEN.match(sent) else secrets.token_urlsafe(24)
+    token = sent if _LOGIN_TOKEN.fullmatch(sent) else secrets.token_urlsafe(24)
     response = page(request, "login.html", status=status, me=None, next=_safe_next(next), username=username,
                     error=error, login_token=token)
     response.set_cookie(LOGIN_COOKIE, token, max_age=2 * 3600, path="/login", httponly=True,

@@ -91,8 +91,9 @@ class TooLarge(RenderError):
 # Renders run one at a time per process, so one document's size is everyone's wait. The event's fields
 # are bounded (engine/definition.py TEXT_LIMITS); these bound what one document may gather from a case.
 # Measured on the 2-core machine: 20,000 characters of body text lay out as 34 pages in about 6 s,
-# 40,000 as 66 pages in about 10 s; the old unbounded 1 MB field took 60 s and 232 MB for 508 pages.
-MAX_TEXT_CHARS = 60_000  # about 100 pages, about 15 s: the worst case any one document may cost
+# 40,000 as 66 pages in about 10 s, 59,000 as 97 pages in 4.5 s on a quieter machine (141 MB); the old
+# unbounded 1 MB field took 60 s and 232 MB for 508 pages. Past the limit a document is refused in < 1 ms.
+MAX_TEXT_CHARS = 60_000  # about 100 pages, 5-15 s: the worst case any one document may cost
 MAX_PAGES = 120
 
 

@@ -8,6 +8,7 @@ which people choose, are hashed with argon2id.
 from __future__ import annotations
 
 import hashlib
+import math
 import re
 import secrets
 import threading
@@ -20,6 +21,7 @@ from argon2.profiles import CHEAPEST
 from sqlalchemy import Connection
 
 from db.repositories import accounts as repo
+from db.repositories import sign_in_attempts as attempts_repo
 from db.repositories.accounts import Account
 from engine.access import Viewer
 from engine.errors import BadPayload, NotFound
@@ -54,17 +56,35 @@ class SignedIn:
     expires_at: datetime
 
 
-class SignInThrottled(Exception):
-    """Too many failed sign-ins for one username: refused, correct password or not, for `retry_after` s."""
+@dataclass(frozen=True)
+class SignInThrottled:
+    """A sign-in refused without checking the password: come back after `retry_after` seconds."""
 
-    def __init__(self, retry_after: int) -> None:
-        super().__init__(f"too many failed sign-ins; retry after {retry_after} s")
-        self.retry_after = retry_after
+    retry_after: int
 
     @property
-    def minutes(self) -> int:
-        """The wait in whole minutes, rounded up, as people are told it."""
-        return (self.retry_after + 59) // 60
+    def wait_zh(self) -> str:
+        """The wait as people are told it: 秒 under a minute, else whole minutes rounded up."""
+        return f"{self.retry_after}秒" if self.retry_after < 60 else f"{(self.retry_after + 59) // 60}分钟"
+
+    @property
+    def message_zh(self) -> str:
+        return f"登录尝试过于频繁，请{self.wait_zh}后再试"
+
+
+@dataclass(frozen=True)
+class Delay:
+    """A growing delay: fewer than `free` failures cost nothing; n ≥ free wait base·growth^(n-free) s, at most `cap`."""
+
+    free: int
+    base: float
+    growth: float
+    cap: float
+
+    def seconds(self, failures: int) -> float:
+        if failures < self.free:
+            return 0.0
+        return min(self.cap, self.base * self.growth ** (failures - self.free))
 
 
 class Accounts:
@@ -72,17 +92,25 @@ class Accounts:
     # process; another worker may honour a revoked token (or a deactivated account) this long.
     CACHE_SECONDS = 5.0
     CACHE_SIZE = 10_000
-    # Failed sign-ins allowed per username within the window before it is refused until the oldest
-    # failure leaves the window. Kept per process: N server processes allow N times as many guesses.
-    FAILURES_ALLOWED = 5
-    FAILURE_WINDOW = timedelta(minutes=15)
+    # The throttle reads wrong passwords recorded in the database (sign_in_attempts), so every server
+    # process counts the same failures. Nobody is locked out: a failure only delays the next try.
+    #  - per (username, source): after 3 wrong passwords a guesser at one address waits 5, 10, 20 … up to
+    #    5 minutes per try (about 15 guesses an hour, however many processes serve it);
+    #  - per source across usernames: a password sprayed over many accounts from one address, up to 15 min;
+    #  - per username across sources: much gentler (at most 30 s), so guessers at many addresses cannot keep
+    #    the owner out — the owner, signing in from its own address, waits at most that.
+    # Failures count within FAILURE_WINDOW and, for the first and last, only since the key's last success.
+    FAILURE_WINDOW = timedelta(hours=1)
+    PAIR_DELAY = Delay(free=3, base=5, growth=2, cap=300)
+    SOURCE_DELAY = Delay(free=10, base=5, growth=2, cap=900)
+    USERNAME_DELAY = Delay(free=10, base=2, growth=1.5, cap=30)
+    KEEP_ATTEMPTS = timedelta(days=90)
 
     def __init__(self, passwords: PasswordHasher, token_ttl: timedelta) -> None:
         self.passwords = passwords
         self.token_ttl = token_ttl
         self._cache: dict[str, tuple[Account, datetime]] = {}
         self._cache_lock = threading.Lock()
-        self._failures: dict[str, list[datetime]] = {}
         # Verified against when the user does not exist, so both answers take the same time.
         self._dummy = passwords.hash(secrets.token_urlsafe(16))
 
@@ -123,31 +151,43 @@ class Accounts:
 
     # --- signing in -----------------------------------------------------------------------------
 
-    def sign_in(self, conn: Connection, username: str, password: str, kind: str, now: datetime) -> SignedIn | None:
-        """A new token, or None for a wrong username or password; SignInThrottled after too many failures."""
-        key = username.casefold()
-        with self._cache_lock:
-            recent = [t for t in self._failures.get(key, []) if t > now - self.FAILURE_WINDOW]
-            self._failures[key] = recent
-        if len(recent) >= self.FAILURES_ALLOWED:
-            raise SignInThrottled(max(1, int((recent[0] + self.FAILURE_WINDOW - now).total_seconds()) + 1))
-        found = repo.by_username(conn, username)
+    def throttled(self, conn: Connection, username: str, source: str, now: datetime) -> SignInThrottled | None:
+        """Whether a try now must wait, and how long: the longest of the three delays, from each key's last failure."""
+        since = now - self.FAILURE_WINDOW
+        waits = []
+        for delay, failures in (
+                (self.PAIR_DELAY, attempts_repo.failures_of_pair(conn, username, source, since)),
+                (self.SOURCE_DELAY, attempts_repo.failures_of_source(conn, source, since)),
+                (self.USERNAME_DELAY, attempts_repo.failures_of_username(conn, username, since))):
+            seconds = delay.seconds(failures.count)
+            if seconds and failures.last_at is not None:
+                waits.append((failures.last_at + timedelta(seconds=seconds) - now).total_seconds())
+        wait = max(waits, default=0.0)
+        return SignInThrottled(max(1, math.ceil(wait))) if wait > 0 else None
+
+    def sign_in(self, conn: Connection, username: str, password: str, kind: str, now: datetime, *,
+                source: str = "") -> SignedIn | SignInThrottled | None:
+        """A new token; None for a wrong username or password; SignInThrottled (the password unchecked) while a
+        recent failure's delay runs. Every attempt is recorded, in `conn`'s transaction: commit it either way."""
+        # NUL cannot be stored or looked up on PostgreSQL: such a name is wrong, never a server error.
+        key = username.replace("\x00", "\ufffd").casefold()[:100]
+        source = source[:64] or "unknown"
+        throttled = self.throttled(conn, key, source, now)
+        if throttled is not None:
+            attempts_repo.record(conn, at=now, username=key, source=source, ok=False, outcome=attempts_repo.THROTTLED)
+            return throttled
+        found = repo.by_username(conn, username) if USERNAME_RE.match(username) else None
         try:
             self.passwords.verify(found[1] if found else self._dummy, password)
         except (VerificationError, InvalidHashError):
             found = None
         if found is None:
-            with self._cache_lock:
-                if len(self._failures) >= self.CACHE_SIZE:
-                    # Usernames sprayed at random must not grow this without bound: keep the recent.
-                    since = now - self.FAILURE_WINDOW
-                    self._failures = {k: v for k, v in self._failures.items() if v and v[-1] > since}
-                    if len(self._failures) >= self.CACHE_SIZE:
-                        self._failures.clear()
-                self._failures.setdefault(key, []).append(now)
+            attempts_repo.record(conn, at=now, username=key, source=source, ok=False, outcome=attempts_repo.WRONG)
             return None
-        with self._cache_lock:
-            self._failures.pop(key, None)
+        attempts_repo.record(conn, at=now, username=key, source=source, ok=True, outcome=attempts_repo.OK)
+        if secrets.randbelow(100) == 0:
+            # The record is kept for KEEP_ATTEMPTS; an occasional purge keeps a spray from growing it forever.
+            attempts_repo.purge_before(conn, now - self.KEEP_ATTEMPTS)
         account, stored = found
         if self.passwords.check_needs_rehash(stored):
             repo.set_password_hash(conn, account.id, self.passwords.hash(password))

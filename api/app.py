@@ -12,7 +12,7 @@ from api import errors, pages
 from api import logging as gz_logging
 from api.accounts import Accounts, hasher
 from api.deps import Services
-from api.middleware import RequestContext
+from api.middleware import LastResort, RequestContext, SecurityHeaders
 from api.routes import routers
 from db.session import Database
 from db.settings import Settings, get_settings
@@ -31,8 +31,9 @@ organisation role that a workflow lets act on every case (convenor, office head)
 cases. A case you may not see answers 404; one you see but may not move answers 403 with the reason.
 
 错误 / errors: one body everywhere — `{"code", "message_zh", "message_en", "details", "request_id"}`.
-Send `If-Match: "<version>"` (the case's ETag) with events to refuse lost updates (409 `stale_version`),
-and `Idempotency-Key` to make a retried POST safe.
+Send `If-Match: "<version>"` (the case's ETag) with events to refuse lost updates (409 `stale_version`);
+without it an event applies to the case as it is (a race lost to another writer is retried in the server).
+`Idempotency-Key` makes a retried POST safe. Failed sign-ins delay the next try (429 with `Retry-After`).
 """
 
 
@@ -75,6 +76,8 @@ def create_app(settings: Settings | None = None, db: Database | None = None, clo
     for router in routers():
         app.include_router(router)
     pages.install(app)
+    app.add_middleware(LastResort)
     app.add_middleware(RequestContext, max_json_bytes=settings.max_json_bytes,
                        max_upload_bytes=settings.attachment_max_bytes)
+    app.add_middleware(SecurityHeaders)
     return app

@@ -18,7 +18,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.context import request_id
 from db.session import fault_of
-from engine.attachments import NotContributor, TooLarge, UnsupportedType
+from engine.attachments import NotContributor, TooLarge, UnsupportedType, ZipBomb
 from engine.errors import (
     BadPayload,
     ClockBehind,
@@ -56,6 +56,7 @@ _ENGINE_STATUS: tuple[tuple[type[EngineError], int], ...] = (
     (RoleNotHeld, 403),
     (NotContributor, 403),
     (TooLarge, 413),
+    (ZipBomb, 413),
     (UnsupportedType, 415),
     (NotAllowed, 409),
     (StaleVersion, 409),

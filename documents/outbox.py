@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from db.repositories import outbox
 from db.session import Database
 from documents.issuing import issue_outside_the_lock
+from documents.render import TooLarge
 from engine.clock import Clock
 
 log = logging.getLogger(__name__)
@@ -59,8 +60,10 @@ def process_pending(db: Database, clock: Clock, limit: int = 20, *, max_attempts
             error = f"{type(exc).__name__}: {exc}"
             log.warning("document %s for case %s row %s failed (attempt %d): %s", item.payload.get("kind"),
                         item.case_id, item.history_seq, item.attempts + 1, error)
+            # A document past the render limits will be as large next time: failed at once, not retried.
+            budget = item.attempts + 1 if isinstance(exc, TooLarge) else max_attempts
             with db.write() as conn:
-                outbox.fail(conn, item.id, now, error, max_attempts=max_attempts, backoff=backoff)
+                outbox.fail(conn, item.id, now, error, max_attempts=budget, backoff=backoff)
             failed.append((item.id, error))
         else:
             issued.append((item.id, document.id))

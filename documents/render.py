@@ -36,6 +36,7 @@ __all__ = [
     "PackagedFilesFetcher",
     "RenderError",
     "ResourceRefused",
+    "TooLarge",
     "UnknownKind",
     "check_fonts",
     "check_harfbuzz_subset",
@@ -81,6 +82,30 @@ class RenderError(Exception):
 
 class UnknownKind(RenderError, LookupError):
     """No template exists for the requested document kind."""
+
+
+class TooLarge(RenderError):
+    """A document past the render limits: refused before layout (its text) or before writing (its pages)."""
+
+
+# Renders run one at a time per process, so one document's size is everyone's wait. The event's fields
+# are bounded (engine/definition.py TEXT_LIMITS); these bound what one document may gather from a case.
+# Measured on the 2-core machine: 20,000 characters of body text lay out as 34 pages in about 6 s,
+# 40,000 as 66 pages in about 10 s, 59,000 as 97 pages in 4.5 s on a quieter machine (141 MB); the old
+# unbounded 1 MB field took 60 s and 232 MB for 508 pages. Past the limit a document is refused in < 1 ms.
+MAX_TEXT_CHARS = 60_000  # about 100 pages, 5-15 s: the worst case any one document may cost
+MAX_PAGES = 120
+
+
+def text_size(value: Any) -> int:
+    """Characters of text in a document's context (strings in mappings and lists, at any depth)."""
+    if isinstance(value, str):
+        return len(value)
+    if isinstance(value, Mapping):
+        return sum(text_size(v) for v in value.values())
+    if isinstance(value, list | tuple):
+        return sum(text_size(v) for v in value)
+    return 0
 
 
 # WeasyPrint catches ordinary fetch errors and only logs them; a refused resource must stop the
@@ -371,6 +396,8 @@ def html_to_pdf(html: str) -> bytes:
             document = HTML(string=html, base_url=BASE_URL, url_fetcher=PackagedFilesFetcher()).render(
                 font_config=font_config
             )
+            if len(document.pages) > MAX_PAGES:
+                raise TooLarge(f"the document lays out as {len(document.pages)} pages; at most {MAX_PAGES}")
             return document.write_pdf()
         except FatalURLFetchingError as exc:
             cause = exc.__cause__ or exc
@@ -378,7 +405,10 @@ def html_to_pdf(html: str) -> bytes:
 
 
 def render_pdf(kind: str, context: Mapping[str, Any]) -> bytes:
-    """Render a document kind from plain data to PDF bytes."""
+    """Render a document kind from plain data to PDF bytes; TooLarge past the render limits."""
+    size = text_size(context)
+    if size > MAX_TEXT_CHARS:
+        raise TooLarge(f"{kind}: {size} characters of text; a document takes at most {MAX_TEXT_CHARS}")
     return html_to_pdf(render_html(kind, context))
 
 

@@ -12,6 +12,13 @@ FIELD_TYPES = frozenset(
 # An `items` field is a list of records; its own fields may be of any type but `items`.
 ITEM_FIELD_TYPES = FIELD_TYPES - {"items"}
 ROLE_KINDS = frozenset({"org", "party"})
+# What a field may hold unless its definition says otherwise (`max_length`): a one-line text, a text of
+# about 30 pages, a line of a list. Anything typed reaches a rendered document: these bound its size.
+TEXT_LIMITS = {"string": 300, "text": 20_000, "strings": 300}
+# A field's `max_length` may raise its limit this far, no further (a render must stay bounded).
+MAX_TEXT_LIMIT = 100_000
+# Entries of a list field (units, choices, strings, items).
+LIST_LIMIT = 200
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,6 +40,12 @@ class FieldSpec:
     title: str = ""
     choices: tuple[str, ...] = ()
     items: tuple[FieldSpec, ...] = ()  # the fields of each record of an `items` field
+    max_length: int | None = None  # characters of a string or text (of each line of `strings`)
+
+    @property
+    def text_limit(self) -> int | None:
+        """The most characters this field takes: its own `max_length`, else the default of its type."""
+        return self.max_length or TEXT_LIMITS.get(self.type)
 
 
 @dataclass(frozen=True, slots=True)

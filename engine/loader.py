@@ -16,8 +16,10 @@ from engine import registry
 from engine.definition import (
     FIELD_TYPES,
     ITEM_FIELD_TYPES,
+    MAX_TEXT_LIMIT,
     NO_OPS,
     ROLE_KINDS,
+    TEXT_LIMITS,
     CreateSpec,
     DeadlineOps,
     DeadlineSpec,
@@ -263,7 +265,8 @@ class _Checker:
             if isinstance(spec, str):
                 spec = {"type": spec}
             self.mapping(spec, f"field {fname!r}", items)
-            self.unknown_keys(spec, {"type", "required", "title", "choices", "fields"}, f"field {fname!r}")
+            self.unknown_keys(spec, {"type", "required", "title", "choices", "fields", "max_length"},
+                              f"field {fname!r}")
             ftype = spec.get("type")
             if ftype not in types:
                 self.fail(spec, f"field {fname!r} has unknown type {ftype!r}; types: {', '.join(sorted(types))}")
@@ -277,8 +280,14 @@ class _Checker:
                 sub = self.fields(spec, spec["fields"], ITEM_FIELD_TYPES)
             elif "fields" in spec:
                 self.fail(spec, f"field {fname!r}: only a field of type items has fields")
+            limit = spec.get("max_length")
+            if limit is not None:
+                if ftype not in TEXT_LIMITS:
+                    self.fail(spec, f"field {fname!r}: max_length applies to {', '.join(sorted(TEXT_LIMITS))} fields")
+                if not isinstance(limit, int) or isinstance(limit, bool) or not 1 <= limit <= MAX_TEXT_LIMIT:
+                    self.fail(spec, f"field {fname!r}: max_length must be an integer from 1 to {MAX_TEXT_LIMIT}")
             out.append(FieldSpec(fname, ftype, bool(spec.get("required", False)), str(spec.get("title", "")), choices,
-                                 sub))
+                                 sub, limit))
         return tuple(out)
 
     def roles_ref(self, node: Mapping, names: Any, declared: Mapping[str, RoleSpec], what: str) -> tuple[str, ...]:

@@ -11,35 +11,55 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, create_model
 from transitions import Machine
 
 from engine import registry
-from engine.definition import DeadlineOps, Definition, EventSpec, FieldSpec
+from engine.definition import LIST_LIMIT, DeadlineOps, Definition, EventSpec, FieldSpec
 from engine.errors import BadPayload
 
 # Dates feed deadline arithmetic (the end of a local day): year 9999 would overflow it.
 _Date = Annotated[dt.date, Field(ge=dt.date(1900, 1, 1), le=dt.date(2999, 12, 31))]
 
+
+
+def _no_nul(value: str) -> str:
+    # PostgreSQL refuses NUL in text and JSON: refused here, it is a 422 on both databases, not a 500.
+    if "\x00" in value:
+        raise ValueError("must not contain NUL characters")
+    return value
+
+
+def _text(limit: int) -> Any:
+    return Annotated[str, Field(max_length=limit), AfterValidator(_no_nul)]
+
+
+_CODE = _text(100)
 _PY_TYPES: dict[str, Any] = {
-    "string": str,
-    "text": str,
-    "integer": int,
-    "number": float,
+    # Finite only: NaN and 1e400 (infinity) are no amount, and JSON cannot carry them back out.
+    "number": Annotated[float, Field(allow_inf_nan=False)],
+    # Within what JSON readers and both databases' JSON keep exactly.
+    "integer": Annotated[int, Field(ge=-(2**53), le=2**53)],
     "boolean": bool,
     "date": _Date,
     "datetime": dt.datetime,
-    "unit": str,
-    "units": list[str],
-    "strings": list[str],
+    "unit": _CODE,
+    "units": Annotated[list[_CODE], Field(max_length=LIST_LIMIT)],  # type: ignore[valid-type]
 }
+
+
+def _py_type(f: FieldSpec) -> Any:
+    limit = f.text_limit
+    if f.type in ("string", "text"):
+        return _text(limit or 0)
+    if f.type == "strings":
+        return Annotated[list[_text(limit or 0)], Field(max_length=LIST_LIMIT)]  # type: ignore[misc]
+    return _PY_TYPES[f.type]
 
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
-
-_NONEMPTY = Annotated[str, Field(min_length=1)]
 
 
 def _payload_model(name: str, fields: tuple[FieldSpec, ...], *, in_item: bool = False) -> type[BaseModel]:
@@ -48,14 +68,15 @@ def _payload_model(name: str, fields: tuple[FieldSpec, ...], *, in_item: bool = 
         if f.type == "choice":
             py: Any = Literal[f.choices]  # type: ignore[valid-type]
         elif f.type == "choices":
-            py = list[Literal[f.choices]]  # type: ignore[valid-type]
+            py = Annotated[list[Literal[f.choices]], Field(max_length=LIST_LIMIT)]  # type: ignore[valid-type]
         elif f.type == "items":
-            py = list[_payload_model(f"{name}_{f.name}", f.items, in_item=True)]  # type: ignore[misc]
+            py = Annotated[list[_payload_model(f"{name}_{f.name}", f.items, in_item=True)],  # type: ignore[misc]
+                           Field(max_length=LIST_LIMIT)]
         elif in_item and f.required and f.type in ("string", "text"):
             # Top-level text is checked after parsing (naming the field); inside a record, here.
-            py = _NONEMPTY
+            py = Annotated[_py_type(f), Field(min_length=1)]
         else:
-            py = _PY_TYPES[f.type]
+            py = _py_type(f)
         spec[f.name] = (py, ...) if f.required else (py | None, None)
     return create_model(f"Payload_{name}", __base__=_Strict, **spec)
 

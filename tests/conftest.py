@@ -32,6 +32,7 @@ from db.models import (
     OutboxItem,
     Sequence,
     Setting,
+    SignInAttempt,
     Timer,
     WorkerHeartbeat,
 )
@@ -128,7 +129,7 @@ def _loaded(backend, fresh_url):
 def db(_loaded) -> Database:
     """The loaded database, with every case removed before the test."""
     with _loaded.write() as conn:
-        for model in (Delivery, NoticeRead, Notice, Channel, JobFailure, WorkerHeartbeat, Document, OutboxItem, Timer, Deadline, CaseLink, CadenceRun, Setting, CaseHistory, CaseParty,
+        for model in (SignInAttempt, Delivery, NoticeRead, Notice, Channel, JobFailure, WorkerHeartbeat, Document, OutboxItem, Timer, Deadline, CaseLink, CadenceRun, Setting, CaseHistory, CaseParty,
                       Case, Sequence):
             # Rules stored at load (notifications, naming) stay: they belong to the folders, not to a test.
             conn.execute(delete(model.__table__).where(~Setting.key.startswith("notifications:")

@@ -2,26 +2,43 @@
 
 from __future__ import annotations
 
+import hmac
+import re
+import secrets
 from typing import Annotated
+from urllib.parse import urlsplit
 
-from fastapi import APIRouter, File, Form, Path, Query, Request, UploadFile
+from fastapi import APIRouter, Form, Path, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from starlette.datastructures import UploadFile as StarletteUpload
 
 from api.accounts import SignInThrottled, csrf_for
 from api.auth import CSRF_COOKIE, SESSION_COOKIE
 from api.deps import Services
 from api.notify.channels import shown_target
 from api.pages import views
+from api.pages.forms import (
+    DESCRIPTION_LIMIT,
+    NUL,
+    TITLE_LIMIT,
+    parse,
+    raw_values,
+    text_error,
+    version_of,
+    widgets,
+)
 from api.pages.forms import Form as FormState
-from api.pages.forms import parse, raw_values, widgets
 from api.pages.render import page
 from api.pages.session import CSRF_FIELD, PageUser, PageUserDep, check_csrf
+from api.routes.accounts import source_of
 from db.repositories import notices as notices_repo
 from documents import issuing
 from engine.errors import BadPayload, EngineError, GuardFailed, NotFound
 
 router = APIRouter(include_in_schema=False)
+LOGIN_COOKIE = "gongzhi_login"
+_LOGIN_TOKEN = re.compile(r"[A-Za-z0-9_\-]{32}")
 CaseId = Annotated[int, Path(ge=1, le=2**63 - 1)]
 
 
@@ -39,32 +56,65 @@ def not_found(request: Request) -> HTMLResponse:
     return page(request, "message.html", status=404, title="未找到", text="没有找到这件事项，或您无权查看。")
 
 
+def _login_page(request: Request, *, status: int = 200, next: str = "/", username: str = "",
+                error: str = "", retry_after: int | None = None) -> HTMLResponse:
+    # A pre-session token, in a cookie and in the form (double submit): a page on another site can make
+    # the browser post the form, but cannot read the cookie to copy it into the form — no login CSRF.
+    sent = request.cookies.get(LOGIN_COOKIE, "")
+    token = sent if _LOGIN_TOKEN.fullmatch(sent) else secrets.token_urlsafe(24)
+    response = page(request, "login.html", status=status, me=None, next=_safe_next(next), username=username,
+                    error=error, login_token=token)
+    response.set_cookie(LOGIN_COOKIE, token, max_age=2 * 3600, path="/login", httponly=True,
+                        secure=_services(request).settings.cookie_secure, samesite="strict")
+    if retry_after is not None:
+        response.headers["Retry-After"] = str(retry_after)
+    return response
+
+
+def _same_origin(request: Request) -> bool:
+    """Whether the browser says the form came from this site (a client that is no browser says nothing).
+    Only the host is compared with Origin: behind a TLS proxy the scheme seen here may differ."""
+    fetch_site = request.headers.get("sec-fetch-site")
+    if fetch_site is not None:
+        return fetch_site in ("same-origin", "none")
+    origin = request.headers.get("origin")
+    if origin is None:
+        return True
+    return urlsplit(origin).netloc == request.headers.get("host", "")
+
+
 @router.get("/login", response_class=HTMLResponse)
-def login_page(request: Request, next: str = "/") -> HTMLResponse:
-    return page(request, "login.html", me=None, next=_safe_next(next), username="", error="")
+def login_page(request: Request, next: Annotated[str, Query(max_length=2000)] = "/") -> HTMLResponse:
+    return _login_page(request, next=next)
 
 
 @router.post("/login", response_class=HTMLResponse)
 def login_submit(request: Request, username: Annotated[str, Form(max_length=100)] = "",
-                 password: Annotated[str, Form(max_length=200)] = "", next: Annotated[str, Form()] = "/") -> Response:
+                 password: Annotated[str, Form(max_length=200)] = "",
+                 next: Annotated[str, Form(max_length=2000)] = "/",
+                 login_token: Annotated[str, Form(max_length=100)] = "") -> Response:
     services = _services(request)
+    cookie = request.cookies.get(LOGIN_COOKIE, "")
+    if not (_same_origin(request) and cookie and hmac.compare_digest(cookie.encode(), login_token.encode())):
+        return _login_page(request, status=403, next=next, error="登录页面已过期或来源不明，请在本页重新登录")
     signed = None
     if username and password:
-        try:
-            with services.db.write() as conn:
-                signed = services.accounts.sign_in(conn, username, password, "cookie", services.clock.now())
-        except SignInThrottled as exc:
-            return page(request, "login.html", status=429, me=None, next=_safe_next(next), username=username,
-                        error=f"登录失败次数过多，请{exc.minutes}分钟后再试")
+        with services.db.write() as conn:  # the attempt is recorded whatever the answer
+            signed = services.accounts.sign_in(conn, username, password, "cookie", services.clock.now(),
+                                               source=source_of(request))
+        if isinstance(signed, SignInThrottled):
+            return _login_page(request, status=429, next=next, username=username, error=signed.message_zh,
+                               retry_after=signed.retry_after)
     if signed is None:
-        return page(request, "login.html", status=401, me=None, next=_safe_next(next), username=username,
-                    error="用户名或密码错误" if username and password else "请填写用户名和密码")
+        return _login_page(request, status=401, next=next, username=username,
+                           error="用户名或密码错误" if username and password else "请填写用户名和密码")
     response = RedirectResponse(_safe_next(next), status_code=303)
     max_age = int((signed.expires_at - services.clock.now()).total_seconds())
     secure = services.settings.cookie_secure
     response.set_cookie(SESSION_COOKIE, signed.token, max_age=max_age, httponly=True, secure=secure, samesite="lax")
     response.set_cookie(CSRF_COOKIE, csrf_for(signed.token), max_age=max_age, httponly=False, secure=secure,
                         samesite="lax")
+    response.delete_cookie(LOGIN_COOKIE, path="/login")
     return response
 
 
@@ -166,8 +216,11 @@ def _fire(request: Request, user: PageUser, case_id: int, event: str, raw: dict)
         return not_found(request)
     spec = d.events[event]
     payload, errors = parse(spec.fields, raw)
-    version = int(raw["version"]) if str(raw.get("version", "")).isdigit() else None
+    version, good_version = version_of(raw)
     state = FormState(values=raw, errors=errors)
+    if not good_version:
+        state.message = "页面已过期，请刷新后重试"
+        return _case_page(request, user, case_id, open_event=event, form=state, status=422)
     if errors:
         state.message = "请补充或更正标注的内容"
         return _case_page(request, user, case_id, open_event=event, form=state, status=422)
@@ -221,11 +274,23 @@ def _create(request: Request, user: PageUser, workflow: str, raw: dict) -> Respo
         return not_found(request)
     payload, errors = parse(d.create.fields, raw)
     title = str(raw.get("title", "")).strip()
+    description = str(raw.get("description", ""))
+    # The checks POST /cases makes (api/schemas/cases.py), so a page stores nothing the API would refuse.
     if not title:
         errors["title"] = "此项必填"
+    elif error := text_error(title, TITLE_LIMIT):
+        errors["title"] = error
+    if error := text_error(description, DESCRIPTION_LIMIT):
+        errors["description"] = error
+    for key in ("party_role", "party_unit"):
+        if "\x00" in str(raw.get(key, "")):
+            errors[key] = NUL
     state = FormState(values=raw, errors=errors)
     if errors:
-        state.message = "请补充或更正标注的内容"
+        # The form marks its fields; the description and the party pickers are named in the message.
+        named = [f"{label}{errors[key]}" for key, label in (("description", "说明"), ("party_role", "承办单位"),
+                                                            ("party_unit", "承办单位")) if key in errors]
+        state.message = "；".join(["请补充或更正标注的内容", *dict.fromkeys(named)])
         return _new_page(request, user, workflow, state, 422)
     parties = {}
     if raw.get("party_role") and raw.get("party_unit"):
@@ -233,7 +298,7 @@ def _create(request: Request, user: PageUser, workflow: str, raw: dict) -> Respo
     try:
         with services.db.write() as conn:
             case = user.access.start_in(conn, workflow=workflow, title=title,
-                                        description=str(raw.get("description", "")), payload=payload,
+                                        description=description, payload=payload,
                                         parties=parties or None)
     except EngineError as err:
         state.message, state.errors = _refusal(err)
@@ -242,10 +307,21 @@ def _create(request: Request, user: PageUser, workflow: str, raw: dict) -> Respo
 
 
 @router.post("/case/{case_id}/evidence", response_class=HTMLResponse)
-def add_evidence(request: Request, case_id: CaseId, user: PageUserDep, file: Annotated[UploadFile, File()],
-                 description: Annotated[str, Form(max_length=500)] = "",
-                 csrf_token: Annotated[str, Form()] = "") -> Response:
-    check_csrf(user, csrf_token)
+async def add_evidence(request: Request, case_id: CaseId, user: PageUserDep) -> Response:
+    # The body is read only once the session is known (declared File() parameters are read first).
+    form = await request.form(max_files=1, max_fields=10)
+    check_csrf(user, form.get(CSRF_FIELD) if isinstance(form.get(CSRF_FIELD), str) else None)
+    file, description = form.get("file"), form.get("description", "")
+    refused = ("请选择要上传的文件" if not isinstance(file, StarletteUpload) else
+               "说明：请填写文字" if not isinstance(description, str) else
+               f"说明：{error}" if (error := text_error(description, 500)) else "")
+    if refused:
+        return await run_in_threadpool(_case_page, request, user, case_id, status=422, evidence_error=refused)
+    return await run_in_threadpool(_add_evidence, request, user, case_id, file, description)
+
+
+def _add_evidence(request: Request, user: PageUser, case_id: int, file: StarletteUpload,
+                  description: str) -> Response:
     services = _services(request)
     try:
         received = services.attachments.receive(file.file, file.filename)

@@ -3,6 +3,8 @@ into the payload the engine takes — with a message per field and every typed v
 
 from __future__ import annotations
 
+import math
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -12,6 +14,37 @@ from engine.definition import FieldSpec
 
 ITEM_ROWS = 3  # an `items` field offers this many records per submission
 REQUIRED = "此项必填"
+NUL = "不能包含空字符（NUL）"
+# The same bounds the API's schemas set for a case's own title and description.
+TITLE_LIMIT = 300
+DESCRIPTION_LIMIT = 20_000
+INTEGER_LIMIT = 2**53
+_INTEGER = re.compile(r"[+-]?[0-9]{1,16}")
+_VERSION = re.compile(r"[0-9]{1,10}")
+
+
+def too_long(limit: int) -> str:
+    return f"不能超过{limit}个字"
+
+
+def text_error(text: str, limit: int | None) -> str | None:
+    """What is wrong with a typed text, in the words the form shows: the checks the API's schemas make."""
+    if "\x00" in text:
+        return NUL
+    if limit is not None and len(text) > limit:
+        return too_long(limit)
+    return None
+
+
+def version_of(raw: Mapping[str, Any]) -> tuple[int | None, bool]:
+    """The case version the form was drawn at, and whether what was sent is one (ASCII digits only:
+    str.isdigit() accepts "²", which int() refuses)."""
+    sent = raw.get("version")
+    if sent is None or sent == "":
+        return None, True
+    if isinstance(sent, str) and _VERSION.fullmatch(sent) and 1 <= int(sent) <= 2**31 - 1:
+        return int(sent), True
+    return None, False
 
 
 @dataclass
@@ -49,27 +82,36 @@ def _one(spec: FieldSpec, value: Any) -> tuple[Any, str | None]:
     kind = spec.type
     if kind in ("units", "choices"):
         got = _strings(value)
+        if any("\x00" in g for g in got):
+            return None, NUL
         return (got or None), None
     if kind == "strings":
         text = value if isinstance(value, str) else "\n".join(_strings(value))
         got = [line.strip() for line in text.splitlines() if line.strip()]
-        return (got or None), None
+        error = next((e for e in (text_error(line, spec.text_limit) for line in got) if e), None)
+        return (None, error) if error else ((got or None), None)
     text = (value[-1] if isinstance(value, list) and value else value or "")
     text = str(text).strip()
     if kind == "boolean":
         return (True if text in ("1", "on", "true") else None), None
     if not text:
         return None, None
+    error = text_error(text, spec.text_limit)
+    if error:
+        return None, error
     if kind == "integer":
-        try:
-            return int(text), None
-        except ValueError:
+        # ASCII digits only: int() also reads "٣" and "1_000"; bounded as the engine bounds it.
+        if not _INTEGER.fullmatch(text) or abs(int(text)) > INTEGER_LIMIT:
             return None, "请填写整数"
+        return int(text), None
     if kind == "number":
         try:
-            return float(text), None
+            number = float(text)
         except ValueError:
             return None, "请填写数字"
+        if not math.isfinite(number):  # "NaN", "inf", "1e400"
+            return None, "请填写数字"
+        return number, None
     if kind == "date":
         try:
             return date.fromisoformat(text).isoformat(), None

@@ -27,14 +27,20 @@ def _me(services: Services, account: Account) -> Me:
               task_force=account.task_force_code, roles=sorted(account.roles), office=account.office)
 
 
-def _sign_in(services: Services, username: str, password: str, kind: str) -> SignedIn:
-    try:
-        with services.db.write() as conn:
-            signed = services.accounts.sign_in(conn, username, password, kind, services.clock.now())
-    except SignInThrottled as exc:
-        raise ApiError(429, "too_many_attempts", f"登录失败次数过多，请{exc.minutes}分钟后再试",
-                       "too many failed sign-ins for this username; try again later",
-                       headers={"Retry-After": str(exc.retry_after)}, retry_after=exc.retry_after) from None
+def source_of(request: Request) -> str:
+    """The address a sign-in comes from, as the throttle counts it."""
+    return request.client.host if request.client else "unknown"
+
+
+def _sign_in(request: Request, services: Services, username: str, password: str, kind: str) -> SignedIn:
+    # The attempt is recorded in this transaction, so it commits whatever the answer.
+    with services.db.write() as conn:
+        signed = services.accounts.sign_in(conn, username, password, kind, services.clock.now(),
+                                           source=source_of(request))
+    if isinstance(signed, SignInThrottled):
+        raise ApiError(429, "too_many_attempts", signed.message_zh,
+                       f"too many failed sign-ins; try again in {signed.retry_after} s",
+                       headers={"Retry-After": str(signed.retry_after)}, retry_after=signed.retry_after)
     if signed is None:
         raise ApiError(401, "bad_credentials", "用户名或密码错误", "wrong username or password",
                        headers={"WWW-Authenticate": 'Bearer realm="gongzhi"'})
@@ -43,16 +49,16 @@ def _sign_in(services: Services, username: str, password: str, kind: str) -> Sig
 
 @router.post("/auth/token", response_model=TokenRead, responses=errors(401, 422, 429),
              summary="登录取得令牌 / sign in for a bearer token (OAuth2 password form)")
-def sign_in_token(services: ServicesDep, username: Annotated[Username, Form()],
+def sign_in_token(request: Request, services: ServicesDep, username: Annotated[Username, Form()],
                   password: Annotated[Password, Form()]) -> TokenRead:
-    signed = _sign_in(services, username, password, "bearer")
+    signed = _sign_in(request, services, username, password, "bearer")
     return TokenRead(access_token=signed.token, expires_at=signed.expires_at)
 
 
 @router.post("/auth/session", response_model=SessionRead, responses=errors(401, 422, 429),
              summary="网页登录（会话 Cookie）/ sign in for a session cookie (pages)")
-def sign_in_session(services: ServicesDep, body: SignIn, response: Response) -> SessionRead:
-    signed = _sign_in(services, body.username, body.password, "cookie")
+def sign_in_session(request: Request, services: ServicesDep, body: SignIn, response: Response) -> SessionRead:
+    signed = _sign_in(request, services, body.username, body.password, "cookie")
     secure = services.settings.cookie_secure
     max_age = int((signed.expires_at - services.clock.now()).total_seconds())
     csrf = csrf_for(signed.token)

@@ -5,9 +5,11 @@ from __future__ import annotations
 from typing import Annotated
 from urllib.parse import quote
 
-from fastapi import APIRouter, File, Form, Path, Response, UploadFile
+from fastapi import APIRouter, Path, Request, Response
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse, JSONResponse
 from sqlalchemy import Connection
+from starlette.datastructures import UploadFile as StarletteUpload
 
 from api import idempotency
 from api.deps import AccessDep, ServicesDep
@@ -15,18 +17,48 @@ from api.errors import ApiError
 from api.idempotency import IdempotencyKey, Reply
 from api.routes.cases import CaseId
 from api.schemas.attachments import AttachmentRead
-from api.schemas.common import SafeStr, errors
+from api.schemas.common import _check_str, errors
 from db.settings import DEFAULT_ATTACHMENT_TYPES
 
 router = APIRouter(prefix="/cases/{case_id}/attachments", tags=["attachments"])
 AttachmentId = Annotated[int, Path(ge=1, le=2**63 - 1)]
 
 
+# The body is described here rather than declared as File()/Form() parameters: FastAPI reads declared
+# form parameters before it runs the dependencies, so up to 20 MiB would be read before a 401.
+_UPLOAD_BODY = {"requestBody": {"required": True, "content": {"multipart/form-data": {"schema": {
+    "type": "object", "required": ["file"],
+    "properties": {"file": {"type": "string", "format": "binary"},
+                   "description": {"type": "string", "maxLength": 500}}}}}}}
+
+
+def _bad_field(field: str, zh: str, en: str) -> ApiError:
+    # Named as FastAPI names a declared form field, so clients see the same body as before.
+    return ApiError(422, "validation_error", f"请求内容有误：body.{field}（{zh}）",
+                    f"invalid request: body.{field} ({en})", field=f"body.{field}")
+
+
 @router.post("", status_code=201, response_model=AttachmentRead, responses=errors(401, 403, 404, 413, 415, 422),
+             openapi_extra=_UPLOAD_BODY,
              summary="上传佐证材料 / upload an evidence file (PDF, images, office files, text)")
-def upload(case_id: CaseId, access: AccessDep, services: ServicesDep, file: Annotated[UploadFile, File()],
-           description: Annotated[SafeStr, Form(max_length=500)] = "",
-           idempotency_key: IdempotencyKey = None) -> JSONResponse:
+async def upload(request: Request, case_id: CaseId, access: AccessDep, services: ServicesDep,
+                 idempotency_key: IdempotencyKey = None) -> JSONResponse:
+    # Authenticated by now (AccessDep): only then is the body read.
+    form = await request.form(max_files=1, max_fields=10)
+    file, description = form.get("file"), form.get("description", "")
+    if not isinstance(file, StarletteUpload):
+        raise _bad_field("file", "需要上传文件", "a file is required")
+    if not isinstance(description, str) or len(description) > 500:
+        raise _bad_field("description", "不超过500字", "at most 500 characters of text")
+    try:
+        _check_str(description)
+    except ValueError as exc:
+        raise _bad_field("description", "含有不能保存的字符", str(exc)) from None
+    return await run_in_threadpool(_upload, case_id, access, services, file, description, idempotency_key)
+
+
+def _upload(case_id: int, access, services, file: StarletteUpload, description: str,
+            idempotency_key: str | None) -> JSONResponse:
     received = services.attachments.receive(file.file, file.filename)
     try:
         def action(conn: Connection) -> Reply:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, date, datetime, time
 from typing import Annotated
 from urllib.parse import quote
@@ -33,6 +34,7 @@ from db.repositories.case_queries import CaseFilter
 from engine.access import CaseAccess
 from engine.context import LOCAL_TZ
 from engine.deadlines import provisional_dues
+from engine.errors import StaleVersion
 from engine.export import export_in
 
 router = APIRouter(prefix="/cases", tags=["cases"])
@@ -42,6 +44,10 @@ _CODE = r"^[A-Za-z0-9_\-]+$"
 IfMatch = Annotated[str | None, Header(
     alias="If-Match", max_length=100,
     description='the case version you saw, as its ETag ("3"); a stale one is refused with 409')]
+_VERSION = re.compile(r"[0-9]{1,10}")
+# Without If-Match an event applies to the case as it is: a race lost to another writer is retried, the
+# retry holding the case row, so it cannot lose again on PostgreSQL (SQLite serialises writers anyway).
+LOST_RACE_RETRIES = 3
 _ETAG_HEADER = {"ETag": {"description": 'the case version, e.g. "3"', "schema": {"type": "string"}}}
 
 
@@ -53,7 +59,8 @@ def _expected_version(if_match: str | None, in_body: int | None) -> int | None:
     seen = None
     if if_match is not None and if_match.strip() != "*":
         raw = if_match.strip().removeprefix("W/").strip('"')
-        if not raw.isdigit() or not 1 <= int(raw) <= 2**31 - 1:
+        # ASCII digits only: str.isdigit() also accepts "²", which int() refuses, and int() reads "٣".
+        if not _VERSION.fullmatch(raw) or not 1 <= int(raw) <= 2**31 - 1:
             raise ApiError(422, "validation_error", "If-Match 应为案件版本，如 \"3\"",
                            'If-Match must be the case version, e.g. "3"', field="If-Match")
         seen = int(raw)
@@ -139,13 +146,23 @@ def get_case(case_id: CaseId, access: AccessDep, services: ServicesDep) -> JSONR
 def fire_event(case_id: CaseId, body: EventFire, access: AccessDep, services: ServicesDep, if_match: IfMatch = None,
                idempotency_key: IdempotencyKey = None) -> JSONResponse:
     expected = _expected_version(if_match, body.version)
+    attempt = 0
 
     def action(conn: Connection) -> Reply:
+        if attempt:
+            access.cases.load_in(conn, case_id, lock=True)
         access.fire_in(conn, case_id, body.event, body.payload, expected_version=expected)
         return _case_reply(conn, access, case_id, services.clock.now(), 200)
 
     request_hash = idempotency.fingerprint("POST", f"/cases/{case_id}/events", body.model_dump(mode="json"), expected)
-    return idempotency.run(services, access.viewer, idempotency_key, request_hash, action)
+    while True:
+        try:
+            return idempotency.run(services, access.viewer, idempotency_key, request_hash, action)
+        except StaleVersion:
+            # With If-Match a stale version is the client's to resolve (409); without, it is ours.
+            if expected is not None or attempt >= LOST_RACE_RETRIES:
+                raise
+            attempt += 1
 
 
 @router.get("/{case_id}/events", response_model=list[EventOption], responses=errors(401, 404, 422),

@@ -181,21 +181,19 @@ def test_production_refuses_unsafe_settings(profile):
     assert Settings(environment="production", cookie_secure=True).password_profile == "default"
 
 
-def test_repeated_failed_sign_ins_are_throttled_per_username(client, clock):
-    for _ in range(5):
+def test_repeated_failed_sign_ins_are_delayed_not_locked(client, clock):
+    # Three wrong passwords are free; then each try from the same address waits, right password or not.
+    for _ in range(3):
         r = client.post("/auth/token", data={"username": "office", "password": "wrong"})
         assert r.status_code == 401
-    # The sixth try is refused even with the right password, and says when to come back.
+    statuses = [client.post("/auth/token", data={"username": "office", "password": "wrong"}).status_code
+                for _ in range(2)]
+    assert 429 in statuses  # the test clock steps a second per reading: the 5 s wait may just have passed once
     r = client.post("/auth/token", data={"username": "office", "password": PASSWORD})
     assert r.status_code == 429 and r.json()["code"] == "too_many_attempts"
-    assert "分钟后再试" in r.json()["message_zh"] and 0 < int(r.headers["Retry-After"]) <= 15 * 60
+    assert "后再试" in r.json()["message_zh"] and 0 < int(r.headers["Retry-After"]) <= 5 * 60
     assert client.post("/auth/session", json={"username": "office", "password": PASSWORD}).status_code == 429
-    page = client.post("/login", data={"username": "office", "password": PASSWORD})
-    assert page.status_code == 429 and "登录失败次数过多" in page.text
-    # Another username is not affected.
-    assert client.post("/auth/token", data={"username": "convenor", "password": PASSWORD}).status_code == 200
-    # Once the window has passed, the right password signs in and clears the count.
-    clock.set(clock.now() + timedelta(minutes=16))
+    # The delay is short and the owner is not locked out: once it has passed, the right password works.
+    clock.advance(timedelta(seconds=int(r.headers["Retry-After"])))
     assert client.post("/auth/token", data={"username": "office", "password": PASSWORD}).status_code == 200
-    assert client.post("/auth/token", data={"username": "office", "password": "wrong"}).status_code == 401
-    assert client.post("/auth/token", data={"username": "office", "password": PASSWORD}).status_code == 200
+

@@ -78,7 +78,9 @@ def test_channels_for_a_notice_reach_units_their_accounts_and_named_accounts(db,
 
 
 def sign_in(client, username: str) -> str:
-    r = client.post("/login", data={"username": username, "password": PASSWORD, "next": "/"}, follow_redirects=False)
+    token = re.search(r'name="login_token" value="([^"]+)"', client.get("/login").text).group(1)
+    r = client.post("/login", data={"username": username, "password": PASSWORD, "next": "/", "login_token": token},
+                    follow_redirects=False)
     assert r.status_code == 303, r.text
     return re.search(r'name="csrf_token" value="([^"]+)"', client.get("/").text).group(1)
 

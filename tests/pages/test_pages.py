@@ -10,8 +10,14 @@ import pytest
 from tests.pages.conftest import PASSWORD
 
 
+def login_token(client) -> str:
+    """The sign-in form's pre-session token (double submit against login CSRF)."""
+    return re.search(r'name="login_token" value="([^"]+)"', client.get("/login").text).group(1)
+
+
 def sign_in(client, username: str) -> str:
-    r = client.post("/login", data={"username": username, "password": PASSWORD, "next": "/"}, follow_redirects=False)
+    r = client.post("/login", data={"username": username, "password": PASSWORD, "next": "/",
+                                    "login_token": login_token(client)}, follow_redirects=False)
     assert r.status_code == 303, r.text
     page = client.get("/")
     return re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
@@ -20,7 +26,7 @@ def sign_in(client, username: str) -> str:
 def test_a_page_needs_sign_in_and_the_header_says_who_i_am(client):
     r = client.get("/", follow_redirects=False)
     assert r.status_code == 303 and r.headers["location"] == "/login?next=/"
-    r = client.post("/login", data={"username": "office", "password": "wrong"})
+    r = client.post("/login", data={"username": "office", "password": "wrong", "login_token": login_token(client)})
     assert r.status_code == 401 and "用户名或密码错误" in r.text
     sign_in(client, "office")
     home = client.get("/")

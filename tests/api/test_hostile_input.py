@@ -75,14 +75,15 @@ def _refused(r, status: int = 422) -> dict:
     return body
 
 
-@pytest.mark.parametrize("tag", ['"²"', '"¹"', '"٣"', '"1_0"', '" 1"', '"１"'])
-@pytest.mark.parametrize("encoding", ["latin-1", "utf-8"])
+# Header bytes are read as Latin-1: "²" arrives as such from a Latin-1 client, as "Â²" from a UTF-8 one;
+# digits outside Latin-1 ("٣", "１") can only be sent as UTF-8 bytes.
+IF_MATCH_TAGS = [(t, e) for t in ('"²"', '"¹"', '"٣"', '"1_0"', '" 1"', '"１"') for e in ("latin-1", "utf-8")
+                 if e == "utf-8" or t not in ('"٣"', '"１"')]
+
+
+@pytest.mark.parametrize(("tag", "encoding"), IF_MATCH_TAGS)
 def test_if_match_takes_ascii_digits_only(api, tag, encoding):
-    # Header bytes are read as Latin-1: "²" arrives as such from a Latin-1 client, as "Â²" from a UTF-8 one.
-    try:
-        sent = tag.encode(encoding)
-    except UnicodeEncodeError:
-        pytest.skip(f"{tag} has no {encoding} form")
+    sent = tag.encode(encoding)
     case = api.create("office", workflow="api_briefing")
     r = api.fire("office", case["id"], "comment", {"text": "说明"}, headers={"If-Match": sent})
     assert _refused(r)["details"]["field"] == "If-Match"

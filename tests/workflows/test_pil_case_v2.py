@@ -190,3 +190,31 @@ def test_every_deadline_cites_its_source_and_the_case_page_and_api_show_it(cases
     body = client.get(f"/cases/{c.id}").json()
     sources = {dl["name"]: dl["source"] for dl in body["deadlines"]}
     assert sources["recommendation_filing"] == "《人民检察院公益诉讼办案规则》（2021）（条文未经核对）"
+
+
+def test_a_v1_case_moves_to_v2_and_goes_on_under_its_rules(cases, db):
+    from engine import migration
+    from engine.cases import SYSTEM
+
+    v1 = Flow(cases, cases.start(task_force="two_lakes", workflow="pil_case", actor=OFFICE, title="第1版的案件",
+                                 version=1, payload={"facts": "f", "procuratorate": "gy_jcy", "agency": "gy_qz_gov"}))
+    v1.fire("register_clue", GY_PROC, "evaluating")
+    v1.fire("decide_file", GY_CHIEF, "filed", agency="gy_qz_gov", harm="h", duty="d")
+    v1.fire("serve_filing", GY_PROC, "investigating", served_on="2026-03-03")
+    v1.fire("conclude_investigation", GY_PROC, "investigation_concluded", proposal="发出检察建议", report="r")
+    v1.fire("decide_recommendation", GY_CHIEF, "recommendation_decided", recommendation_points=["截污"])
+    v1.fire("serve_recommendation", GY_PROC, "awaiting_reply", served_on="2026-03-05", recommendation_no="n")
+    v1.fire("record_reply", GY_PROC, "follow_up", reply_received_on="2026-04-20")
+    assert v1.case.due_at == end_of(2026, 5, 20)  # v1 counted from the reply
+    with db.write() as conn:
+        plan = migration.plan(cases, conn, task_force="two_lakes", workflow="pil_case", to_version=2,
+                              numbers=[v1.case.number])
+        assert plan.problems == []
+        migration.apply(cases, conn, plan, SYSTEM, "issue 14: 第2版")
+    v1.fire("conclude_review", GY_PROC, "review_concluded", proposal="提起诉讼", report="r")
+    case = v1.fire("start_prosecution_review", GY_CHIEF, "prosecution_review", situation="其他",
+                   interest_still_harmed=True)
+    assert case.due_at == end_of(2026, 6, 8)  # v2: a month from the end of the agency's period (6 May)
+    v1.fire("extend_review", GY_CHIEF, "prosecution_extended", reason="案情复杂")
+    v1.refused(NotAllowed, "extend_review", GY_CHIEF, reason="再次")
+    assert cases.verify() == []

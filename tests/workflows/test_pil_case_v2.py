@@ -185,7 +185,7 @@ def test_every_deadline_cites_its_source_and_the_case_page_and_api_show_it(cases
     row = next(r for r in table.split("<tr>") if "报上一级人民检察院备案" in r)
     assert '<td data-testid="deadline-source">《人民检察院公益诉讼办案规则》（2021）（条文未经核对）</td>' in row
     assert "2026年3月10日" in row
-    reply = next(r for r in table.split("<tr>") if "两个月内依法履职" in r)
+    reply = next(r for r in table.split("<tr>") if "两个月内书面回复" in r)
     # The one rule read in its published text: no 未经核对 mark.
     assert ("《最高人民法院、最高人民检察院关于检察公益诉讼案件适用法律若干问题的解释》（2018）第二十一条第二款："
             "2020年修正本未对照") in reply and "未经核对" not in reply

@@ -14,7 +14,7 @@ from sqlalchemy import Connection
 
 from db.repositories import time as trepo
 from engine.actors import Actor
-from engine.calendar import LOCAL_TZ, WorkCalendar, end_of_local_day
+from engine.calendar import LOCAL_TZ, WorkCalendar, end_of_local_day, local_date
 from engine.definition import DeadlineOps, DeadlineSpec, Definition, DurationRule
 
 RUNNING, PAUSED = "running", "paused"
@@ -125,14 +125,29 @@ class DeadlineKeeper:
                 cancel_episode(case_id, name, spec)
             for name in op.start:
                 spec = definition.deadlines[name]
-                computed = self.compute(spec, now, flags, flags)
+                own_start = bool(spec.start_field and flags.get(spec.start_field))
+                started = _start_at(flags[spec.start_field]) if own_start else now
+                if spec.start_after is not None:
+                    started = self._after(conn, case_id, spec, started if own_start else None, now)
+                computed = self.compute(spec, started, {k: v for k, v in flags.items() if k != spec.start_field},
+                                        flags)
                 if computed is None:
                     continue
                 due, provisional, rule = computed
-                started = _start_at(flags[spec.start_field]) if (
-                    spec.start_field and flags.get(spec.start_field)) else now
                 self._run(conn, case_id, spec, started, due, provisional, now, rule)
         return self.current_due(conn, case_id, definition)
+
+    @staticmethod
+    def _after(conn: Connection, case_id: int, spec: DeadlineSpec, own_start: datetime | None,
+               now: datetime) -> datetime:
+        """A clock declared `start_after: other` runs from the end of `other` (its due moment, whether it
+        was met, is late or still running), or from its own start when that is later — e.g. the review
+        after a recommendation never starts while the agency's period to perform may still be running.
+        Without a start field of its own it starts at the other's end even if the event comes later."""
+        other = trepo.get_deadline(conn, case_id, spec.start_after)
+        if other is None:
+            return own_start or now
+        return other.due_at if own_start is None else max(own_start, other.due_at)
 
     def _run(self, conn: Connection, case_id: int, spec: DeadlineSpec, started: datetime, due: datetime,
              provisional: bool, now: datetime, rule: dict[str, Any], extensions: int = 0) -> None:
@@ -166,8 +181,10 @@ class DeadlineKeeper:
             # The clock stood still: every working day of the pause is added back.
             lost = self.calendar.working_days_between(row.paused_at, now)
             due = self.calendar.add(row.due_at, lost, "working_day").at if lost > 0 else row.due_at
-        else:
+        elif unit == "hour":
             due = row.due_at + (now - row.paused_at)
+        else:
+            due = self._resumed_day_due(row.due_at, row.paused_at, now)
         trepo.set_deadline(conn, case_id, spec.name, status=RUNNING, paused_at=None, due_at=due)
         if row.warn_at is not None:
             warn = row.warn_at + (due - row.due_at)
@@ -175,6 +192,18 @@ class DeadlineKeeper:
             if warn > now:
                 trepo.arm(conn, case_id, spec.name, "warn", warn, now)
         trepo.arm(conn, case_id, spec.name, "expire", due, now)
+
+    def _resumed_day_due(self, due_at: datetime, paused_at: datetime, now: datetime) -> datetime:
+        """A period in days or months keeps its own rules after a pause: the local days the clock stood
+        still are added to its last day, which then moves off a rest day or holiday to the next working
+        day, and ends at 24:00 that day (民法典 Art. 203) — never at the wall-clock time of the resumption."""
+        lost = (local_date(now) - local_date(paused_at)).days
+        if lost <= 0:
+            return due_at
+        day = local_date(due_at) + timedelta(days=lost)
+        if not self.calendar.is_working_day(day):
+            day = self.calendar.next_working_day(day)
+        return end_of_local_day(day)
 
     @staticmethod
     def current_due(conn: Connection, case_id: int, definition: Definition) -> DueChange:

@@ -72,6 +72,24 @@ class SuperviseSpec:
 
 
 @dataclass(frozen=True, slots=True)
+class SourceRef:
+    """Where a deadline comes from: a law or rule, its year and article, as the case page cites it."""
+
+    law: str  # without the book-title marks: 人民检察院公益诉讼办案规则
+    year: int
+    article: str = ""  # 第七十五条; empty when only the instrument is known
+    verified: bool = True  # False: the article was not checked against the published text
+    note: str = ""
+
+    @property
+    def text(self) -> str:
+        cite = f"《{self.law}》（{self.year}）" + (f"{self.article}" if self.article else "")
+        if not self.verified:
+            cite += "（条文未经核对）"
+        return cite + (f"：{self.note}" if self.note else "")
+
+
+@dataclass(frozen=True, slots=True)
 class DeadlineSpec:
     name: str
     title: str
@@ -84,6 +102,9 @@ class DeadlineSpec:
     on_expiry: str | None = None  # an event the clock fires at expiry
     supervise: SuperviseSpec | None = None
     sets_due: bool = True
+    source: SourceRef | None = None
+    # Another deadline of the case: this clock never starts before that one's end (its due moment).
+    start_after: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -29,6 +29,7 @@ from engine.definition import (
     FieldSpec,
     Invocation,
     RoleSpec,
+    SourceRef,
     StateSpec,
     SuperviseSpec,
 )
@@ -174,7 +175,8 @@ class _Checker:
             self.name(node, dname, "deadline name")
             self.mapping(spec, f"deadline {dname!r}", node)
             self.unknown_keys(spec, {"title", "amount", "unit", "when", "from_field", "start_field", "owner", "warn",
-                                     "on_expiry", "supervise", "sets_due"}, f"deadline {dname!r}")
+                                     "on_expiry", "supervise", "sets_due", "source", "start_after"},
+                              f"deadline {dname!r}")
             rules = []
             for alt in spec.get("when") or []:
                 self.mapping(alt, f"deadline {dname!r} when", spec)
@@ -216,8 +218,31 @@ class _Checker:
                 from_field=spec.get("from_field"), start_field=spec.get("start_field"), owner=owner,
                 warn_share=warn_share, warn_before=warn_before, on_expiry=spec.get("on_expiry"),
                 supervise=supervise, sets_due=bool(spec.get("sets_due", True)),
+                source=self.source_ref(spec, spec.get("source"), f"deadline {dname!r}"),
+                start_after=spec.get("start_after"),
             )
+        for dname, dl in out.items():
+            if dl.start_after is not None and (dl.start_after not in out or dl.start_after == dname):
+                self.fail(node[dname], f"deadline {dname!r} starts after {dl.start_after!r}, which is not another "
+                                       f"deadline of this definition")
         return out
+
+    def source_ref(self, node: Any, value: Any, what: str) -> SourceRef | None:
+        """`source: {law, year, article?, verified?, note?}` — the rule a deadline comes from."""
+        if value is None:
+            return None
+        self.mapping(value, f"{what} source", node)
+        self.unknown_keys(value, {"law", "year", "article", "verified", "note"}, f"{what} source")
+        law, year = value.get("law"), value.get("year")
+        if not isinstance(law, str) or not law.strip():
+            self.fail(value, f"{what} source needs the law's name (law)")
+        if not isinstance(year, int) or isinstance(year, bool) or not 1949 <= year <= 2100:
+            self.fail(value, f"{what} source needs the year of the text (year), not {year!r}")
+        verified = value.get("verified", True)
+        if not isinstance(verified, bool):
+            self.fail(value, f"{what} source verified must be true or false")
+        return SourceRef(law=law.strip().strip("《》"), year=year, article=str(value.get("article") or ""),
+                         verified=verified, note=str(value.get("note") or ""))
 
     def deadline_ops(self, node: Mapping, value: Any, known: Mapping[str, DeadlineSpec], what: str,
                      fields: tuple[FieldSpec, ...] = ()) -> DeadlineOps:

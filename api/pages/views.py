@@ -262,7 +262,8 @@ def case_page(conn: Connection, access: CaseAccess, case_id: int, now: datetime,
                           "owner": "、".join(org.name(u) for u in record.parties.get(owner, [])) if owner else "",
                           "status": DEADLINE_STATUS.get(row.status, row.status),
                           "days": days_left(row.due_at, now) if running else None, "running": running,
-                          "provisional": provisional_reason(row.rule, row.due_at) if row.provisional else ""})
+                          "provisional": provisional_reason(row.rule, row.due_at) if row.provisional else "",
+                          "source": spec.source.text if spec and spec.source else ""})
     links = []
     for direction, kind, other, number in views.links(conn, case_id):
         row = cases_repo.load(conn, other)

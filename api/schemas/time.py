@@ -39,6 +39,8 @@ class DeadlineRead(BaseModel):
     due_at: datetime
     provisional: bool = Field(description=PROVISIONAL)
     provisional_reason: str | None = Field(description="why, in Chinese (暂定：…)")
+    source: str | None = Field(None, description="the rule the deadline comes from, by article and year, as the "
+                                                 "definition cites it (《…》（2021）第…条); null when it names none")
 
     @classmethod
     def of(cls, row: Any, d: Definition) -> DeadlineRead:
@@ -46,7 +48,8 @@ class DeadlineRead(BaseModel):
         return cls(name=row.name, title=spec.title if spec else row.name, status=row.status,
                    owner_role=row.owner_role, started_at=row.started_at, due_at=row.due_at,
                    provisional=bool(row.provisional),
-                   provisional_reason=provisional_reason(row.rule, row.due_at) if row.provisional else None)
+                   provisional_reason=provisional_reason(row.rule, row.due_at) if row.provisional else None,
+                   source=spec.source.text if spec and spec.source else None)
 
 
 class ScorecardRead(BaseModel):

@@ -16,8 +16,12 @@ AS_PROC = GY_PROC.__class__.of("proc-as", "as_jcy", "procurator")
 
 
 def clue(cases, actor=OFFICE, **extra):
-    return Flow.start(cases, "pil_case", actor, "清镇市红枫湖沿岸污水直排", facts="沿岸生活污水长期直排，行政机关未依法履职",
-                      procuratorate="gy_jcy", agency="gy_qz_gov", clue_type="国家机关转交", **extra)
+    # Version 1, as published: its cases keep it (v2 is tests/workflows/test_pil_case_v2.py).
+    return Flow(cases, cases.start(task_force="two_lakes", workflow="pil_case", actor=actor,
+                                   title="清镇市红枫湖沿岸污水直排", version=1,
+                                   payload={"facts": "沿岸生活污水长期直排，行政机关未依法履职",
+                                            "procuratorate": "gy_jcy", "agency": "gy_qz_gov",
+                                            "clue_type": "国家机关转交", **extra}))
 
 
 def investigating(cases):
@@ -58,8 +62,9 @@ def test_only_the_cases_procuratorate_moves_it_and_others_see_it_as_a_party(case
 
 def test_a_member_hands_in_a_clue_which_is_transferred(cases):
     source = Flow.start(cases, "referral", member("gy_sthjj"), "排污", problem="排污")
-    c = Flow.start(cases, "pil_case", member("gy_sthjj"), "线索", facts="某局不履职", procuratorate="gy_jcy",
-                   source=source.case.number)
+    c = Flow(cases, cases.start(task_force="two_lakes", workflow="pil_case", actor=member("gy_sthjj"), title="线索",
+                                version=1, payload={"facts": "某局不履职", "procuratorate": "gy_jcy",
+                                                    "source": source.case.number}))
     assert c.case.parties["clue_source"] == ["gy_sthjj"] and [x.id for x in c.linked("clue")] == [source.id]
     c.fire("register_clue", GY_PROC, "evaluating")
     c.fire("transfer_clue", GY_CHIEF, "clue_transferred", to="as_jcy", reason="属安顺市检察院管辖")
@@ -106,7 +111,8 @@ def test_urgent_reply_overdue_suspension_and_litigation_to_judgment(cases, db):
         assert conn.execute(select(Deadline.status).where(Deadline.case_id == c.id,
                                                           Deadline.name == "review_by")).scalar_one() == "paused"
     cases.clock.set(local(2026, 4, 11, 9))
-    assert c.fire("resume", GY_CHIEF, "follow_up", reason="汛期结束").due_at == end_of(2026, 5, 1)
+    # Ten days stood still: 21 April + 10 = 1 May, inside the Labour Day holiday: Wed 6 May (issue 14).
+    assert c.fire("resume", GY_CHIEF, "follow_up", reason="汛期结束").due_at == end_of(2026, 5, 6)
     c.fire("conclude_review", GY_PROC, "review_concluded", proposal="提起诉讼", report="仍未履职")
     c.refused(GuardFailed, "start_prosecution_review", GY_CHIEF, "仍处于受侵害状态",
               situation="逾期不回复且未采取有效措施", interest_still_harmed=False)

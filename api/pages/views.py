@@ -23,6 +23,7 @@ from engine import views, worklist
 from engine.access import CaseAccess
 from engine.deadlines import provisional_dues, provisional_reason
 from engine.definition import Definition, FieldSpec
+from engine.notices import CLOCK_NOTES
 
 FAR = datetime(2999, 1, 1, tzinfo=UTC)
 # Ladder states of the supervision workflow, by the card they show; looked up by state name so a
@@ -245,7 +246,9 @@ def case_page(conn: Connection, access: CaseAccess, case_id: int, now: datetime,
             what = f"关联{LINK_TITLES.get(h.payload.get('kind', ''), '案件')}"
             reason, details = "", [("关联案件", other)]
         else:
-            what = ev.title if ev else ("创建" if h.kind == "create" else h.event)
+            what = ev.title if ev else ("创建" if h.kind == "create" else CLOCK_NOTES.get(h.event, h.event))
+            if h.event in CLOCK_NOTES and h.payload.get("title"):  # the clock's notes name their deadline
+                what = f"{what}：{h.payload['title']}"
             reason = h.payload.get("reason") or h.payload.get("comment") or h.payload.get("result") or ""
             details = [(titles.get(k, k), shown(v, specs.get(k), org)) for k, v in h.payload.items()
                        if k in titles and v not in (None, "", []) and k not in ("reason", "result", "comment")]

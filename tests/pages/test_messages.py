@@ -60,3 +60,18 @@ def test_the_done_notice_says_only_what_the_page_knows(client, api):
     assert "已办理：移送" in shown
     forged = client.get(f"/case/{referral['id']}", params={"done": "您的账号已被冻结，请致电"}).text
     assert "您的账号已被冻结" not in forged and "已办理：" not in forged
+
+
+def test_the_clocks_notes_read_in_words_on_the_case_page(client, api, cases, clock):
+    from datetime import timedelta
+
+    from engine.timers import run_due
+
+    referral = api.referral("gy_sthjj", "gy_qz_gov", title="期限届满的移送")
+    clock.advance(timedelta(days=30))
+    run_due(cases)
+    sign_in(client, "gy_sthjj")
+    page = client.get(f"/case/{referral['id']}").text
+    timeline = page[page.index('data-testid="timeline"'):]
+    assert "期限届满：3个工作日内签收" in timeline
+    assert "deadline_expired" not in page and "deadline_warning" not in page and "supervision_opened" not in page

@@ -75,7 +75,12 @@ def serve(url: str, data_dir: str, port: int, workers: int) -> subprocess.Popen:
     proc = subprocess.Popen([sys.executable, "-m", "uvicorn", "api.app:create_app", "--factory", "--host", "127.0.0.1",
                              "--port", str(port), "--log-level", "warning", "--no-access-log", "--workers", str(workers)],
                             cwd=ROOT, env=env)
-    deadline = time.monotonic() + 30
+    return wait_for_health(proc, port, 30)
+
+
+def wait_for_health(proc: subprocess.Popen, port: int, seconds: float) -> subprocess.Popen:
+    """The server once it answers /health; killed, and an error raised, if it does not in time."""
+    deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         try:
             if httpx.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200:
@@ -83,7 +88,7 @@ def serve(url: str, data_dir: str, port: int, workers: int) -> subprocess.Popen:
         except httpx.HTTPError:
             time.sleep(0.1)
     proc.kill()
-    raise RuntimeError("uvicorn did not answer /health within 30 s")
+    raise RuntimeError(f"the server did not answer /health within {seconds:g} s")
 
 
 def round_(base: str, token: str, ids: list[int], n: int, idempotent: bool) -> tuple[list[float], float]:

@@ -34,7 +34,7 @@ sys.path.insert(0, str(ROOT))
 import httpx  # noqa: E402
 from aiosmtpd.controller import Controller  # noqa: E402
 from fire_throughput import RECEIVER, REFERRER, make_cases  # noqa: E402
-from http_events import free_port, pct  # noqa: E402
+from http_events import free_port, pct, wait_for_health  # noqa: E402
 from sqlalchemy import create_engine, func, insert, select, text  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 
@@ -112,15 +112,7 @@ def serve(url: str, data_dir: str, port: int, smtp_port: int) -> subprocess.Pope
            "GONGZHI_NOTIFY_QUIET_HOURS": "false", "GONGZHI_NOTIFY_DAILY_CAP": "100000"}
     proc = subprocess.Popen([sys.executable, "-m", "api.cli", "serve", "--port", str(port)], cwd=ROOT, env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200:
-                return proc
-        except httpx.HTTPError:
-            time.sleep(0.1)
-    proc.kill()
-    raise RuntimeError("gongzhi serve did not answer /health within 60 s")
+    return wait_for_health(proc, port, 60)
 
 
 def bench(label: str, url: str, rate: float, seconds: float) -> None:

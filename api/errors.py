@@ -20,17 +20,21 @@ from api.context import request_id
 from db.session import fault_of
 from engine.attachments import NotContributor, TooLarge, UnsupportedType, ZipBomb
 from engine.errors import (
+    BadAssignee,
     BadPayload,
     ClockBehind,
     ClockConflict,
     DefinitionError,
     EngineError,
     GuardFailed,
+    NotActingUnit,
     NotAllowed,
+    NotAssignee,
     NotFound,
     RoleNotHeld,
     StaleVersion,
     UnitNotAllowed,
+    WorkConflict,
 )
 
 log = logging.getLogger("gongzhi.api")
@@ -54,6 +58,10 @@ def not_authenticated(reason: str = "missing or invalid credentials") -> ApiErro
 # Most specific first: RoleNotHeld is a NotAllowed, and answers 403 (you may see it, not move it).
 _ENGINE_STATUS: tuple[tuple[type[EngineError], int], ...] = (
     (RoleNotHeld, 403),
+    (NotAssignee, 403),
+    (NotActingUnit, 403),
+    (BadAssignee, 422),
+    (WorkConflict, 409),
     (NotContributor, 403),
     (TooLarge, 413),
     (ZipBomb, 413),

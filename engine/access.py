@@ -5,7 +5,8 @@ A viewer reads a case when
   - its unit is an office unit of the case's task force (the office sees every case of it), or
   - it holds, in the case's task force, an organisation role that the case's definition lets fire
     events (such a role acts on every case of that workflow — convenor, office head — so it must
-    see them all).
+    see them all), or
+  - the case has been shared with its unit for reading (抄送/传阅): such a unit reads, it does not act.
 Everything else is invisible and answers "not found", so case numbers leak nothing. Organisation
 roles count only inside the viewer's own task force. No rule names a workflow or a role.
 """
@@ -19,15 +20,17 @@ from typing import Any
 
 from sqlalchemy import Connection
 
+from db.repositories import assignments as assign_repo
 from db.repositories import case_queries
 from db.repositories import cases as cases_repo
 from db.repositories import definitions as defs_repo
 from db.repositories.case_queries import CaseFilter, CaseRecord, Scope
 from db.repositories.cases import CaseRow, HistoryRow
+from engine.acting import Acting, acting_on
 from engine.actors import Actor
 from engine.cases import Cases
 from engine.definition import Definition
-from engine.errors import NotFound
+from engine.errors import NotAssignee, NotFound, RoleNotHeld
 from engine.machine import CompiledMachine
 
 
@@ -107,11 +110,11 @@ class CaseAccess:
     def visible(self, conn: Connection, case: CaseRow | CaseRecord) -> bool:
         if is_party(self.viewer.unit, case.parties):
             return True
-        if case.task_force_code != self.viewer.task_force:
-            return False
-        if self.viewer.office:
+        if case.task_force_code == self.viewer.task_force and (
+                self.viewer.office
+                or wide_roles(self.cases.machine(conn, case.definition_id).definition) & self.viewer.roles):
             return True
-        return bool(wide_roles(self.cases.machine(conn, case.definition_id).definition) & self.viewer.roles)
+        return self.viewer.unit is not None and assign_repo.is_shared_with(conn, case.id, self.viewer.unit)
 
     def load(self, conn: Connection, case_id: int) -> CaseRow:
         """The case, or NotFound — whether it is missing or merely not this viewer's to see."""
@@ -141,8 +144,18 @@ class CaseAccess:
     def machine(self, conn: Connection, case: CaseRow | CaseRecord) -> CompiledMachine:
         return self.cases.machine(conn, case.definition_id)
 
+    def acting(self, conn: Connection, case: CaseRow | CaseRecord) -> Acting:
+        """The viewer as it acts on this case: itself, a delegate of the unit's 承办人, or without its
+        unit's party roles while the case is a colleague's (engine/acting.py)."""
+        return acting_on(conn, self.viewer.actor_on(case.task_force_code), case.id, case.parties,
+                         self.cases.clock.now())
+
     def allowed(self, conn: Connection, case: CaseRow | CaseRecord) -> list[str]:
         """What the viewer may fire now (guards that need no input already judged)."""
+        return self.cases.open_events_in(conn, case, self.acting(conn, case).actor)
+
+    def allowed_as_unit(self, conn: Connection, case: CaseRow | CaseRecord) -> list[str]:
+        """What the viewer's unit may fire now, whoever in the unit the case is assigned to."""
         return self.cases.open_events_in(conn, case, self.viewer.actor_on(case.task_force_code))
 
     def start_in(self, conn: Connection, *, workflow: str, title: str, description: str = "",
@@ -156,8 +169,15 @@ class CaseAccess:
     def fire_in(self, conn: Connection, case_id: int, event: str, payload: Mapping[str, Any] | None = None,
                 *, expected_version: int | None = None) -> CaseRow:
         case = self.load(conn, case_id)
-        return self.cases.fire_in(conn, case, event, self.viewer.actor_on(case.task_force_code), payload,
-                                  expected_version=expected_version)
+        acting = self.acting(conn, case)
+        try:
+            return self.cases.fire_in(conn, case, event, acting.actor, payload, expected_version=expected_version,
+                                      note=acting.note())
+        except RoleNotHeld:
+            if acting.blocked_by is None:
+                raise
+            raise NotAssignee(acting.refusal_en(), acting.refusal_zh(), case_id=case.id, event=event,
+                              assignee=f"user:{acting.blocked_by.user_id}") from None
 
     def history(self, conn: Connection, case_id: int) -> list[HistoryRow]:
         self.load(conn, case_id)

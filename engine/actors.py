@@ -11,6 +11,9 @@ class Actor:
     unit: str | None
     roles: frozenset[str] = field(default_factory=frozenset)
     name: str = ""
+    # False while the unit's share of the case is assigned to a colleague this actor does not stand in
+    # for (engine/acting.py): the actor keeps its organisation roles, not its unit's party roles.
+    party_roles: bool = True
 
     @classmethod
     def of(cls, id: str, unit: str | None, *roles: str, name: str = "") -> Actor:
@@ -18,7 +21,7 @@ class Actor:
 
     def roles_on(self, parties: dict[str, list[str]]) -> frozenset[str]:
         """Organisation roles plus the party roles this actor's unit holds on a case."""
-        if self.unit is None:
+        if self.unit is None or not self.party_roles:
             return self.roles
         held = [role for role, units in parties.items() if self.unit in units]
         return self.roles.union(held) if held else self.roles

@@ -211,8 +211,11 @@ class Cases:
             return self.fire_in(conn, case, event, actor, payload, expected_version=expected_version)
 
     def fire_in(self, conn: Connection, case: CaseRow | int, event: str, actor: Actor,
-                payload: Mapping[str, Any] | None = None, *, expected_version: int | None = None) -> CaseRow:
-        """Apply one event. A CaseRow may be passed to skip the read: the version check still holds."""
+                payload: Mapping[str, Any] | None = None, *, expected_version: int | None = None,
+                note: Mapping[str, Any] | None = None) -> CaseRow:
+        """Apply one event. A CaseRow may be passed to skip the read: the version check still holds.
+        `note` adds reserved keys to the history row only (who acted for whom), never to the payload
+        effects and guards see."""
         if isinstance(case, int):
             case = self.load_in(conn, case)
         if expected_version is not None and expected_version != case.version:
@@ -248,8 +251,8 @@ class Cases:
                     raise GuardFailed(named.name, reason)
         role = next((r for r in ev.spec.roles if r in held), None)
         seq = case.version + 1
-        row = self.history_row(case.id, seq, "event", event, case.state, dest, actor, role, clean, now,
-                               case.head_hash)
+        row = self.history_row(case.id, seq, "event", event, case.state, dest, actor, role,
+                               {**clean, **note} if note else clean, now, case.head_hash)
         due_role = case_due_role = object()
         if ctx is not None:
             # Deadline operations write rows before the case moves: hold the row at this version first.

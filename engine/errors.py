@@ -140,3 +140,37 @@ class ClockConflict(EngineError):
     def __init__(self, message: str, message_zh: str, **details) -> None:
         super().__init__(message, **details)
         self.message_zh = message_zh
+
+
+class UnitWorkRefused(EngineError):
+    """分办、委托、抄送 refused; each refusal says why in Chinese and English (`message_zh` per instance)."""
+
+    code = "unit_work_refused"
+
+    def __init__(self, message: str, message_zh: str, **details) -> None:
+        super().__init__(message, **details)
+        self.message_zh = message_zh
+
+
+class NotAssignee(UnitWorkRefused):
+    """The case is assigned, inside the actor's unit, to a colleague the actor does not stand in for."""
+
+    code = "assigned_to_another"
+
+
+class NotActingUnit(UnitWorkRefused):
+    """Only an account of a unit acting on the case (or the office, for sharing) may do this."""
+
+    code = "not_acting_unit"
+
+
+class BadAssignee(UnitWorkRefused):
+    """The person or unit chosen cannot take the case (outside the unit, inactive, already on it) or bad dates."""
+
+    code = "bad_assignee"
+
+
+class WorkConflict(UnitWorkRefused):
+    """The case's assignment is not what the request assumed (already assigned, closed)."""
+
+    code = "work_conflict"

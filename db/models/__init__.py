@@ -1,6 +1,7 @@
 """All tables; importing this module registers them on Base.metadata."""
 
 from db.models.accounts import ApiKey, AuthToken, SignInAttempt, User
+from db.models.assignments import CaseAssignment, CaseRead, CaseShare, Delegation
 from db.models.attachments import Attachment
 from db.models.background import JobFailure, WorkerHeartbeat
 from db.models.cases import Case, CaseHistory, CaseParty
@@ -14,6 +15,10 @@ from db.models.sequences import Sequence
 from db.models.time import CadenceRun, CaseLink, Deadline, Setting, Timer
 
 __all__ = [
+    "CaseAssignment",
+    "CaseRead",
+    "CaseShare",
+    "Delegation",
     "Channel",
     "Delivery",
     "JobFailure",

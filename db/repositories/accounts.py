@@ -142,3 +142,30 @@ def unit_short_name(conn: Connection, code: str) -> str | None:
 def task_forces_of_unit(conn: Connection, unit: str) -> list[str]:
     return list(conn.execute(select(tf_units.c.task_force_code).where(tf_units.c.unit_code == unit)
                              .order_by(tf_units.c.task_force_code)).scalars())
+
+
+@dataclass(frozen=True, slots=True)
+class Person:
+    """A user account as colleagues see it."""
+
+    id: int
+    username: str
+    display_name: str
+    unit_code: str
+    task_force_code: str
+
+
+_PERSON = select(users.c.id, users.c.username, users.c.display_name, users.c.unit_code, users.c.task_force_code)
+
+
+def person(conn: Connection, user_id: int) -> Person | None:
+    """An active user account, or None."""
+    row = conn.execute(_PERSON.where(users.c.id == user_id, users.c.active.is_(True))).first()
+    return Person(*row) if row else None
+
+
+def people_of_unit(conn: Connection, unit: str, task_force: str) -> list[Person]:
+    """The active user accounts of a unit in a task force, by name."""
+    stmt = _PERSON.where(users.c.unit_code == unit, users.c.task_force_code == task_force,
+                         users.c.active.is_(True)).order_by(users.c.display_name, users.c.id)
+    return [Person(*r) for r in conn.execute(stmt)]

@@ -28,10 +28,11 @@ from sqlalchemy import (
     union,
 )
 
-from db.models import Case, CaseParty, Definition, Jurisdiction, Unit
+from db.models import Case, CaseParty, CaseShare, Definition, Jurisdiction, Unit
 
 cases = Case.__table__
 parties = CaseParty.__table__
+shares = CaseShare.__table__
 definitions = Definition.__table__
 jurisdictions = Jurisdiction.__table__
 units = Unit.__table__
@@ -112,7 +113,10 @@ def _party(unit_clause: ColumnElement[bool]) -> ColumnElement[bool]:
 
 
 def scope_clause(scope: Scope) -> ColumnElement[bool]:
-    own = _party(parties.c.unit_code == scope.unit) if scope.unit else false()
+    # A unit reads the cases it is a party to and those shared with it (抄送).
+    own = or_(_party(parties.c.unit_code == scope.unit),
+              exists().where(shares.c.case_id == cases.c.id, shares.c.unit_code == scope.unit)) \
+        if scope.unit else false()
     in_tf = cases.c.task_force_code == scope.task_force
     if scope.whole_task_force:
         return or_(own, in_tf)

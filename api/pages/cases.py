@@ -17,7 +17,7 @@ from api.accounts import SignInThrottled, csrf_for
 from api.auth import CSRF_COOKIE, SESSION_COOKIE
 from api.deps import Services
 from api.notify.channels import shown_target
-from api.pages import views
+from api.pages import unit_work, views
 from api.pages.forms import (
     DESCRIPTION_LIMIT,
     NUL,
@@ -34,6 +34,7 @@ from api.pages.session import CSRF_FIELD, PageUser, PageUserDep, check_csrf
 from api.routes.accounts import source_of
 from db.repositories import notices as notices_repo
 from documents import issuing
+from engine.assignment import record_first_read
 from engine.errors import BadPayload, EngineError, GuardFailed, NotFound
 
 router = APIRouter(include_in_schema=False)
@@ -147,7 +148,7 @@ def my_work(request: Request, user: PageUserDep) -> HTMLResponse:
 
 def _case_page(request: Request, user: PageUser, case_id: int, *, open_event: str = "",
                form: FormState | None = None, status: int = 200, notice: str = "",
-               evidence_error: str = "") -> HTMLResponse:
+               evidence_error: str = "", work_error: str = "") -> HTMLResponse:
     services = _services(request)
     try:
         with services.db.read() as conn:
@@ -157,15 +158,16 @@ def _case_page(request: Request, user: PageUser, case_id: int, *, open_event: st
             case = views.case_page(conn, user.access, case_id, services.clock.now(), documents)
             told = notices_repo.notices_of_case(conn, case_id)
             sends = notices_repo.external_of_case(conn, case_id)
+            work = unit_work.panel(conn, user.access, case_id)
     except NotFound:
         return not_found(request)
     return page(request, "case.html", status=status, case=case, open_event=open_event,
                 form=form or FormState(), notice=notice, evidence_error=evidence_error, told=told, sends=sends,
-                shown_target=shown_target)
+                shown_target=shown_target, work=work, work_error=work_error)
 
 
 # What a redirect after a form may say it did: an event of the case (shown by its title) or these.
-_DONE = {"created": "新建", "evidence": "上传证据材料"}
+_DONE = {"created": "新建", "evidence": "上传证据材料", "assigned": "分办", "claimed": "认领", "shared": "抄送"}
 
 
 @router.get("/case/{case_id}", response_class=HTMLResponse)
@@ -173,6 +175,7 @@ def case_page(request: Request, case_id: CaseId, user: PageUserDep,
               done: Annotated[str, Query(max_length=60)] = "") -> HTMLResponse:
     # Only names the page itself knows are shown: a link cannot make the page say anything else.
     notice = ""
+    record_first_read(_services(request).db, user.access, case_id)  # 已阅: a shared unit's reader, the first time
     if done:
         services = _services(request)
         with services.db.read() as conn:

@@ -14,13 +14,16 @@ from sqlalchemy import Connection
 
 from api.pages.forms import Widget, widgets
 from api.pages.render import days_left, zh_date, zh_datetime
+from db.repositories import assignments as assign_repo
 from db.repositories import attachments as attachments_repo
 from db.repositories import cases as cases_repo
 from db.repositories import organisation as org_repo
 from db.repositories import time as time_repo
 from db.repositories.case_queries import CaseFilter
-from engine import views, worklist
+from engine import delegation, views, worklist
 from engine.access import CaseAccess
+from engine.acting import ACTOR_NAME, ON_BEHALF_OF, user_id_of
+from engine.assignment import NOTES as WORK_NOTES
 from engine.deadlines import provisional_dues, provisional_reason
 from engine.definition import Definition, FieldSpec
 from engine.notices import CLOCK_NOTES
@@ -81,6 +84,9 @@ class WorkItem:
     # what there is to do: the titles of the events open to me ("签收、申请退回"), else the deadline I owe
     todo: str = ""
     provisional: str = ""  # why the due date is only provisional (暂定：…), else ""
+    # 分办 inside my unit: "" (mine, or not yet assigned), "代张三办理", "已分办给王五"; `rank` orders by it
+    assignment: str = ""
+    rank: int = 1
 
 
 def ladder_card(conn: Connection, access: CaseAccess, case_id: int) -> str:
@@ -122,8 +128,31 @@ def my_work(conn: Connection, access: CaseAccess, now: datetime) -> list[WorkIte
         todo = "、".join(acts[case_id].titles) if case_id in acts else "按期办理"
         out.append(WorkItem(case_id, record.number, record.title, d.title, d.states[record.state].title,
                             due, days, colour(days, card), card, todo, provisional.get(case_id, "")))
-    out.sort(key=lambda w: (w.due_at is None, w.due_at or FAR, w.case_id))
+    mark_assignments(conn, access, out)
+    out.sort(key=lambda w: (w.rank, w.due_at is None, w.due_at or FAR, w.case_id))
     return out
+
+
+def mark_assignments(conn: Connection, access: CaseAccess, items: list[WorkItem]) -> None:
+    """Mine first (assigned to me, or to someone I stand in for today: 代X办理), then my unit's unassigned
+    work, then what the unit has handed to a colleague (已分办给X) — still listed, because its deadlines
+    are still the unit's and whoever handed it out follows it up from here."""
+    viewer = access.viewer
+    if viewer.unit is None or not items:
+        return
+    assigned = assign_repo.assignees_in_unit(conn, [w.case_id for w in items], viewer.unit)
+    me = user_id_of(viewer.id)
+    standing_in = delegation.delegators_for(conn, viewer, access.cases.clock)
+    for w in items:
+        a = assigned.get(w.case_id)
+        if a is None:
+            continue
+        if a.user_id == me:
+            w.rank, w.assignment = 0, ""
+        elif a.user_id in standing_in:
+            w.rank, w.assignment = 0, f"代{a.name}办理"
+        else:
+            w.rank, w.assignment = 2, f"已分办给{a.name}"
 
 
 def my_open_cases(conn: Connection, access: CaseAccess, now: datetime, *, workflow: str | None = None,
@@ -228,6 +257,26 @@ def display(value: Any, org: Organisation) -> Any:
     return value
 
 
+def work_note(event: str, payload: dict[str, Any], org: Organisation) -> str:
+    """A 分办/认领/改派/抄送/已阅 row in words: "改派：张三 → 李四"."""
+    title = WORK_NOTES[event]
+    if event == "reassigned":
+        return f"{title}：{payload.get('previous_name', '')} → {payload.get('assignee_name', '')}"
+    if event == "shared":
+        return f"{title}：{'、'.join(org.name(u) for u in payload.get('units', []))}"
+    if event == "read":
+        return f"{title}：{payload.get('reader_name', '')}"
+    return f"{title}：{payload.get('assignee_name', '')}"
+
+
+def person_of(payload: dict[str, Any]) -> str:
+    """Who acted, when the row names a person: "李四 代 张三" for a delegate, else the one who assigned."""
+    behalf = payload.get(ON_BEHALF_OF)
+    if isinstance(behalf, dict):
+        return f"{payload.get(ACTOR_NAME, '')} 代 {behalf.get('name', '')}"
+    return str(payload.get("by_name") or "")
+
+
 def case_page(conn: Connection, access: CaseAccess, case_id: int, now: datetime, documents: list[Any]) -> CasePage:
     record = access.record(conn, case_id)
     d = access.machine(conn, record).definition
@@ -241,7 +290,9 @@ def case_page(conn: Connection, access: CaseAccess, case_id: int, now: datetime,
     timeline = []
     for h in access.history(conn, case_id):
         ev = d.events.get(h.event)
-        if h.event == "linked":  # an annotation: another case was linked to this one
+        if h.kind == "note" and h.event in WORK_NOTES:  # 分办、认领、改派、抄送、已阅
+            what, reason, details = work_note(h.event, h.payload, org), "", []
+        elif h.event == "linked":  # an annotation: another case was linked to this one
             other = h.payload.get("to") or h.payload.get("from") or ""
             what = f"关联{LINK_TITLES.get(h.payload.get('kind', ''), '案件')}"
             reason, details = "", [("关联案件", other)]
@@ -254,6 +305,7 @@ def case_page(conn: Connection, access: CaseAccess, case_id: int, now: datetime,
                        if k in titles and v not in (None, "", []) and k not in ("reason", "result", "comment")]
         role = d.roles[h.actor_role].title if h.actor_role in d.roles else (h.actor_role or "")
         timeline.append({"at": h.at, "who": org.name(h.actor_unit) if h.actor_unit else "系统", "role": role,
+                         "person": person_of(h.payload),
                          "what": what, "reason": reason, "details": details,
                          "to_state": d.states[h.to_state].title if h.to_state in d.states else h.to_state})
     deadlines = []

@@ -4,9 +4,19 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from api.routes import accounts, attachments, cases, definitions, documents, notices, operations, time
+from api.routes import (
+    accounts,
+    attachments,
+    cases,
+    definitions,
+    documents,
+    notices,
+    operations,
+    time,
+    unit_work,
+)
 
 
 def routers() -> list[APIRouter]:
     return [operations.router, accounts.router, definitions.router, cases.router, attachments.router,
-            documents.router, time.router, notices.router]
+            documents.router, time.router, notices.router, unit_work.router]

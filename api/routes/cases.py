@@ -32,6 +32,7 @@ from api.schemas.time import DeadlineRead
 from db.repositories import time as time_repo
 from db.repositories.case_queries import CaseFilter
 from engine.access import CaseAccess
+from engine.assignment import record_first_read
 from engine.context import LOCAL_TZ
 from engine.deadlines import provisional_dues
 from engine.errors import StaleVersion
@@ -135,6 +136,7 @@ def create_case(body: CaseCreate, access: AccessDep, services: ServicesDep,
 @router.get("/{case_id}", response_model=CaseRead, responses={200: {"headers": _ETAG_HEADER}, **errors(401, 404, 422)},
             summary="案件详情 / one case, with the events I may fire now")
 def get_case(case_id: CaseId, access: AccessDep, services: ServicesDep) -> JSONResponse:
+    record_first_read(services.db, access, case_id)  # 已阅: a shared unit's reader, the first time
     with services.db.read() as conn:
         access.record(conn, case_id)
         return _case_reply(conn, access, case_id, services.clock.now(), 200).response()

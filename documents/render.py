@@ -24,6 +24,8 @@ from urllib.parse import unquote, urlsplit
 import jinja2
 import jinja2.meta
 from weasyprint import HTML
+from weasyprint.document import Document
+from weasyprint.formatting_structure import boxes
 from weasyprint.text import ffi as weasyprint_ffi
 from weasyprint.text.fonts import FontConfiguration
 from weasyprint.urls import FatalURLFetchingError, URLFetcher, URLFetcherResponse
@@ -35,6 +37,7 @@ __all__ = [
     "TEMPLATES_DIR",
     "PackagedFilesFetcher",
     "RenderError",
+    "RenderTimeout",
     "ResourceRefused",
     "TooLarge",
     "UnknownKind",
@@ -45,6 +48,7 @@ __all__ = [
     "mark_layout",
     "render_html",
     "render_pdf",
+    "render_pdf_here",
     "title_lines",
 ]
 
@@ -88,7 +92,12 @@ class TooLarge(RenderError):
     """A document past the render limits: refused before layout (its text) or before writing (its pages)."""
 
 
-# Renders run one at a time per process, so one document's size is everyone's wait. The event's fields
+class RenderTimeout(RenderError):
+    """A render worker took longer than its time limit and was stopped (retried like other failures:
+    a loaded machine may be the cause)."""
+
+
+# Renders in one worker run one at a time, so one document's size is that worker's wait. The event's fields
 # are bounded (engine/definition.py TEXT_LIMITS); these bound what one document may gather from a case.
 # Measured on the 2-core machine: 20,000 characters of body text lay out as 34 pages in about 6 s,
 # 40,000 as 66 pages in about 10 s, 59,000 as 97 pages in 4.5 s on a quieter machine (141 MB); the old
@@ -229,8 +238,10 @@ def mark_layout(issuer_mark: str | Sequence[str]) -> list[MarkLine]:
     return result
 
 
-# 2号 (22 pt) characters on a 156 mm line; a landscape attachment's title line holds about 29.
-TITLE_CHARS = 20
+# Whole 2号 (22 pt) characters on a title line: 156 mm holds 20.1; a landscape page's 225 mm holds
+# 28.99, so 28 (a 29-character line overflows by 0.2 pt and WeasyPrint wraps its last character).
+TITLE_CHARS = int(156 / 25.4 * 72 / 22)
+LANDSCAPE_TITLE_CHARS = int(225 / 25.4 * 72 / 22)
 # Words a title line must not split (GB/T 9704 §7.3.1: "词意完整"). Without a segmenter, the
 # words 公文 titles use most; a character outside them may be followed by a break.
 _TITLE_WORDS_TEXT = """关于 召开 印发 移送 转发 会议 专题 通知 通报 纪要 方案 整改 问题 清单 情况 进展 工作
@@ -314,6 +325,7 @@ def _environment() -> jinja2.Environment:
     env.filters["cn_date"] = cn_date
     env.globals["mark_layout"] = mark_layout
     env.globals["title_lines"] = title_lines
+    env.globals["LANDSCAPE_TITLE_CHARS"] = LANDSCAPE_TITLE_CHARS
     return env
 
 
@@ -388,28 +400,94 @@ def _font_config() -> FontConfiguration:
     return FontConfiguration()
 
 
+def _layout(html: str) -> Document:
+    font_config = _font_config()
+    try:
+        document = HTML(string=html, base_url=BASE_URL, url_fetcher=PackagedFilesFetcher()).render(
+            font_config=font_config
+        )
+    except FatalURLFetchingError as exc:
+        cause = exc.__cause__ or exc
+        raise RenderError(str(cause)) from exc
+    if len(document.pages) > MAX_PAGES:
+        raise TooLarge(f"the document lays out as {len(document.pages)} pages; at most {MAX_PAGES}")
+    return document
+
+
+def _turn_landscape_pages(document: Document, pdf: Any) -> None:
+    """Store landscape pages turned a quarter anticlockwise (/Rotate 270): held as a portrait sheet,
+    the table's head is at the sheet's left edge — the binding side of an odd page, the outer side
+    of an even one (GB/T 9704 §8) — and the page number at the foot (see the stylesheet)."""
+    for number in pdf.pages["Kids"][::3]:
+        page = pdf.objects[number]
+        _, _, width, height = page["MediaBox"]
+        if width > height:
+            page["Rotate"] = 270
+
+
+def _write(document: Document) -> bytes:
+    return document.write_pdf(finisher=_turn_landscape_pages)
+
+
 def html_to_pdf(html: str) -> bytes:
-    """Lay out HTML (relative URLs resolve in documents/templates/) and return the PDF bytes."""
+    """Lay out HTML (relative URLs resolve in documents/templates/) and return the PDF bytes, in
+    this process."""
     with _RENDER_LOCK:
-        font_config = _font_config()
-        try:
-            document = HTML(string=html, base_url=BASE_URL, url_fetcher=PackagedFilesFetcher()).render(
-                font_config=font_config
-            )
-            if len(document.pages) > MAX_PAGES:
-                raise TooLarge(f"the document lays out as {len(document.pages)} pages; at most {MAX_PAGES}")
-            return document.write_pdf()
-        except FatalURLFetchingError as exc:
-            cause = exc.__cause__ or exc
-            raise RenderError(str(cause)) from exc
+        return _write(_layout(html))
 
 
-def render_pdf(kind: str, context: Mapping[str, Any]) -> bytes:
-    """Render a document kind from plain data to PDF bytes; TooLarge past the render limits."""
+def _page_of_banji(document: Document) -> tuple[int, bool] | None:
+    """(1-based page, whether that page holds nothing but the 版记) of the 版记, if any."""
+    for number, page in enumerate(document.pages, start=1):
+        areas = [box for box in page._page_box.children if isinstance(box, boxes.FootnoteAreaBox)]
+        if any(area.children for area in areas):
+            main = [box for box in page._page_box.children
+                    if not isinstance(box, boxes.FootnoteAreaBox | boxes.MarginBox)]
+            return number, not any(_has_text(box) for box in main)
+    return None
+
+
+def _has_text(box: Any) -> bool:
+    if isinstance(box, boxes.TextBox):
+        return bool(box.text.strip())
+    return any(_has_text(child) for child in getattr(box, "children", ()))
+
+
+def _check_text_size(kind: str, context: Mapping[str, Any]) -> None:
     size = text_size(context)
     if size > MAX_TEXT_CHARS:
         raise TooLarge(f"{kind}: {size} characters of text; a document takes at most {MAX_TEXT_CHARS}")
-    return html_to_pdf(render_html(kind, context))
+
+
+def render_pdf_here(kind: str, context: Mapping[str, Any]) -> bytes:
+    """render_pdf in this process, without the time and memory limits of a render worker."""
+    _check_text_size(kind, context)
+    html = render_html(kind, context)
+    with _RENDER_LOCK:
+        document = _layout(html)
+        # GB/T 9704 §7.4: the 版记 on the last side of a sheet. Past page 1 an odd page is a front,
+        # so the 版记 moves to its back — after a blank page if the text ended on an even page.
+        found = _page_of_banji(document) if 'data-banji="last-side"' in html else None
+        if found is not None and found[0] > 1 and found[0] % 2 == 1:
+            alone = found[1]
+            document = _layout(render_html(kind, {**context, "banji_page": "bare" if alone else "even"}))
+        return _write(document)
+
+
+def render_pdf(kind: str, context: Mapping[str, Any]) -> bytes:
+    """Render a document kind from plain data to PDF bytes in a render worker process
+    (documents/render_workers.py); TooLarge past the render limits (text, pages, memory),
+    RenderTimeout past the time limit."""
+    _check_text_size(kind, context)
+    from documents import render_workers
+
+    return render_workers.pool().render(kind, context)
+
+
+def warm_up() -> None:
+    """Load the fonts once (a render worker does this before its first job)."""
+    with _RENDER_LOCK:
+        _write(_layout('<p class="hei">预热 0</p><p class="kai">预热</p><p class="xbs">预热</p>'))
 
 
 # ---- readiness checks ----------------------------------------------------------------------------

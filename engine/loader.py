@@ -221,6 +221,14 @@ class _Checker:
                 source=self.source_ref(spec, spec.get("source"), f"deadline {dname!r}"),
                 start_after=spec.get("start_after"),
             )
+        # Sources are all-or-none within a version: a version that cites one deadline's source cites
+        # every one (workflows/README.md), so a new version that adds them cannot miss one.
+        cited = [dname for dname, dl in out.items() if dl.source is not None]
+        if cited:
+            for dname, dl in out.items():
+                if dl.source is None:
+                    self.fail(node[dname], f"deadline {dname!r} has no source, but deadline {cited[0]!r} of this "
+                                           f"definition cites one: every deadline of a version cites its source")
         for dname, dl in out.items():
             if dl.start_after is not None and (dl.start_after not in out or dl.start_after == dname):
                 self.fail(node[dname], f"deadline {dname!r} starts after {dl.start_after!r}, which is not another "

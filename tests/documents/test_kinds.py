@@ -56,9 +56,11 @@ def test_meeting_notice_and_minutes(db, cases, clock):
     assert "三、会议议程" in text and "2.研究部署跨界断面水质加密监测工作。" in text
     assert "附件：参会回执" in text and "（联系人：刘洋，电话0851-12345678）" in text
     assert f"联动专班办公室{ISSUED_ON}" in text
-    # The 回执 is an attachment on a page of its own, and the 版记 follows it on the last page.
-    assert pages[-1].lstrip().startswith("附件") and "参会回执" in squash(pages[-1])
-    assert f"抄送：甲市人民政府，乙市人民政府。联动专班办公室{ISSUED_ON}印发" in squash(pages[-1])
+    # The 回执 is an attachment on a page of its own (page 3); the 版记 follows it on the back of
+    # that sheet, page 4 (GB/T 9704 §7.4: the last side).
+    assert len(pages) == 4
+    assert pages[2].lstrip().startswith("附件") and "参会回执" in squash(pages[2])
+    assert squash(pages[3]) == f"抄送：甲市人民政府，乙市人民政府。联动专班办公室{ISSUED_ON}印发—4—"
 
     text = text_of(minutes_pdf)
     assert text.startswith("联动专班会议纪要联动专班办纪〔2026〕1号联动专班办公室" + ISSUED_ON)

@@ -144,8 +144,8 @@ def test_rendering_is_deterministic(notice_pdf: bytes) -> None:
 
 
 def test_render_logs_no_css_or_font_warnings(caplog: pytest.LogCaptureFixture) -> None:
-    with caplog.at_level(logging.WARNING, logger="weasyprint"):
-        render.render_pdf("notice", notice_context(table=long_table(3)))
+    with caplog.at_level(logging.WARNING, logger="weasyprint"):  # in this process, where caplog sees it
+        render.render_pdf_here("notice", notice_context(table=long_table(3)))
     assert [r.getMessage() for r in caplog.records if r.name.startswith("weasyprint")] == []
 
 

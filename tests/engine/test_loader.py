@@ -102,3 +102,22 @@ def test_a_published_version_cannot_change(db, clock):
 def test_fixture_folder_is_valid():
     files = read_task_force(Path(__file__).parent.parent / "fixtures" / "toy")
     assert [d.name for d in files.definitions] == ["batch", "chore", "ladder", "ticket"]
+
+
+def test_a_version_that_cites_one_deadline_source_cites_every_one():
+    deadlines = ("deadlines:\n"
+                 "  reply: {amount: 5, unit: working_day, source: {law: 某联动机制, year: 2024, article: 第五条}}\n"
+                 "  report: {amount: 3, unit: calendar_day}\n")
+    text = GOOD.replace("create:", deadlines + "create:")
+    with pytest.raises(DefinitionError) as info:
+        load_definition(text, "t.yaml")
+    assert "deadline 'report' has no source, but deadline 'reply' of this definition cites one" in info.value.problem
+    assert info.value.line == 8
+    cited = text.replace("report: {amount: 3, unit: calendar_day}",
+                         "report: {amount: 3, unit: calendar_day, source: {law: 某联动机制, year: 2024, article: 第六条}}")
+    d = load_definition(cited, "t.yaml")
+    assert {name: dl.source.text for name, dl in d.deadlines.items()} == {
+        "reply": "《某联动机制》（2024）第五条", "report": "《某联动机制》（2024）第六条"}
+    # A version without any source still loads (published before sources were asked for).
+    assert load_definition(GOOD.replace("create:", "deadlines:\n  reply: {amount: 5, unit: working_day}\ncreate:"),
+                           "t.yaml").deadlines["reply"].source is None

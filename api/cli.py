@@ -661,7 +661,7 @@ def fire_cmd(case: Annotated[str, typer.Argument(help="the case number (工单-2
             if case.isdigit():
                 case_id = int(case)
             else:
-                ref = cases_repo.find_by_number(conn, case)
+                ref = cases_repo.find_by_number(conn, case, access.viewer.task_force)
                 case_id = ref.id if ref else 0
             try:
                 record = access.record(conn, case_id)

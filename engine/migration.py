@@ -76,7 +76,7 @@ def plan(cases: Cases, conn: Connection, *, task_force: str, workflow: str, to_v
     mapping = dict(mapping or {})
     moves = []
     for number in numbers:
-        ref = repo.find_by_number(conn, number)
+        ref = repo.find_by_number(conn, number, task_force)
         if ref is None:
             raise NotFound(f"case {number} not found", case=number)
         case = cases.load_in(conn, ref.id)

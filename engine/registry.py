@@ -306,9 +306,9 @@ def linked_done(ctx: FireContext, *, kind: str, states: list[str] | None = None,
 def _other(ctx: FireContext, number: Any, workflow: str | None, states: list[str] | None,
            event: str | None) -> cases_repo.CaseRef:
     """The case a payload names, checked; GuardFailed says what is wrong with it."""
-    ref = cases_repo.find_by_number(ctx.conn, str(number))
     here = cases_repo.load(ctx.conn, ctx.case_id)
-    if ref is None or here is None or ref.task_force_code != here.task_force_code or ref.id == ctx.case_id:
+    ref = cases_repo.find_by_number(ctx.conn, str(number), here.task_force_code) if here is not None else None
+    if ref is None or here is None or ref.id == ctx.case_id:
         raise GuardFailed("case_ref", f"no other case {number} in this task force")
     if workflow and ref.workflow != workflow:
         raise GuardFailed("case_ref", f"{number} is a {ref.workflow} case, not {workflow}")
@@ -455,7 +455,8 @@ def fire_case(ctx: FireContext, *, field: str, workflow: str, event: str,
     if number is None:
         return
     if only_in is not None:
-        found = cases_repo.find_by_number(ctx.conn, str(number))
+        here = cases_repo.load(ctx.conn, ctx.case_id)
+        found = cases_repo.find_by_number(ctx.conn, str(number), here.task_force_code) if here else None
         if found is None or found.state not in only_in:
             return
     ref = _other(ctx, number, workflow, None, event)

@@ -64,6 +64,19 @@ def pytest_collection_modifyitems(config, items):
         items[:] = [i for i in items if "deselect_sqlite" not in i.keywords]
 
 
+def pytest_xdist_make_scheduler(config, log):
+    """Under pytest-xdist (scripts/test): whole files to a worker, so module fixtures are built once, and
+    the whole of tests/workflows to one worker — its last test checks what the others fired."""
+    from xdist.scheduler import LoadScopeScheduling
+
+    class ByFile(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            path = nodeid.split("::", 1)[0]
+            return "tests/workflows" if path.startswith("tests/workflows/") else path
+
+    return ByFile(config, log)
+
+
 def pytest_configure(config):
     config.addinivalue_line("markers", "deselect_sqlite: internal")
 

@@ -80,7 +80,7 @@ def case_list(request: Request, user: PageUserDep, q: Annotated[str, Query(max_l
     term = q.strip()
     if term and not (workflow or state or unit or jurisdiction or status or due_before):
         with services.db.read() as conn:
-            ref = cases_repo.find_by_number(conn, term)
+            ref = cases_repo.find_by_number(conn, term, user.access.viewer.task_force)
             if ref is not None:
                 try:
                     user.access.record(conn, ref.id)

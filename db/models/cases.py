@@ -19,10 +19,12 @@ class Case(Base):
         # Covering: the by-unit count reads the index alone.
         Index("ix_cases_open_due_unit", "closed", "task_force_code", "due_unit", "due_at"),
         Index("ix_cases_tf_state", "task_force_code", "state"),
+        # Each task force numbers its own cases: two mechanisms may both have a 报送-2018-0001.
+        UniqueConstraint("task_force_code", "number", name="uq_cases_task_force_code_number"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
-    number: Mapped[str] = mapped_column(String(60), unique=True)
+    number: Mapped[str] = mapped_column(String(60))
     task_force_code: Mapped[str] = mapped_column(ForeignKey("task_forces.code"))
     definition_id: Mapped[int] = mapped_column(ForeignKey("definitions.id"), index=True)
     state: Mapped[str] = mapped_column(String(60))

@@ -236,9 +236,11 @@ class CaseRef:
     closed: bool
 
 
-def find_by_number(conn: Connection, number: str) -> CaseRef | None:
+def find_by_number(conn: Connection, number: str, task_force: str) -> CaseRef | None:
+    """Numbers are unique within a task force, not across them."""
     d = Definition.__table__
     row = conn.execute(
         select(cases.c.id, cases.c.number, cases.c.task_force_code, d.c.name, cases.c.state, cases.c.closed)
-        .join(d, d.c.id == cases.c.definition_id).where(cases.c.number == number)).first()
+        .join(d, d.c.id == cases.c.definition_id)
+        .where(cases.c.task_force_code == task_force, cases.c.number == number)).first()
     return CaseRef(*row) if row else None

@@ -255,7 +255,7 @@ def _new_page(request: Request, user: PageUser, workflow: str, form: FormState, 
     owners = dict.fromkeys(d.deadlines[n].owner for n in d.create.deadlines.start if d.deadlines[n].owner)
     party_roles = [(r, d.roles[r].title) for r in owners if r in d.roles and d.roles[r].kind == "party"]
     return page(request, "new.html", status=status, workflow=workflow, title=d.title, party_roles=party_roles,
-                fields=widgets(d.create.fields), form=form, units=sorted(org.units.values(), key=lambda u: u.code))
+                fields=widgets(d.create.fields), form=form, units=org.unit_groups())
 
 
 @router.post("/new/{workflow}", response_class=HTMLResponse)

@@ -12,7 +12,7 @@ from typing import Any
 
 from sqlalchemy import Connection
 
-from api.pages.forms import Widget, widgets
+from api.pages.forms import Widget, typed_values, widgets
 from api.pages.render import days_left, zh_date, zh_datetime
 from db.repositories import attachments as attachments_repo
 from db.repositories import cases as cases_repo
@@ -54,6 +54,22 @@ class Organisation:
 
     def name(self, code: str | None) -> str:
         return self.names.get(code or "", code or "")
+
+    def place(self, jurisdiction: str | None) -> tuple[str, ...]:
+        """A jurisdiction's names from the city level down (the province, the root, is left out)."""
+        chain = []
+        while jurisdiction is not None and jurisdiction in self.jurisdictions:
+            chain.append(self.jurisdictions[jurisdiction][0])
+            jurisdiction = self.jurisdictions[jurisdiction][1]
+        chain.reverse()
+        return tuple(chain[1:]) or tuple(chain)
+
+    def unit_groups(self) -> list[tuple[str, list[Unit]]]:
+        """The task force's units grouped by where they sit (贵阳市 · 清镇市), the city's own first."""
+        groups: dict[tuple[str, ...], list[Unit]] = defaultdict(list)
+        for u in sorted(self.units.values(), key=lambda u: u.code):
+            groups[self.place(u.jurisdiction)].append(u)
+        return [(" · ".join(place) or "其他", units) for place, units in sorted(groups.items())]
 
     def top_jurisdiction(self, unit: str) -> str:
         """The name of the city-level jurisdiction a unit sits in (贵阳市, 安顺市, 贵安新区)."""
@@ -156,6 +172,44 @@ class EventForm:
     title: str
     to_state: str
     fields: list[Widget]
+    # What the form starts with: what the case recorded when this event was done before (a re-draft).
+    values: dict[str, Any] = field(default_factory=dict)
+
+
+# How many cases a case picker offers (the most recently changed first).
+CASE_CHOICES = 200
+
+
+def case_choices(conn: Connection, access: CaseAccess, now: datetime, ev: Any) -> dict[str, list[tuple[str, str]]]:
+    """Fields of an event that name another case (a `case_ref` guard): the cases the viewer may see
+    that the guard would take, as (number, title)."""
+    out: dict[str, list[tuple[str, str]]] = {}
+    for g in ev.guards:
+        if g.name != "case_ref":
+            continue
+        args = g.kwargs()
+        states = set(args.get("states") or ())
+        records, _ = access.search(conn, CaseFilter(workflow=args.get("workflow"), limit=CASE_CHOICES), now)
+        out[args["field"]] = [(r.number, r.title) for r in records if not states or r.state in states]
+    return out
+
+
+def lead_in(history: list[Any], state: str, d: Definition, titles: dict[str, str], specs: dict[str, FieldSpec],
+            org: Organisation) -> dict[str, Any] | None:
+    """The event that brought the case into its current state, with what it recorded (an objection's
+    reasons beside the office's ruling on it)."""
+    for h in reversed(history):
+        if h.to_state == state and h.from_state != state and h.kind != "create":
+            ev = d.events.get(h.event)
+            details = [(titles.get(k, k), shown(v, specs.get(k), org)) for k, v in h.payload.items()
+                       if k in titles and v not in (None, "", [])]
+            if ev is None or not details:
+                return None
+            return {"what": ev.title or ev.name, "at": h.at, "details": details,
+                    "who": org.name(h.actor_unit) if h.actor_unit else "系统"}
+        if h.to_state != state:
+            return None
+    return None
 
 
 @dataclass
@@ -178,9 +232,10 @@ class CasePage:
     evidence: list[Any]
     links: list[dict[str, Any]]
     events: list[EventForm]
-    units: list[Unit] = field(default_factory=list)
+    units: list[tuple[str, list[Unit]]] = field(default_factory=list)  # grouped by place
     may_add_evidence: bool = False
     due_provisional: str = ""  # why the current due date is only provisional, else ""
+    lead_in: dict[str, Any] | None = None  # the event that led into the current state, with its data
 
 
 LINK_TITLES = {"decision": "议定事项", "settles": "办结事项", "supervision": "督办", "escalation": "提请会议研究",
@@ -239,7 +294,8 @@ def case_page(conn: Connection, access: CaseAccess, case_id: int, now: datetime,
     data = [(titles.get(k, k), shown(v, specs.get(k), org)) for k, v in record.data.items()
             if k in titles and v not in (None, "", [])]
     timeline = []
-    for h in access.history(conn, case_id):
+    history = access.history(conn, case_id)
+    for h in history:
         ev = d.events.get(h.event)
         if h.event == "linked":  # an annotation: another case was linked to this one
             other = h.payload.get("to") or h.payload.get("from") or ""
@@ -275,18 +331,22 @@ def case_page(conn: Connection, access: CaseAccess, case_id: int, now: datetime,
             links.append({"id": other, "number": number, "kind": LINK_TITLES.get(kind, kind),
                           "direction": direction, "title": row.title, "state": od.states[row.state].title})
     events = []
+    done_before = {h.event for h in history}
     for name in access.allowed(conn, record):
         ev = d.events[name]
         m = access.machine(conn, record)
         dest = m.dest[(record.state, name)]
-        events.append(EventForm(name, ev.title or name, d.states[dest].title, widgets(ev.fields)))
+        values = typed_values(ev.fields, record.data) if name in done_before else {}
+        events.append(EventForm(name, ev.title or name, d.states[dest].title,
+                                widgets(ev.fields, case_choices(conn, access, now, ev)), values))
     return CasePage(record.id, record.number, record.title, record.description, d.title,
                     d.states[record.state].title, record.closed, record.version, record.due_at,
                     days_left(record.due_at, now) if record.due_at and not record.closed else None,
                     parties, data, timeline, deadlines, documents, attachments_repo.of_case(conn, case_id),
-                    links, events, sorted(org.units.values(), key=lambda u: u.code),
+                    links, events, org.unit_groups(),
                     access.may_contribute(conn, access.load(conn, case_id)),
-                    provisional_dues(conn, [case_id]).get(case_id, ""))
+                    provisional_dues(conn, [case_id]).get(case_id, ""),
+                    lead_in(history, record.state, d, titles, specs, org) if events else None)
 
 
 def creatable(conn: Connection, access: CaseAccess) -> list[tuple[str, str]]:

@@ -22,14 +22,13 @@ from db.repositories.case_queries import CaseFilter
 from engine import views, worklist
 from engine.access import CaseAccess
 from engine.deadlines import provisional_dues, provisional_reason
-from engine.definition import Definition, FieldSpec
+from engine.definition import DUE_SOON_DAYS, Definition, FieldSpec
 from engine.notices import CLOCK_NOTES
 
 FAR = datetime(2999, 1, 1, tzinfo=UTC)
-# Ladder states of the supervision workflow, by the card they show; looked up by state name so a
-# mechanism whose ladder uses other names shows no card rather than a wrong one.
-YELLOW = frozenset({"yellow", "red_proposed"})
-RED = frozenset({"red", "circular_proposed", "circular", "summons_proposed", "summons", "transfer_proposed"})
+# The card a ladder level reads as; which states are at which level is the definitions' (a state's
+# `colour`), so a mechanism whose ladder uses other names colours its own states.
+CARDS = {"red": "红牌", "yellow": "黄牌"}
 
 
 @dataclass(frozen=True)
@@ -99,24 +98,29 @@ class WorkItem:
     provisional: str = ""  # why the due date is only provisional (暂定：…), else ""
 
 
-def ladder_card(conn: Connection, access: CaseAccess, case_id: int) -> str:
-    """The card an open supervision case linked to this case shows: 红牌, 黄牌 or nothing."""
-    card = ""
-    for _direction, _kind, other, _number in views.links(conn, case_id):
-        row = cases_repo.load(conn, other)
-        if row is None or row.closed:
-            continue
-        if row.state in RED:
-            return "红牌"
-        if row.state in YELLOW:
-            card = "黄牌"
-    return card
+def state_colour(conn: Connection, access: CaseAccess, row: Any) -> str:
+    """The alarm the case's own state raises ("" | yellow | red), as its definition declares."""
+    if row.closed:
+        return ""
+    spec = access.machine(conn, row).definition.states.get(row.state)
+    return spec.colour if spec else ""
 
 
-def colour(days: int | None, card: str) -> str:
-    if card == "红牌" or (days is not None and days < 0):
+def ladder_level(conn: Connection, access: CaseAccess, row: Any) -> str:
+    """The highest alarm of the case and the open cases linked to it (its supervision): "" | yellow | red."""
+    levels = {state_colour(conn, access, row)}
+    for _direction, _kind, other, _number in views.links(conn, row.id):
+        linked = cases_repo.load(conn, other)
+        if linked is not None and not linked.closed:
+            levels.add(state_colour(conn, access, linked))
+    return "red" if "red" in levels else ("yellow" if "yellow" in levels else "")
+
+
+def colour(days: int | None, level: str, soon: int = DUE_SOON_DAYS) -> str:
+    """The one colour every page gives a case: its ladder level first, then its days left."""
+    if level == "red" or level == CARDS["red"] or (days is not None and days < 0):
         return "red"
-    if card == "黄牌" or (days is not None and days <= 3):
+    if level == "yellow" or level == CARDS["yellow"] or (days is not None and days <= soon):
         return "yellow"
     return "green"
 
@@ -134,10 +138,11 @@ def my_work(conn: Connection, access: CaseAccess, now: datetime) -> list[WorkIte
         d = access.machine(conn, record).definition
         due = owed[case_id].due_at if case_id in owed else record.due_at
         days = days_left(due, now)
-        card = ladder_card(conn, access, case_id)
+        level = ladder_level(conn, access, record)
         todo = "、".join(acts[case_id].titles) if case_id in acts else "按期办理"
         out.append(WorkItem(case_id, record.number, record.title, d.title, d.states[record.state].title,
-                            due, days, colour(days, card), card, todo, provisional.get(case_id, "")))
+                            due, days, colour(days, level, d.due_soon_days), CARDS.get(level, ""), todo,
+                            provisional.get(case_id, "")))
     out.sort(key=lambda w: (w.due_at is None, w.due_at or FAR, w.case_id))
     return out
 
@@ -236,6 +241,8 @@ class CasePage:
     may_add_evidence: bool = False
     due_provisional: str = ""  # why the current due date is only provisional, else ""
     lead_in: dict[str, Any] | None = None  # the event that led into the current state, with its data
+    colour: str = "green"  # of its current due date and ladder level, as every page shows it
+    card: str = ""  # 黄牌 / 红牌 / ""
 
 
 LINK_TITLES = {"decision": "议定事项", "settles": "办结事项", "supervision": "督办", "escalation": "提请会议研究",
@@ -313,14 +320,17 @@ def case_page(conn: Connection, access: CaseAccess, case_id: int, now: datetime,
                          "what": what, "reason": reason, "details": details,
                          "to_state": d.states[h.to_state].title if h.to_state in d.states else h.to_state})
     deadlines = []
+    level = ladder_level(conn, access, record)
     for row in time_repo.deadlines_of(conn, case_id):
         spec = d.deadlines.get(row.name)
         running = row.status in ("running", "paused")
         owner = spec.owner if spec else None
+        days = days_left(row.due_at, now) if running else None
         deadlines.append({"title": spec.title if spec else row.name, "due_at": row.due_at,
+                          "colour": colour(days, level, d.due_soon_days),
                           "owner": "、".join(org.name(u) for u in record.parties.get(owner, [])) if owner else "",
                           "status": DEADLINE_STATUS.get(row.status, row.status),
-                          "days": days_left(row.due_at, now) if running else None, "running": running,
+                          "days": days, "running": running,
                           "provisional": provisional_reason(row.rule, row.due_at) if row.provisional else "",
                           "source": spec.source.text if spec and spec.source else ""})
     links = []
@@ -346,7 +356,9 @@ def case_page(conn: Connection, access: CaseAccess, case_id: int, now: datetime,
                     links, events, org.unit_groups(),
                     access.may_contribute(conn, access.load(conn, case_id)),
                     provisional_dues(conn, [case_id]).get(case_id, ""),
-                    lead_in(history, record.state, d, titles, specs, org) if events else None)
+                    lead_in(history, record.state, d, titles, specs, org) if events else None,
+                    colour(days_left(record.due_at, now) if record.due_at and not record.closed else None, level,
+                           d.due_soon_days), CARDS.get(level, ""))
 
 
 def creatable(conn: Connection, access: CaseAccess) -> list[tuple[str, str]]:
@@ -394,15 +406,21 @@ def overdue_by(conn: Connection, access: CaseAccess, now: datetime) -> tuple[lis
 
 
 def ladder(conn: Connection, access: CaseAccess, now: datetime) -> list[dict[str, Any]]:
-    """Open supervision cases: who holds which card, on what."""
+    """Open ladder cases (of definitions whose states carry colours): who holds which card, on what."""
     org = Organisation(conn, access.viewer.task_force)
     out = []
-    for c in my_open_cases(conn, access, now, workflow="supervision", limit=200):
+    for c in my_open_cases(conn, access, now, limit=200):
         record = access.record(conn, c["id"])
-        card = "红牌" if record.state in RED else ("黄牌" if record.state in YELLOW else "催办")
-        out.append({**c, "card": card, "units": [org.name(u) for u in record.parties.get("supervised", [])]})
-    order = {"红牌": 0, "黄牌": 1, "催办": 2}
-    return sorted(out, key=lambda r: order[r["card"]])
+        d = access.machine(conn, record).definition
+        if not any(s.colour for s in d.states.values()):
+            continue
+        level = state_colour(conn, access, record)
+        supervised = [u for role, spec in d.roles.items() if spec.kind == "party"
+                      for u in record.parties.get(role, [])]
+        out.append({**c, "card": CARDS.get(level, "催办"), "colour": colour(None, level),
+                    "units": [org.name(u) for u in dict.fromkeys(supervised)]})
+    order = {"red": 0, "yellow": 1, "green": 2}
+    return sorted(out, key=lambda r: order[r["colour"]])
 
 
 def scorecards(conn: Connection, access: CaseAccess, year: int) -> list[dict[str, Any]]:

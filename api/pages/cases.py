@@ -164,6 +164,18 @@ def _case_page(request: Request, user: PageUser, case_id: int, *, open_event: st
                 shown_target=shown_target)
 
 
+@router.get("/case/{case_id}/print", response_class=HTMLResponse)
+def case_print(request: Request, case_id: CaseId, user: PageUserDep) -> HTMLResponse:
+    """The case's 办理单 for the paper file: facts, parties, deadlines and everything done, in order."""
+    services = _services(request)
+    try:
+        with services.db.read() as conn:
+            case = views.case_page(conn, user.access, case_id, services.clock.now(), [])
+    except NotFound:
+        return not_found(request)
+    return page(request, "print.html", case=case, now=services.clock.now())
+
+
 # What a redirect after a form may say it did: an event of the case (shown by its title) or these.
 _DONE = {"created": "新建", "evidence": "上传证据材料"}
 

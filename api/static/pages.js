@@ -118,3 +118,7 @@ document.querySelectorAll("div.items[data-items]").forEach(function (box) {
 
 enhancePickers(document);
 showDuties(document);
+
+document.querySelectorAll("button[data-print]").forEach(function (b) {
+  b.addEventListener("click", function () { window.print(); });
+});

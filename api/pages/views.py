@@ -241,6 +241,8 @@ class CasePage:
     may_add_evidence: bool = False
     due_provisional: str = ""  # why the current due date is only provisional, else ""
     lead_in: dict[str, Any] | None = None  # the event that led into the current state, with its data
+    # Steps my roles allow here that a guard refuses for now (a meeting before its time): (title, why).
+    refused_now: list[tuple[str, str]] = field(default_factory=list)
     colour: str = "green"  # of its current due date and ladder level, as every page shows it
     card: str = ""  # 黄牌 / 红牌 / ""
 
@@ -357,6 +359,7 @@ def case_page(conn: Connection, access: CaseAccess, case_id: int, now: datetime,
                     access.may_contribute(conn, access.load(conn, case_id)),
                     provisional_dues(conn, [case_id]).get(case_id, ""),
                     lead_in(history, record.state, d, titles, specs, org) if events else None,
+                    [(d.events[n].title or n, why) for n, why in access.refused_now(conn, record)],
                     colour(days_left(record.due_at, now) if record.due_at and not record.closed else None, level,
                            d.due_soon_days), CARDS.get(level, ""))
 

@@ -200,14 +200,14 @@ def case_choices(conn: Connection, access: CaseAccess, now: datetime, ev: Any) -
 
 
 def lead_in(history: list[Any], state: str, d: Definition, titles: dict[str, str], specs: dict[str, FieldSpec],
-            org: Organisation) -> dict[str, Any] | None:
-    """The event that brought the case into its current state, with what it recorded (an objection's
-    reasons beside the office's ruling on it)."""
+            org: Organisation, data: dict[str, Any]) -> dict[str, Any] | None:
+    """The event that brought the case into its current state, with what it said that the case's
+    facts do not already show (an objection's reasons beside the office's ruling on it)."""
     for h in reversed(history):
         if h.to_state == state and h.from_state != state and h.kind != "create":
             ev = d.events.get(h.event)
             details = [(titles.get(k, k), shown(v, specs.get(k), org)) for k, v in h.payload.items()
-                       if k in titles and v not in (None, "", [])]
+                       if k in titles and v not in (None, "", []) and data.get(k) != v]
             if ev is None or not details:
                 return None
             return {"what": ev.title or ev.name, "at": h.at, "details": details,
@@ -358,7 +358,7 @@ def case_page(conn: Connection, access: CaseAccess, case_id: int, now: datetime,
                     links, events, org.unit_groups(),
                     access.may_contribute(conn, access.load(conn, case_id)),
                     provisional_dues(conn, [case_id]).get(case_id, ""),
-                    lead_in(history, record.state, d, titles, specs, org) if events else None,
+                    lead_in(history, record.state, d, titles, specs, org, record.data) if events else None,
                     [(d.events[n].title or n, why) for n, why in access.refused_now(conn, record)],
                     colour(days_left(record.due_at, now) if record.due_at and not record.closed else None, level,
                            d.due_soon_days), CARDS.get(level, ""))

@@ -213,6 +213,10 @@ class Accounts:
         self._forget_all()
         return name
 
+    def forget_cached(self) -> None:
+        """After an account's rights change: no cached sign-in may speak for it as it was."""
+        self._forget_all()
+
     def _forget_all(self) -> None:
         # The cache is keyed by secret, not by account: forgetting everything is the only sure way.
         with self._cache_lock:

@@ -158,6 +158,11 @@ class CaseAccess:
         """What the viewer's unit may fire now, whoever in the unit the case is assigned to."""
         return self.cases.open_events_in(conn, case, self.viewer.actor_on(case.task_force_code))
 
+    def refused_now(self, conn: Connection, case: CaseRow | CaseRecord) -> list[tuple[str, str]]:
+        """Events the viewer's roles allow in this state that a guard refuses for now, with its reason."""
+        return [(name, refused) for name, refused in
+                self.cases.judged_events_in(conn, case, self.viewer.actor_on(case.task_force_code)) if refused]
+
     def start_in(self, conn: Connection, *, workflow: str, title: str, description: str = "",
                  parties: Mapping[str, list[str]] | None = None, payload: Mapping[str, Any] | None = None,
                  version: int | None = None) -> CaseRow:

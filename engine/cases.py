@@ -391,17 +391,23 @@ class Cases:
         """The events `actor` may fire now: allowed from the state to a role held, less those a guard
         refuses before any field is filled in (a closed objection window, a flag already set). Guards
         on the fields themselves are judged when the event is fired."""
+        return [name for name, refused in self.judged_events_in(conn, case, actor) if refused is None]
+
+    def judged_events_in(self, conn: Connection, case: CaseRow | CaseRecord,
+                         actor: Actor) -> list[tuple[str, str | None]]:
+        """Every event the state and `actor`'s roles allow, with the reason a guard that needs no input
+        refuses it now (None: open) — so a page can say why a step is not yet possible."""
         m = self.machine(conn, case.definition_id)
         now = self.clock.now()
-        out = []
+        out: list[tuple[str, str | None]] = []
         for name in m.allowed(case.state, actor.roles_on(case.parties)):
             ev = m.events[name]
+            refused = None
             if ev.pre_guards:
                 ctx = FireContext(conn, case.id, case.state, m.dest[(case.state, name)], name, actor, {}, now,
                                   case.data, case.parties, case.due_at, cases=self)
-                if any(named.fn(ctx, **kwargs) for named, kwargs in ev.pre_guards):
-                    continue
-            out.append(name)
+                refused = next((r for named, kwargs in ev.pre_guards if (r := named.fn(ctx, **kwargs))), None)
+            out.append((name, refused))
         return out
 
     def history(self, case_id: int) -> list[HistoryRow]:

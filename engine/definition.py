@@ -12,6 +12,9 @@ FIELD_TYPES = frozenset(
 # An `items` field is a list of records; its own fields may be of any type but `items`.
 ITEM_FIELD_TYPES = FIELD_TYPES - {"items"}
 ROLE_KINDS = frozenset({"org", "party"})
+STATE_COLOURS = frozenset({"yellow", "red"})
+# Days left at or below which a running deadline shows yellow, unless the definition says otherwise.
+DUE_SOON_DAYS = 3
 # What a field may hold unless its definition says otherwise (`max_length`): a one-line text, a text of
 # about 30 pages, a line of a list. Anything typed reaches a rendered document: these bound its size.
 TEXT_LIMITS = {"string": 300, "text": 20_000, "strings": 300}
@@ -131,6 +134,9 @@ class StateSpec:
     final: bool = False
     # Applied on entering; deadlines it starts are stopped on leaving.
     deadlines: DeadlineOps = NO_OPS
+    # The alarm a case in this state raises on every page, whatever its days left (a supervision
+    # ladder's 黄牌 / 红牌 levels): "" | yellow | red. Cases linked to it show it too.
+    colour: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -173,6 +179,7 @@ class Definition:
     deadlines: dict[str, DeadlineSpec]
     content_hash: str
     source: str = "<memory>"
+    due_soon_days: int = DUE_SOON_DAYS
     raw: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     @property

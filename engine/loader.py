@@ -14,11 +14,13 @@ import yaml
 
 from engine import registry
 from engine.definition import (
+    DUE_SOON_DAYS,
     FIELD_TYPES,
     ITEM_FIELD_TYPES,
     MAX_TEXT_LIMIT,
     NO_OPS,
     ROLE_KINDS,
+    STATE_COLOURS,
     TEXT_LIMITS,
     CreateSpec,
     DeadlineOps,
@@ -341,7 +343,7 @@ def load_definition(
     doc = parse_yaml(text, source)
     c.mapping(doc, "a definition")
     c.unknown_keys(doc, {"name", "version", "title", "description", "number_prefix", "roles", "states",
-                         "events", "create", "deadlines"}, "the definition")
+                         "events", "create", "deadlines", "due_soon_days"}, "the definition")
     name = c.name(doc, c.require(doc, "name", "the definition"), "definition name")
     version = c.require(doc, "version", "the definition")
     if not isinstance(version, int) or version < 1:
@@ -367,12 +369,16 @@ def load_definition(
         c.fail(doc, "states must be a non-empty list")
     for s in states_node:
         c.mapping(s, "a state", states_node)
-        c.unknown_keys(s, {"name", "title", "initial", "final", "deadlines"}, "a state")
+        c.unknown_keys(s, {"name", "title", "initial", "final", "deadlines", "colour"}, "a state")
+        colour = s.get("colour", "")
+        if colour and colour not in STATE_COLOURS:
+            c.fail(s, f"a state's colour is one of {', '.join(sorted(STATE_COLOURS))}, not {colour!r}")
         sname = c.name(s, c.require(s, "name", "a state"), "state name")
         if sname in states:
             c.fail(s, f"duplicate state {sname!r}")
         states[sname] = StateSpec(sname, str(s.get("title", "")), bool(s.get("initial")), bool(s.get("final")),
-                                  c.deadline_ops(s, s.get("deadlines"), deadlines, f"state {sname!r}"))
+                                  c.deadline_ops(s, s.get("deadlines"), deadlines, f"state {sname!r}"),
+                                  str(colour))
     initials = [s.name for s in states.values() if s.initial]
     if len(initials) != 1:
         c.fail(states_node, f"exactly one state must be initial, found {len(initials)}")
@@ -470,6 +476,9 @@ def load_definition(
             line = next((getattr(n, "line", None) for n in states_node if n.get("name") == s.name), None)
             c.fail(states_node, f"state {s.name!r} is unreachable from {initials[0]!r}", line)
 
+    soon = doc.get("due_soon_days", DUE_SOON_DAYS)
+    if not isinstance(soon, int) or isinstance(soon, bool) or not 0 <= soon <= 365:
+        c.fail(doc, f"due_soon_days must be a whole number of days (0–365), not {soon!r}")
     raw = _plain(doc)
     return Definition(
         name=name,
@@ -482,6 +491,7 @@ def load_definition(
         number_prefix=str(doc.get("number_prefix", name)),
         deadlines=deadlines,
         content_hash=content_hash(raw),
+        due_soon_days=soon,
         source=source,
         raw=raw,
     )

@@ -16,7 +16,7 @@ from typing import Any
 from db.repositories import cases as cases_repo
 from db.repositories import time as time_repo
 from db.repositories import units as units_repo
-from engine.context import FireContext
+from engine.context import LOCAL_TZ, FireContext
 from engine.deadlines import SYSTEM_ACTOR
 from engine.errors import GuardFailed
 
@@ -166,6 +166,27 @@ def field_after(ctx: FireContext, *, field: str, than: str = "due", days: int = 
     earliest = ctx.local_date(limit) + timedelta(days=days)
     if _local_day(value) < earliest:
         return reason or f"{field} {value} must be on or after {earliest.isoformat()}"
+    return None
+
+
+@guard("not_before")
+def not_before(ctx: FireContext, *, field: str, reason: str = "") -> str | None:
+    """The moment a payload (else case data) date or date-time names has come: a meeting is held,
+    a hearing heard, only once its time is reached. A date alone counts from that day's start."""
+    value = value_of(ctx, field)
+    if value in (None, ""):
+        return None
+    if isinstance(value, str) and len(value) > 10:
+        moment = datetime.fromisoformat(value)
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=LOCAL_TZ)
+    else:
+        day = _as_date(value)
+        moment = datetime(day.year, day.month, day.day, tzinfo=LOCAL_TZ)
+    if ctx.now < moment:
+        local = moment.astimezone(LOCAL_TZ)
+        when = f"{local.year}年{local.month}月{local.day}日 {local:%H:%M}"
+        return f"{reason or '时间未到，暂不能办理'}（{when}）"
     return None
 
 

@@ -17,6 +17,7 @@ from sqlalchemy import create_engine, delete, text
 from sqlalchemy.engine import make_url
 
 from db.models import (
+    AccountChange,
     CadenceRun,
     Case,
     CaseAssignment,
@@ -146,7 +147,7 @@ def _loaded(backend, fresh_url):
 def db(_loaded) -> Database:
     """The loaded database, with every case removed before the test."""
     with _loaded.write() as conn:
-        for model in (CaseRead, CaseShare, CaseAssignment, Delegation, SignInAttempt, Delivery, NoticeRead, Notice, Channel, JobFailure, WorkerHeartbeat, Document, OutboxItem, Timer, Deadline, CaseLink, CadenceRun, Setting, CaseHistory, CaseParty,
+        for model in (AccountChange, CaseRead, CaseShare, CaseAssignment, Delegation, SignInAttempt, Delivery, NoticeRead, Notice, Channel, JobFailure, WorkerHeartbeat, Document, OutboxItem, Timer, Deadline, CaseLink, CadenceRun, Setting, CaseHistory, CaseParty,
                       Case, Sequence):
             # Rules stored at load (notifications, naming) stay: they belong to the folders, not to a test.
             conn.execute(delete(model.__table__).where(~Setting.key.startswith("notifications:")

@@ -8,7 +8,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 
-from api.pages import cases, channels, notices, office, operations, search, unit_work
+from api.pages import cases, channels, notices, office, operations, people, search, unit_work
 from api.pages.render import page
 from api.pages.session import BadCsrf, OfficeOnly, SignInNeeded, login_url
 
@@ -22,6 +22,7 @@ def install(app: FastAPI) -> None:
     app.include_router(search.router)
     app.include_router(channels.router)
     app.include_router(operations.router)
+    app.include_router(people.router)
     # The pages' script as a file: the Content-Security-Policy allows no inline script.
     app.mount("/static", StaticFiles(directory=Path(__file__).resolve().parent.parent / "static"), name="static")
 

@@ -166,6 +166,18 @@ def _case_page(request: Request, user: PageUser, case_id: int, *, open_event: st
                 shown_target=shown_target, work=work, work_error=work_error)
 
 
+@router.get("/case/{case_id}/print", response_class=HTMLResponse)
+def case_print(request: Request, case_id: CaseId, user: PageUserDep) -> HTMLResponse:
+    """The case's 办理单 for the paper file: facts, parties, deadlines and everything done, in order."""
+    services = _services(request)
+    try:
+        with services.db.read() as conn:
+            case = views.case_page(conn, user.access, case_id, services.clock.now(), [])
+    except NotFound:
+        return not_found(request)
+    return page(request, "print.html", case=case, now=services.clock.now())
+
+
 # What a redirect after a form may say it did: an event of the case (shown by its title) or these.
 _DONE = {"created": "新建", "evidence": "上传证据材料", "assigned": "分办", "claimed": "认领", "shared": "抄送"}
 
@@ -258,7 +270,7 @@ def _new_page(request: Request, user: PageUser, workflow: str, form: FormState, 
     owners = dict.fromkeys(d.deadlines[n].owner for n in d.create.deadlines.start if d.deadlines[n].owner)
     party_roles = [(r, d.roles[r].title) for r in owners if r in d.roles and d.roles[r].kind == "party"]
     return page(request, "new.html", status=status, workflow=workflow, title=d.title, party_roles=party_roles,
-                fields=widgets(d.create.fields), form=form, units=sorted(org.units.values(), key=lambda u: u.code))
+                fields=widgets(d.create.fields), form=form, units=org.unit_groups())
 
 
 @router.post("/new/{workflow}", response_class=HTMLResponse)

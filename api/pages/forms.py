@@ -10,9 +10,10 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from engine.definition import FieldSpec
+from engine.context import LOCAL_TZ
+from engine.definition import LIST_LIMIT, FieldSpec
 
-ITEM_ROWS = 3  # an `items` field offers this many records per submission
+ITEM_ROWS = 3  # an `items` field draws at least this many rows (a page without script adds none)
 REQUIRED = "此项必填"
 NUL = "不能包含空字符（NUL）"
 # The same bounds the API's schemas set for a case's own title and description.
@@ -130,6 +131,60 @@ def _one(spec: FieldSpec, value: Any) -> tuple[Any, str | None]:
     return text, None
 
 
+def item_indices(raw: Mapping[str, Any], name: str) -> list[int]:
+    """The row numbers posted for an items field, in order: rows added in the page may be numbered
+    past the ones it drew, and a removed row leaves a gap."""
+    pattern = re.compile(re.escape(name) + r"\.([0-9]{1,4})\.")
+    found = {int(m.group(1)) for key in raw if (m := pattern.match(key))}
+    return sorted(found)[: LIST_LIMIT + 1]
+
+
+def item_rows(values: Mapping[str, Any], name: str) -> int:
+    """How many rows to draw: every row typed or recorded, one empty row more, and never fewer than
+    ITEM_ROWS (a page without script cannot add rows)."""
+    filled = [i for i in item_indices(values, name)
+              if any(values.get(k) not in (None, "", []) for k in values if k.startswith(f"{name}.{i}."))]
+    return max(ITEM_ROWS, (max(filled) + 2) if filled else 0)
+
+
+def _as_typed(spec: FieldSpec, value: Any) -> Any:
+    """A recorded value as its widget takes it (the reverse of `_one`)."""
+    if value is None:
+        return ""
+    if spec.type == "boolean":
+        return "1" if value else ""
+    if spec.type == "strings" and isinstance(value, list):
+        return "\n".join(str(v) for v in value)
+    if spec.type in ("units", "choices"):
+        return [str(v) for v in value] if isinstance(value, list) else [str(value)]
+    if spec.type == "datetime" and isinstance(value, str):
+        try:
+            moment = datetime.fromisoformat(value)
+        except ValueError:
+            return value
+        local = moment.astimezone(LOCAL_TZ) if moment.tzinfo else moment
+        return local.strftime("%Y-%m-%dT%H:%M")  # what datetime-local shows
+    return str(value)
+
+
+def typed_values(specs: Iterable[FieldSpec], recorded: Mapping[str, Any]) -> dict[str, Any]:
+    """A form filled in from what the case recorded (a second draft starts from the first)."""
+    out: dict[str, Any] = {}
+    for spec in specs:
+        if spec.name not in recorded:
+            continue
+        value = recorded[spec.name]
+        if spec.type == "items":
+            subs = {s.name: s for s in spec.items}
+            for row, record in enumerate(value if isinstance(value, list) else []):
+                for key, v in (record.items() if isinstance(record, dict) else ()):
+                    if key in subs:
+                        out[f"{spec.name}.{row}.{key}"] = _as_typed(subs[key], v)
+        else:
+            out[spec.name] = _as_typed(spec, value)
+    return out
+
+
 def parse(specs: Sequence[FieldSpec], raw: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
     """The payload for the engine and the message per field (empty when the form is complete)."""
     payload: dict[str, Any] = {}
@@ -137,7 +192,7 @@ def parse(specs: Sequence[FieldSpec], raw: Mapping[str, Any]) -> tuple[dict[str,
     for spec in specs:
         if spec.type == "items":
             records = []
-            for row in range(ITEM_ROWS):
+            for row in item_indices(raw, spec.name):
                 record: dict[str, Any] = {}
                 row_errors: dict[str, str] = {}
                 for sub in spec.items:
@@ -155,7 +210,9 @@ def parse(specs: Sequence[FieldSpec], raw: Mapping[str, Any]) -> tuple[dict[str,
                         row_errors[key] = REQUIRED
                 errors.update(row_errors)
                 records.append(record)
-            if records:
+            if len(records) > LIST_LIMIT:
+                errors[f"{spec.name}.0.{spec.items[0].name}"] = f"最多{LIST_LIMIT}项"
+            elif records:
                 payload[spec.name] = records
             elif spec.required:
                 errors[f"{spec.name}.0.{spec.items[0].name}"] = f"请至少填写一项{spec.title or ''}"
@@ -182,8 +239,13 @@ class Widget:
     choices: tuple[str, ...]
     items: tuple[Widget, ...] = ()
     rows: int = 0
+    # A field that takes another case's number: the cases the viewer may pick, (number, title).
+    cases: tuple[tuple[str, str], ...] | None = None
 
 
-def widgets(specs: Iterable[FieldSpec]) -> list[Widget]:
+def widgets(specs: Iterable[FieldSpec],
+            cases: Mapping[str, Sequence[tuple[str, str]]] | None = None) -> list[Widget]:
+    cases = cases or {}
     return [Widget(s.name, s.type, s.title or s.name, s.required, s.choices,
-                   tuple(widgets(s.items)), ITEM_ROWS if s.type == "items" else 0) for s in specs]
+                   tuple(widgets(s.items)), ITEM_ROWS if s.type == "items" else 0,
+                   tuple(cases[s.name]) if s.name in cases else None) for s in specs]

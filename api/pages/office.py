@@ -73,10 +73,12 @@ def calendar(request: Request, user: PageUserDep,
         year, mon = local.year, local.month
     with services.db.read() as conn:
         days = views.calendar(conn, user.access, now, year, mon)
+        creatable = dict(views.creatable(conn, user.access))
     weeks = cal.Calendar(firstweekday=0).monthdayscalendar(year, mon)
     prev = f"{year - 1}-12" if mon == 1 else f"{year}-{mon - 1:02d}"
     nxt = f"{year + 1}-01" if mon == 12 else f"{year}-{mon + 1:02d}"
-    return page(request, "calendar.html", year=year, month=mon, weeks=weeks, days=days, prev=prev, next=nxt)
+    return page(request, "calendar.html", year=year, month=mon, weeks=weeks, days=days, prev=prev, next=nxt,
+                creatable=creatable)
 
 
 @router.get("/procurator", response_class=HTMLResponse)

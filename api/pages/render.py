@@ -10,7 +10,9 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
+from api.pages.forms import item_rows
 from engine.context import LOCAL_TZ
+from engine.thumbnails import IMAGE_TYPES, PREVIEWABLE
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 
@@ -62,6 +64,7 @@ def days_text(days: int | None) -> str:
 env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(default=True),
                   undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
 env.filters.update(zh_date=zh_date, zh_datetime=zh_datetime, days_text=days_text)
+env.globals.update(item_rows=item_rows, image_types=IMAGE_TYPES, previewable=PREVIEWABLE)
 
 
 def page(request: Request, template: str, status: int = 200, **context: Any) -> HTMLResponse:

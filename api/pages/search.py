@@ -14,7 +14,7 @@ from sqlalchemy import Connection
 
 from api.pages.render import days_left, days_text, page, zh_date
 from api.pages.session import PageUser, PageUserDep
-from api.pages.views import Organisation
+from api.pages.views import Organisation, colour, ladder_level
 from db.repositories import cases as cases_repo
 from db.repositories.case_queries import CaseFilter
 from documents.excel import workbook
@@ -53,7 +53,9 @@ def _listing(conn: Connection, user: PageUser, f: CaseFilter, now: datetime) -> 
         days = days_left(r.due_at, now) if r.due_at and not r.closed else None
         rows.append({"record": r, "workflow": d.title, "state": d.states[r.state].title if r.state in d.states else "",
                      "units": "、".join(dict.fromkeys(org.name(u) for us in r.parties.values() for u in us)),
-                     "lead": org.name(lead), "days": days, "days_text": days_text(days) if r.due_at and not r.closed
+                     "lead": org.name(lead), "days": days,
+                     "colour": colour(days, ladder_level(conn, user.access, r), d.due_soon_days),
+                     "days_text": days_text(days) if r.due_at and not r.closed
                      else ("已办结" if r.closed else "无期限")})
     workflows: dict[str, str] = {}
     states: dict[str, str] = {}

@@ -12,7 +12,7 @@ from typing import Any
 
 from sqlalchemy import Connection
 
-from api.pages.forms import Widget, widgets
+from api.pages.forms import Widget, typed_values, widgets
 from api.pages.render import days_left, zh_date, zh_datetime
 from db.repositories import assignments as assign_repo
 from db.repositories import attachments as attachments_repo
@@ -25,14 +25,13 @@ from engine.access import CaseAccess
 from engine.acting import ACTOR_NAME, ON_BEHALF_OF, user_id_of
 from engine.assignment import NOTES as WORK_NOTES
 from engine.deadlines import provisional_dues, provisional_reason
-from engine.definition import Definition, FieldSpec
+from engine.definition import DUE_SOON_DAYS, Definition, FieldSpec
 from engine.notices import CLOCK_NOTES
 
 FAR = datetime(2999, 1, 1, tzinfo=UTC)
-# Ladder states of the supervision workflow, by the card they show; looked up by state name so a
-# mechanism whose ladder uses other names shows no card rather than a wrong one.
-YELLOW = frozenset({"yellow", "red_proposed"})
-RED = frozenset({"red", "circular_proposed", "circular", "summons_proposed", "summons", "transfer_proposed"})
+# The card a ladder level reads as; which states are at which level is the definitions' (a state's
+# `colour`), so a mechanism whose ladder uses other names colours its own states.
+CARDS = {"red": "红牌", "yellow": "黄牌"}
 
 
 @dataclass(frozen=True)
@@ -57,6 +56,22 @@ class Organisation:
 
     def name(self, code: str | None) -> str:
         return self.names.get(code or "", code or "")
+
+    def place(self, jurisdiction: str | None) -> tuple[str, ...]:
+        """A jurisdiction's names from the city level down (the province, the root, is left out)."""
+        chain = []
+        while jurisdiction is not None and jurisdiction in self.jurisdictions:
+            chain.append(self.jurisdictions[jurisdiction][0])
+            jurisdiction = self.jurisdictions[jurisdiction][1]
+        chain.reverse()
+        return tuple(chain[1:]) or tuple(chain)
+
+    def unit_groups(self) -> list[tuple[str, list[Unit]]]:
+        """The task force's units grouped by where they sit (贵阳市 · 清镇市), the city's own first."""
+        groups: dict[tuple[str, ...], list[Unit]] = defaultdict(list)
+        for u in sorted(self.units.values(), key=lambda u: u.code):
+            groups[self.place(u.jurisdiction)].append(u)
+        return [(" · ".join(place) or "其他", units) for place, units in sorted(groups.items())]
 
     def top_jurisdiction(self, unit: str) -> str:
         """The name of the city-level jurisdiction a unit sits in (贵阳市, 安顺市, 贵安新区)."""
@@ -89,24 +104,29 @@ class WorkItem:
     rank: int = 1
 
 
-def ladder_card(conn: Connection, access: CaseAccess, case_id: int) -> str:
-    """The card an open supervision case linked to this case shows: 红牌, 黄牌 or nothing."""
-    card = ""
-    for _direction, _kind, other, _number in views.links(conn, case_id):
-        row = cases_repo.load(conn, other)
-        if row is None or row.closed:
-            continue
-        if row.state in RED:
-            return "红牌"
-        if row.state in YELLOW:
-            card = "黄牌"
-    return card
+def state_colour(conn: Connection, access: CaseAccess, row: Any) -> str:
+    """The alarm the case's own state raises ("" | yellow | red), as its definition declares."""
+    if row.closed:
+        return ""
+    spec = access.machine(conn, row).definition.states.get(row.state)
+    return spec.colour if spec else ""
 
 
-def colour(days: int | None, card: str) -> str:
-    if card == "红牌" or (days is not None and days < 0):
+def ladder_level(conn: Connection, access: CaseAccess, row: Any) -> str:
+    """The highest alarm of the case and the open cases linked to it (its supervision): "" | yellow | red."""
+    levels = {state_colour(conn, access, row)}
+    for _direction, _kind, other, _number in views.links(conn, row.id):
+        linked = cases_repo.load(conn, other)
+        if linked is not None and not linked.closed:
+            levels.add(state_colour(conn, access, linked))
+    return "red" if "red" in levels else ("yellow" if "yellow" in levels else "")
+
+
+def colour(days: int | None, level: str, soon: int = DUE_SOON_DAYS) -> str:
+    """The one colour every page gives a case: its ladder level first, then its days left."""
+    if level == "red" or level == CARDS["red"] or (days is not None and days < 0):
         return "red"
-    if card == "黄牌" or (days is not None and days <= 3):
+    if level == "yellow" or level == CARDS["yellow"] or (days is not None and days <= soon):
         return "yellow"
     return "green"
 
@@ -124,10 +144,11 @@ def my_work(conn: Connection, access: CaseAccess, now: datetime) -> list[WorkIte
         d = access.machine(conn, record).definition
         due = owed[case_id].due_at if case_id in owed else record.due_at
         days = days_left(due, now)
-        card = ladder_card(conn, access, case_id)
+        level = ladder_level(conn, access, record)
         todo = "、".join(acts[case_id].titles) if case_id in acts else "按期办理"
         out.append(WorkItem(case_id, record.number, record.title, d.title, d.states[record.state].title,
-                            due, days, colour(days, card), card, todo, provisional.get(case_id, "")))
+                            due, days, colour(days, level, d.due_soon_days), CARDS.get(level, ""), todo,
+                            provisional.get(case_id, "")))
     mark_assignments(conn, access, out)
     out.sort(key=lambda w: (w.rank, w.due_at is None, w.due_at or FAR, w.case_id))
     return out
@@ -185,6 +206,44 @@ class EventForm:
     title: str
     to_state: str
     fields: list[Widget]
+    # What the form starts with: what the case recorded when this event was done before (a re-draft).
+    values: dict[str, Any] = field(default_factory=dict)
+
+
+# How many cases a case picker offers (the most recently changed first).
+CASE_CHOICES = 200
+
+
+def case_choices(conn: Connection, access: CaseAccess, now: datetime, ev: Any) -> dict[str, list[tuple[str, str]]]:
+    """Fields of an event that name another case (a `case_ref` guard): the cases the viewer may see
+    that the guard would take, as (number, title)."""
+    out: dict[str, list[tuple[str, str]]] = {}
+    for g in ev.guards:
+        if g.name != "case_ref":
+            continue
+        args = g.kwargs()
+        states = set(args.get("states") or ())
+        records, _ = access.search(conn, CaseFilter(workflow=args.get("workflow"), limit=CASE_CHOICES), now)
+        out[args["field"]] = [(r.number, r.title) for r in records if not states or r.state in states]
+    return out
+
+
+def lead_in(history: list[Any], state: str, d: Definition, titles: dict[str, str], specs: dict[str, FieldSpec],
+            org: Organisation, data: dict[str, Any]) -> dict[str, Any] | None:
+    """The event that brought the case into its current state, with what it said that the case's
+    facts do not already show (an objection's reasons beside the office's ruling on it)."""
+    for h in reversed(history):
+        if h.to_state == state and h.from_state != state and h.kind != "create":
+            ev = d.events.get(h.event)
+            details = [(titles.get(k, k), shown(v, specs.get(k), org)) for k, v in h.payload.items()
+                       if k in titles and v not in (None, "", []) and data.get(k) != v]
+            if ev is None or not details:
+                return None
+            return {"what": ev.title or ev.name, "at": h.at, "details": details,
+                    "who": org.name(h.actor_unit) if h.actor_unit else "系统"}
+        if h.to_state != state:
+            return None
+    return None
 
 
 @dataclass
@@ -207,9 +266,14 @@ class CasePage:
     evidence: list[Any]
     links: list[dict[str, Any]]
     events: list[EventForm]
-    units: list[Unit] = field(default_factory=list)
+    units: list[tuple[str, list[Unit]]] = field(default_factory=list)  # grouped by place
     may_add_evidence: bool = False
     due_provisional: str = ""  # why the current due date is only provisional, else ""
+    lead_in: dict[str, Any] | None = None  # the event that led into the current state, with its data
+    # Steps my roles allow here that a guard refuses for now (a meeting before its time): (title, why).
+    refused_now: list[tuple[str, str]] = field(default_factory=list)
+    colour: str = "green"  # of its current due date and ladder level, as every page shows it
+    card: str = ""  # 黄牌 / 红牌 / ""
 
 
 LINK_TITLES = {"decision": "议定事项", "settles": "办结事项", "supervision": "督办", "escalation": "提请会议研究",
@@ -288,7 +352,8 @@ def case_page(conn: Connection, access: CaseAccess, case_id: int, now: datetime,
     data = [(titles.get(k, k), shown(v, specs.get(k), org)) for k, v in record.data.items()
             if k in titles and v not in (None, "", [])]
     timeline = []
-    for h in access.history(conn, case_id):
+    history = access.history(conn, case_id)
+    for h in history:
         ev = d.events.get(h.event)
         if h.kind == "note" and h.event in WORK_NOTES:  # 分办、认领、改派、抄送、已阅
             what, reason, details = work_note(h.event, h.payload, org), "", []
@@ -309,14 +374,17 @@ def case_page(conn: Connection, access: CaseAccess, case_id: int, now: datetime,
                          "what": what, "reason": reason, "details": details,
                          "to_state": d.states[h.to_state].title if h.to_state in d.states else h.to_state})
     deadlines = []
+    level = ladder_level(conn, access, record)
     for row in time_repo.deadlines_of(conn, case_id):
         spec = d.deadlines.get(row.name)
         running = row.status in ("running", "paused")
         owner = spec.owner if spec else None
+        days = days_left(row.due_at, now) if running else None
         deadlines.append({"title": spec.title if spec else row.name, "due_at": row.due_at,
+                          "colour": colour(days, level, d.due_soon_days),
                           "owner": "、".join(org.name(u) for u in record.parties.get(owner, [])) if owner else "",
                           "status": DEADLINE_STATUS.get(row.status, row.status),
-                          "days": days_left(row.due_at, now) if running else None, "running": running,
+                          "days": days, "running": running,
                           "provisional": provisional_reason(row.rule, row.due_at) if row.provisional else "",
                           "source": spec.source.text if spec and spec.source else ""})
     links = []
@@ -327,18 +395,25 @@ def case_page(conn: Connection, access: CaseAccess, case_id: int, now: datetime,
             links.append({"id": other, "number": number, "kind": LINK_TITLES.get(kind, kind),
                           "direction": direction, "title": row.title, "state": od.states[row.state].title})
     events = []
+    done_before = {h.event for h in history}
     for name in access.allowed(conn, record):
         ev = d.events[name]
         m = access.machine(conn, record)
         dest = m.dest[(record.state, name)]
-        events.append(EventForm(name, ev.title or name, d.states[dest].title, widgets(ev.fields)))
+        values = typed_values(ev.fields, record.data) if name in done_before else {}
+        events.append(EventForm(name, ev.title or name, d.states[dest].title,
+                                widgets(ev.fields, case_choices(conn, access, now, ev)), values))
     return CasePage(record.id, record.number, record.title, record.description, d.title,
                     d.states[record.state].title, record.closed, record.version, record.due_at,
                     days_left(record.due_at, now) if record.due_at and not record.closed else None,
                     parties, data, timeline, deadlines, documents, attachments_repo.of_case(conn, case_id),
-                    links, events, sorted(org.units.values(), key=lambda u: u.code),
+                    links, events, org.unit_groups(),
                     access.may_contribute(conn, access.load(conn, case_id)),
-                    provisional_dues(conn, [case_id]).get(case_id, ""))
+                    provisional_dues(conn, [case_id]).get(case_id, ""),
+                    lead_in(history, record.state, d, titles, specs, org, record.data) if events else None,
+                    [(d.events[n].title or n, why) for n, why in access.refused_now(conn, record)],
+                    colour(days_left(record.due_at, now) if record.due_at and not record.closed else None, level,
+                           d.due_soon_days), CARDS.get(level, ""))
 
 
 def creatable(conn: Connection, access: CaseAccess) -> list[tuple[str, str]]:
@@ -386,15 +461,21 @@ def overdue_by(conn: Connection, access: CaseAccess, now: datetime) -> tuple[lis
 
 
 def ladder(conn: Connection, access: CaseAccess, now: datetime) -> list[dict[str, Any]]:
-    """Open supervision cases: who holds which card, on what."""
+    """Open ladder cases (of definitions whose states carry colours): who holds which card, on what."""
     org = Organisation(conn, access.viewer.task_force)
     out = []
-    for c in my_open_cases(conn, access, now, workflow="supervision", limit=200):
+    for c in my_open_cases(conn, access, now, limit=200):
         record = access.record(conn, c["id"])
-        card = "红牌" if record.state in RED else ("黄牌" if record.state in YELLOW else "催办")
-        out.append({**c, "card": card, "units": [org.name(u) for u in record.parties.get("supervised", [])]})
-    order = {"红牌": 0, "黄牌": 1, "催办": 2}
-    return sorted(out, key=lambda r: order[r["card"]])
+        d = access.machine(conn, record).definition
+        if not any(s.colour for s in d.states.values()):
+            continue
+        level = state_colour(conn, access, record)
+        supervised = [u for role, spec in d.roles.items() if spec.kind == "party"
+                      for u in record.parties.get(role, [])]
+        out.append({**c, "card": CARDS.get(level, "催办"), "colour": colour(None, level),
+                    "units": [org.name(u) for u in dict.fromkeys(supervised)]})
+    order = {"red": 0, "yellow": 1, "green": 2}
+    return sorted(out, key=lambda r: order[r["colour"]])
 
 
 def scorecards(conn: Connection, access: CaseAccess, year: int) -> list[dict[str, Any]]:

@@ -19,9 +19,14 @@ from api.routes.cases import CaseId
 from api.schemas.attachments import AttachmentRead
 from api.schemas.common import _check_str, errors
 from db.settings import DEFAULT_ATTACHMENT_TYPES
+from engine.thumbnails import IMAGE_TYPES, PREVIEWABLE, thumbnail_png
 
 router = APIRouter(prefix="/cases/{case_id}/attachments", tags=["attachments"])
 AttachmentId = Annotated[int, Path(ge=1, le=2**63 - 1)]
+# A file shown in the browser may load nothing and run nothing, and nothing may frame it. Chromium
+# shows no PDF in a sandboxed document: a PDF may only embed itself (its viewer) instead.
+FILE_CSP = "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; frame-ancestors 'none'; sandbox"
+PDF_CSP = "default-src 'none'; object-src 'self'; img-src 'self'; style-src 'unsafe-inline'; frame-ancestors 'none'"
 
 
 # The body is described here rather than declared as File()/Form() parameters: FastAPI reads declared
@@ -91,6 +96,23 @@ def download(case_id: CaseId, attachment_id: AttachmentId, access: AccessDep, se
     if not path.is_file():
         raise ApiError(404, "file_missing", "文件已不在存储中，请联系管理员", "the stored file is missing",
                        sha256=row.sha256)
-    disposition = f"attachment; filename=\"attachment-{row.id}\"; filename*=UTF-8''{quote(row.filename)}"
+    # Only what a browser shows without running anything opens in it; the rest is saved to disk.
+    how = "inline" if row.media_type in PREVIEWABLE else "attachment"
+    disposition = f"{how}; filename=\"attachment-{row.id}\"; filename*=UTF-8''{quote(row.filename)}"
     return FileResponse(path, media_type=row.media_type, headers={
-        "Content-Disposition": disposition, "ETag": f'"{row.sha256}"', "X-Content-Type-Options": "nosniff"})
+        "Content-Disposition": disposition, "ETag": f'"{row.sha256}"', "X-Content-Type-Options": "nosniff",
+        "Content-Security-Policy": PDF_CSP if row.media_type == "application/pdf" else FILE_CSP})
+
+
+@router.get("/{attachment_id}/thumbnail", response_class=Response, responses={
+    200: {"content": {"image/png": {"schema": {"type": "string", "format": "binary"}}},
+          "description": "a small PNG of an image file"}, **errors(401, 404)},
+    summary="图片缩略图 / thumbnail of an image file")
+def thumbnail(case_id: CaseId, attachment_id: AttachmentId, access: AccessDep, services: ServicesDep) -> Response:
+    with services.db.read() as conn:
+        row, path = services.attachments.get_in(conn, access, case_id, attachment_id)
+    png = thumbnail_png(path) if row.media_type in IMAGE_TYPES and path.is_file() else None
+    if png is None:
+        raise ApiError(404, "no_thumbnail", "该材料没有缩略图", "this file has no thumbnail")
+    return Response(png, media_type="image/png", headers={
+        "ETag": f'"{row.sha256}-thumb"', "Content-Security-Policy": FILE_CSP})

@@ -1,6 +1,6 @@
 """All tables; importing this module registers them on Base.metadata."""
 
-from db.models.accounts import ApiKey, AuthToken, SignInAttempt, User
+from db.models.accounts import AccountChange, ApiKey, AuthToken, SignInAttempt, User
 from db.models.assignments import CaseAssignment, CaseRead, CaseShare, Delegation
 from db.models.attachments import Attachment
 from db.models.background import JobFailure, WorkerHeartbeat
@@ -30,6 +30,7 @@ __all__ = [
     "Deadline",
     "Setting",
     "Timer",
+    "AccountChange",
     "ApiKey",
     "Attachment",
     "AuthToken",

@@ -74,3 +74,21 @@ class SignInAttempt(Base):
     ok: Mapped[bool] = mapped_column(Boolean)
     # refused without checking the password (throttled), or checked and wrong / right
     outcome: Mapped[str] = mapped_column(String(20))
+
+
+class AccountChange(Base):
+    """A change the office made to a user account (added, disabled, enabled, password reset, roles or
+    unit changed): who changed whom, what, when. Kept for the accounts page and the paper trail."""
+
+    __tablename__ = "account_changes"
+    __table_args__ = (Index("ix_account_changes_task_force_at", "task_force_code", "at"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
+    task_force_code: Mapped[str] = mapped_column(String(40))
+    actor_username: Mapped[str] = mapped_column(String(60))
+    username: Mapped[str] = mapped_column(String(60))
+    # created | disabled | enabled | password_reset | roles | unit
+    change: Mapped[str] = mapped_column(String(20))
+    # What it was and became (roles, unit); never a password.
+    detail: Mapped[dict] = mapped_column(JsonType)

@@ -7,7 +7,7 @@ from datetime import datetime
 
 from sqlalchemy import Connection, and_, bindparam, delete, insert, select, update
 
-from db.models import ApiKey, AuthToken, TaskForce, TaskForceUnit, Unit, User
+from db.models import AccountChange, ApiKey, AuthToken, TaskForce, TaskForceUnit, Unit, User
 
 users = User.__table__
 tokens = AuthToken.__table__
@@ -15,6 +15,7 @@ keys = ApiKey.__table__
 units = Unit.__table__
 tf_units = TaskForceUnit.__table__
 task_forces = TaskForce.__table__
+changes = AccountChange.__table__
 
 
 @dataclass(frozen=True, slots=True)
@@ -169,3 +170,66 @@ def people_of_unit(conn: Connection, unit: str, task_force: str) -> list[Person]
     stmt = _PERSON.where(users.c.unit_code == unit, users.c.task_force_code == task_force,
                          users.c.active.is_(True)).order_by(users.c.display_name, users.c.id)
     return [Person(*r) for r in conn.execute(stmt)]
+
+
+@dataclass(frozen=True, slots=True)
+class UserRow:
+    """A user account as the accounts page lists it (never its password hash)."""
+
+    id: int
+    username: str
+    display_name: str
+    unit_code: str
+    unit_name: str
+    roles: tuple[str, ...]
+    active: bool
+    created_at: datetime
+
+
+def users_of(conn: Connection, task_force: str) -> list[UserRow]:
+    stmt = (select(users.c.id, users.c.username, users.c.display_name, users.c.unit_code, units.c.short_name,
+                   users.c.roles, users.c.active, users.c.created_at)
+            .select_from(users.join(units, units.c.code == users.c.unit_code))
+            .where(users.c.task_force_code == task_force).order_by(users.c.active.desc(), users.c.username))
+    return [UserRow(r[0], r[1], r[2], r[3], r[4], tuple(r[5] or ()), bool(r[6]), r[7]) for r in conn.execute(stmt)]
+
+
+def user_of(conn: Connection, task_force: str, user_id: int) -> UserRow | None:
+    return next((u for u in users_of(conn, task_force) if u.id == user_id), None)
+
+
+def set_active(conn: Connection, user_id: int, active: bool) -> None:
+    conn.execute(update(users).where(users.c.id == user_id).values(active=active))
+    if not active:
+        conn.execute(delete(tokens).where(tokens.c.user_id == user_id))
+
+
+def set_roles_and_unit(conn: Connection, user_id: int, roles: list[str], unit: str) -> None:
+    conn.execute(update(users).where(users.c.id == user_id).values(roles=roles, unit_code=unit))
+    conn.execute(delete(tokens).where(tokens.c.user_id == user_id))  # the next sign-in carries the new rights
+
+
+def end_sign_ins(conn: Connection, user_id: int) -> None:
+    conn.execute(delete(tokens).where(tokens.c.user_id == user_id))
+
+
+@dataclass(frozen=True, slots=True)
+class ChangeRow:
+    at: datetime
+    actor_username: str
+    username: str
+    change: str
+    detail: dict
+
+
+def record_change(conn: Connection, *, at: datetime, task_force: str, actor: str, username: str, change: str,
+                  detail: dict | None = None) -> None:
+    conn.execute(insert(changes), {"at": at, "task_force_code": task_force, "actor_username": actor,
+                                   "username": username, "change": change, "detail": detail or {}})
+
+
+def changes_of(conn: Connection, task_force: str, limit: int = 100) -> list[ChangeRow]:
+    stmt = (select(changes.c.at, changes.c.actor_username, changes.c.username, changes.c.change, changes.c.detail)
+            .where(changes.c.task_force_code == task_force).order_by(changes.c.at.desc(), changes.c.id.desc())
+            .limit(limit))
+    return [ChangeRow(*r) for r in conn.execute(stmt)]

@@ -6,6 +6,7 @@ Screenshots of the main pages go to test-artifacts/ (gitignored), at laptop and 
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
 
 import pytest
 
@@ -116,6 +117,17 @@ def test_the_office_holds_a_topical_meeting_and_issues_its_minutes_as_a_pdf(brow
                venue="贵阳市水务局三楼会议室", invitees=["gy_qz_gov", "as_pb_gov"])
     assert office.state() == "已发通知"
     expect(office.page.locator("dl.facts")).to_contain_text("2026年3月12日")
+    # Not held before the time the notice gave (meeting v2); then the clock reaches it.
+    # Not held before the time the notice gave (meeting v2): the page says why; then the clock reaches it.
+    assert "hold" not in office.events()
+    expect(office.page.get_by_test_id("refused-now")).to_contain_text(
+        "召开会议：会议时间未到，不能登记召开（2026年3月12日 09:30）")
+    back_then = site.clock.now()
+    site.clock.set(datetime(2026, 3, 12, 1, 30, tzinfo=UTC))
+    office.close()
+    convenor.close()  # ten days on, the sign-ins of 2 March have expired: both sign in again
+    office, convenor = Person(browser, site, "office"), Person(browser, site, "convenor")
+    office.page.goto(meeting_url)
     office.act("hold", chair="贵阳市水务局局长某某", chair_position="副组长", attendees=["gy_qz_gov", "as_pb_gov"])
     assert office.state() == "已召开"
     # A decision without its responsible unit is refused beside the field, and what was typed stays.
@@ -157,6 +169,7 @@ def test_the_office_holds_a_topical_meeting_and_issues_its_minutes_as_a_pdf(brow
         office.shot(name)
     office.close()
     convenor.close()
+    site.clock.set(back_then)  # the module's other journeys run on 2 March
 
 
 def test_a_gui_an_department_refers_a_problem_to_an_anshun_district_which_objects_and_is_designated(browser, site):

@@ -141,4 +141,4 @@ def test_the_ladder_and_the_scorecards_show_who_holds_a_yellow_card(client, api)
     row = re.search(r"<tr><td><span class=\"badge yellow\">黄牌</span></td>\s*<td>([^<]*)</td>", ladder)
     assert row and row.group(1) == "清镇市政府"
     cards = client.get("/office/scorecards?year=2026").text
-    assert re.search(r"<tr><td>清镇市政府</td>(<td>[^<]*</td>){4}<td>1</td><td>0</td></tr>", cards)
+    assert re.search(r"<tr><td>清镇市政府</td>(<td[^>]*>[^<]*</td>){4}<td data-label=\"黄牌\">1</td><td data-label=\"红牌\">0</td></tr>", cards)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import pytest
 from sqlalchemy import select
 
@@ -13,6 +15,11 @@ from tests.workflows.flow import CONVENOR, HEAD, OFFICE, Flow, member
 
 GY_SWJ, AS_STHJJ, QZ = member("gy_swj"), member("as_sthjj"), member("gy_qz_gov")
 MAJOR_GUESTS = ["gy_jcy", "as_jcy", "gz_observers", "gz_sthjt", "gz_slt"]
+
+
+def at_meeting_time(cases, m):
+    """The clock reaches the time the notice gave: a meeting is not held before it (v2)."""
+    cases.clock.set(datetime.fromisoformat(m.case.data["meeting_at"]))
 
 
 def meeting(cases, kind="plenary", **extra):
@@ -41,6 +48,7 @@ DECISIONS = [
 
 def held(cases, major=False, kind="plenary"):
     m = to_notice(meeting(cases, kind), major)
+    at_meeting_time(m.cases, m)
     chair = CHAIR if kind == "plenary" else {"chair": "贵阳市水务局局长某某", "chair_position": "副组长"}
     m.fire("hold", OFFICE, "held", **chair, attendees=["gy_gov", "as_gov", "ga_gov", "gy_swj"],
            observers=["gy_jcy"] if major else None)
@@ -57,13 +65,16 @@ def test_a_major_item_invites_the_procuratorate_and_observers_who_do_not_vote(ca
     with db.read() as conn:
         assert conn.execute(select(OutboxItem.payload).where(OutboxItem.case_id == m.id)).scalar_one() == {
             "kind": "meeting_notice"}
+    m.refused(GuardFailed, "hold", OFFICE, "会议时间未到，不能登记召开（2026年3月12日 09:30）", **CHAIR,
+              attendees=["gy_gov"])
+    at_meeting_time(cases, m)
     m.refused(GuardFailed, "hold", OFFICE, "gy_jcy is already the observer", **CHAIR,
               attendees=["gy_gov", "gy_jcy"])
     m.refused(GuardFailed, "hold", OFFICE, "列席单位须在邀请之列", **CHAIR, attendees=["gy_gov"],
               observers=["gy_jcy", "gy_dbdcj"])
     case = m.fire("hold", OFFICE, "held", **CHAIR, attendees=["gy_gov", "as_gov", "ga_gov"],
                   observers=["gy_jcy", "gz_observers"])
-    assert case.data["observers"] == ["gy_jcy", "gz_observers"] and case.due_at == end_of(2026, 3, 9)
+    assert case.data["observers"] == ["gy_jcy", "gz_observers"] and case.due_at == end_of(2026, 3, 19)
 
 
 def test_minutes_spawn_an_action_item_per_decision_and_the_meeting_closes_when_they_are_done(cases, db):
@@ -83,7 +94,7 @@ def test_minutes_spawn_an_action_item_per_decision_and_the_meeting_closes_when_t
     assert first.case.due_at == end_of(2026, 6, 30) and first.case.data["meeting"] == case.number
     assert second.case.parties["cooperating"] == ["as_sthjj"]
     # No date in the minutes: 30 working days from the issue (Monday 2 March).
-    assert second.case.due_at == end_of(2026, 4, 14)
+    assert second.case.due_at == end_of(2026, 4, 24)
     m.refused(GuardFailed, "close", OFFICE, "议定事项尚未全部办结或结转")
     for item, unit in ((first, "gy_qz_gov"), (second, "as_nyncj")):
         item.fire("report_done", member(unit), "done_reported", result="已完成")
@@ -105,6 +116,7 @@ def test_an_escalated_referral_is_settled_by_the_decision_on_it(cases):
     m.fire("issue_notice", OFFICE, meeting_name="专题会议", meeting_at="2026-03-12T09:30:00+08:00", venue="会议室",
            invitees=["as_pb_gov", "gy_sthjj"])
     assert m.case.parties["invited"] == ["as_pb_gov", "gy_sthjj"]
+    at_meeting_time(cases, m)
     m.fire("hold", OFFICE, chair="安顺市生态环境局局长某某", chair_position="副组长", attendees=["as_pb_gov", "gy_sthjj"])
     m.fire("draft_minutes", OFFICE, decisions=[{"text": "平坝区牵头排查上游排污口", "responsible_unit": "as_pb_gov",
                                                 "due": "2026-05-31", "case": r.case.number}])
@@ -125,6 +137,7 @@ def test_an_escalated_referral_is_settled_by_the_decision_on_it(cases):
 ])
 def test_who_may_chair(cases, kind, chair, message):
     m = to_notice(meeting(cases, kind))
+    at_meeting_time(cases, m)
     m.refused(GuardFailed, "hold", OFFICE, message, chair="某某", attendees=["gy_gov"], **chair)
     if chair["chair_position"] == "常务副组长":
         m.fire("hold", OFFICE, "held", chair="某某", attendees=["gy_gov"], delegated_by="组长某某", **chair)

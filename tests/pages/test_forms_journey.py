@@ -102,6 +102,13 @@ def test_pickers_item_rows_preview_and_the_office_pages_on_a_phone(browser, site
     # A meeting's title reads on one line or two, not one column of characters.
     link = phone.page.get_by_test_id("calendar").get_by_role("link", name=re.compile("临时会议")).first
     assert link.evaluate("a => a.getBoundingClientRect().width") > 200
+    # Signed-in pages are never cached: Back after 退出 asks the server again, which wants a sign-in.
+    phone.page.goto("/")
+    phone.page.get_by_role("button", name="退出").click()
+    expect(phone.page.locator("h1")).to_have_text("登录")
+    phone.page.go_back()
+    expect(phone.page.locator("h1")).to_have_text("登录")
+    assert "/login" in phone.page.url
     phone.close()
     assert (ARTEFACTS / "21-phone-calendar.png").is_file()
     assert Image.open(io.BytesIO((ARTEFACTS / "23-phone-scorecards.png").read_bytes())).size[0] == 390

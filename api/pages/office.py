@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from api.deps import Services
-from api.pages import views
+from api.pages import office_sheets, views
 from api.pages.render import page
 from api.pages.session import OfficeOnly, PageUser, PageUserDep
 from db.repositories import organisation as org_repo
@@ -44,12 +44,30 @@ def overdue(request: Request, user: OfficeUserDep) -> HTMLResponse:
                 now=services.clock.now())
 
 
+@router.get("/office/overdue.xlsx")
+def overdue_xlsx(request: Request, user: OfficeUserDep) -> Response:
+    services = _services(request)
+    now = services.clock.now()
+    with services.db.read() as conn:
+        by_unit, by_place, _total = views.overdue_by(conn, user.access, now)
+    return office_sheets.download(office_sheets.overdue_sheets(by_unit, by_place), "overdue", now)
+
+
 @router.get("/office/ladder", response_class=HTMLResponse)
 def ladder(request: Request, user: OfficeUserDep) -> HTMLResponse:
     services = _services(request)
     with services.db.read() as conn:
         rows = views.ladder(conn, user.access, services.clock.now())
     return page(request, "ladder.html", rows=rows)
+
+
+@router.get("/office/ladder.xlsx")
+def ladder_xlsx(request: Request, user: OfficeUserDep) -> Response:
+    services = _services(request)
+    now = services.clock.now()
+    with services.db.read() as conn:
+        rows = views.ladder(conn, user.access, now)
+    return office_sheets.download(office_sheets.ladder_sheet(rows), "ladder", now)
 
 
 @router.get("/office/scorecards", response_class=HTMLResponse)
@@ -60,6 +78,17 @@ def scorecards(request: Request, user: PageUserDep, year: Annotated[int | None, 
     with services.db.read() as conn:
         rows = views.scorecards(conn, user.access, year)
     return page(request, "scorecards.html", rows=rows, year=year)
+
+
+@router.get("/office/scorecards.xlsx")
+def scorecards_xlsx(request: Request, user: PageUserDep,
+                    year: Annotated[int | None, Query(ge=2000, le=2999)] = None) -> Response:
+    services = _services(request)
+    now = services.clock.now()
+    year = year or now.astimezone(LOCAL_TZ).year
+    with services.db.read() as conn:
+        rows = views.scorecards(conn, user.access, year)
+    return office_sheets.download(office_sheets.scorecard_sheet(year, rows), f"scorecards-{year}", now)
 
 
 @router.get("/office/calendar", response_class=HTMLResponse)

@@ -408,7 +408,8 @@ def scorecards(conn: Connection, access: CaseAccess, year: int) -> list[dict[str
     if not access.viewer.office:
         cards = {u: c for u, c in cards.items() if u == access.viewer.unit}
     return [{"unit": org.name(c.unit), "met": c.deadlines_met, "late": c.deadlines_late,
-             "rate": c.on_time_rate, "overdue": c.open_overdue, "yellow": c.cards.get("yellow", 0),
+             "rate": c.on_time_rate,
+             "rate_text": "—" if c.on_time_rate is None else f"{round(c.on_time_rate * 100, 1)}%", "overdue": c.open_overdue, "yellow": c.cards.get("yellow", 0),
              "red": c.cards.get("red", 0), "cards": dict(c.cards)} for c in sorted(cards.values(), key=lambda c: c.unit)]
 
 

@@ -85,6 +85,12 @@ def workbook(sheet: str, columns: Sequence[str], rows: Sequence[Sequence[Any]], 
     return workbook_of([Sheet(sheet, columns, rows, widths)])
 
 
+def keeps_lookbacks(definition: Any) -> bool:
+    """A mechanism whose events record look-backs in the key `lookback_rows` reads keeps this table."""
+    return any(e.name == "append_item" and e.kwargs().get("key") == "lookbacks"
+               for ev in definition.events.values() for e in ev.effects)
+
+
 def lookback_xlsx(record: CaseRecord) -> bytes:
     """The “回头看” table of a case's problem list, as seed 002's 统计表."""
     return workbook("回头看情况统计表", LOOKBACK_COLUMNS, lookback_rows(record), (10, 16, 18, 48, 36, 12, 16))

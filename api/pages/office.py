@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import calendar as cal
 from typing import Annotated
+from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -13,7 +14,9 @@ from api.pages import office_sheets, views
 from api.pages.render import page
 from api.pages.session import OfficeOnly, PageUser, PageUserDep
 from db.repositories import organisation as org_repo
+from documents import excel, records
 from engine.context import LOCAL_TZ
+from engine.errors import NotFound
 
 router = APIRouter(include_in_schema=False)
 # What the public page counts: the problem list's cases, found (opened), rectified (asked to be closed
@@ -106,6 +109,22 @@ def calendar(request: Request, user: PageUserDep,
     prev = f"{year - 1}-12" if mon == 1 else f"{year}-{mon - 1:02d}"
     nxt = f"{year + 1}-01" if mon == 12 else f"{year}-{mon + 1:02d}"
     return page(request, "calendar.html", year=year, month=mon, weeks=weeks, days=days, prev=prev, next=nxt)
+
+
+@router.get("/case/{case_id}/lookback.xlsx")
+def lookback_xlsx(request: Request, case_id: Annotated[int, Path(ge=1, le=2**63 - 1)], user: PageUserDep) -> Response:
+    """The “回头看”情况统计表 of a case whose mechanism keeps one (seed 002's columns), as it stands now."""
+    services = _services(request)
+    with services.db.read() as conn:
+        try:
+            record = user.access.record(conn, case_id)
+        except NotFound:
+            record = None
+        if record is None or not excel.keeps_lookbacks(user.access.machine(conn, record).definition):
+            return page(request, "message.html", status=404, title="未找到", text="这件事项没有“回头看”情况统计表。")
+        data = excel.lookback_xlsx(records.load(conn, case_id))
+    name = quote(f"{record.number}-回头看情况统计表.xlsx")
+    return Response(data, media_type=excel.XLSX, headers={"Content-Disposition": f"attachment; filename*=UTF-8''{name}"})
 
 
 @router.get("/procurator", response_class=HTMLResponse)

@@ -9,8 +9,12 @@ from datetime import timedelta
 
 from openpyxl import load_workbook
 
+from api.accounts import Accounts, hasher
+from db.repositories import accounts as accounts_repo
+from documents.excel import LOOKBACK_COLUMNS
 from engine.actors import Actor
 from engine.cases import Cases
+from tests.pages.conftest import PASSWORD
 from tests.pages.test_pages import sign_in
 
 OFFICE = Actor.of("office-bulk", "two_lakes_office", "office")
@@ -85,3 +89,32 @@ def test_the_overdue_ladder_and_scorecard_sheets_hold_the_rows_each_page_shows(c
     assert shown and sheet[1:] == shown
     qz = next(r for r in shown if r[0] == "清镇市政府")
     assert qz[-2:] == ["1", "0"]  # one yellow card, no red
+
+
+def test_a_lookback_campaign_downloads_its_table_and_other_cases_offer_none(client, api, db, clock):
+    with db.write() as conn:
+        if not accounts_repo.username_taken(conn, "cc_office_page"):
+            Accounts(hasher("cheapest"), timedelta(hours=12)).create_user(
+                conn, username="cc_office_page", display_name="区政府办公室", unit="cc_office",
+                task_force="chongchuan", roles=["office"], password=PASSWORD, now=clock.now())
+    cases = Cases(db, clock)
+    campaign = cases.start(task_force="chongchuan", workflow="lookback", actor=Actor.of("cc-o", "cc_office", "office"),
+                           title="狼山镇街道“回头看”", parties={"street": ["cc_lsz_jd"], "filed_with": ["cc_hbj"]},
+                           payload={"due": "2026-11-30", "problems": [
+                               {"text": "一级保护区内违法网箱养殖，已拆除", "location": "江苏省南通市崇川区",
+                                "source": "狼山水厂长江水源地"}]})
+    cases.fire(campaign.id, "record_lookback", Actor.of("cc-l", "cc_lsz_jd", "member"),
+               {"problem_no": 1, "finding": "未见网箱复养", "done": True})
+    sign_in(client, "cc_office_page")
+    assert f'href="/case/{campaign.id}/lookback.xlsx"' in client.get(f"/case/{campaign.id}").text
+    r = client.get(f"/case/{campaign.id}/lookback.xlsx")
+    assert r.status_code == 200
+    rows = [list(row) for row in load_workbook(io.BytesIO(r.content)).active.iter_rows(values_only=True)]
+    assert tuple(rows[0]) == LOOKBACK_COLUMNS
+    assert rows[1:] == [[1, "江苏省南通市崇川区", "狼山水厂长江水源地", "一级保护区内违法网箱养殖，已拆除", "未见网箱复养", "是", None]]
+
+    referral = api.referral("gy_sthjj", "gy_qz_gov")
+    assert client.get(f"/case/{referral['id']}/lookback.xlsx").status_code == 404  # not this office's to see
+    sign_in(client, "gy_sthjj")
+    assert "lookback.xlsx" not in client.get(f"/case/{referral['id']}").text
+    assert client.get(f"/case/{referral['id']}/lookback.xlsx").status_code == 404  # no such table

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from openpyxl import Workbook
@@ -42,13 +43,18 @@ def lookback_rows(record: CaseRecord) -> list[list[Any]]:
     return rows
 
 
-def workbook(sheet: str, columns: Sequence[str], rows: Sequence[Sequence[Any]], widths: Sequence[float]) -> bytes:
-    """One sheet: the header in row 1, the rows below, ruled and wrapped; no merged cells."""
-    book = Workbook()
-    ws = book.active
-    ws.title = sheet
-    ws.append(list(columns))
-    for row in rows:
+@dataclass(frozen=True)
+class Sheet:
+    title: str
+    columns: Sequence[str]
+    rows: Sequence[Sequence[Any]]
+    widths: Sequence[float]
+
+
+def _fill(ws: Any, sheet: Sheet) -> None:
+    ws.title = sheet.title
+    ws.append(list(sheet.columns))
+    for row in sheet.rows:
         ws.append(list(row))
     for cell in ws[1]:
         cell.font = Font(bold=True)
@@ -58,12 +64,31 @@ def workbook(sheet: str, columns: Sequence[str], rows: Sequence[Sequence[Any]], 
             cell.border = _BORDER
             if cell.row > 1:
                 cell.alignment = Alignment(vertical="center", wrap_text=True)
-    for index, width in enumerate(widths, 1):
+    for index, width in enumerate(sheet.widths, 1):
         ws.column_dimensions[ws.cell(row=1, column=index).column_letter].width = width
     ws.freeze_panes = "A2"
+
+
+def workbook_of(sheets: Sequence[Sheet]) -> bytes:
+    """Several sheets, each as `workbook` lays one out (a page with two tables keeps them apart)."""
+    book = Workbook()
+    _fill(book.active, sheets[0])
+    for sheet in sheets[1:]:
+        _fill(book.create_sheet(), sheet)
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()
+
+
+def workbook(sheet: str, columns: Sequence[str], rows: Sequence[Sequence[Any]], widths: Sequence[float]) -> bytes:
+    """One sheet: the header in row 1, the rows below, ruled and wrapped; no merged cells."""
+    return workbook_of([Sheet(sheet, columns, rows, widths)])
+
+
+def keeps_lookbacks(definition: Any) -> bool:
+    """A mechanism whose events record look-backs in the key `lookback_rows` reads keeps this table."""
+    return any(e.name == "append_item" and e.kwargs().get("key") == "lookbacks"
+               for ev in definition.events.values() for e in ev.effects)
 
 
 def lookback_xlsx(record: CaseRecord) -> bytes:

@@ -33,7 +33,7 @@ from api.pages.render import page
 from api.pages.session import CSRF_FIELD, PageUser, PageUserDep, check_csrf
 from api.routes.accounts import source_of
 from db.repositories import notices as notices_repo
-from documents import issuing
+from documents import excel, issuing
 from engine.assignment import record_first_read
 from engine.errors import BadPayload, EngineError, GuardFailed, NotFound
 
@@ -159,11 +159,12 @@ def _case_page(request: Request, user: PageUser, case_id: int, *, open_event: st
             told = notices_repo.notices_of_case(conn, case_id)
             sends = notices_repo.external_of_case(conn, case_id)
             work = unit_work.panel(conn, user.access, case_id)
+            lookback = excel.keeps_lookbacks(user.access.machine(conn, user.access.record(conn, case_id)).definition)
     except NotFound:
         return not_found(request)
     return page(request, "case.html", status=status, case=case, open_event=open_event,
                 form=form or FormState(), notice=notice, evidence_error=evidence_error, told=told, sends=sends,
-                shown_target=shown_target, work=work, work_error=work_error)
+                shown_target=shown_target, work=work, work_error=work_error, lookback=lookback)
 
 
 @router.get("/case/{case_id}/print", response_class=HTMLResponse)

@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import calendar as cal
 from typing import Annotated
+from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from api.deps import Services
-from api.pages import views
+from api.pages import office_sheets, views
 from api.pages.render import page
 from api.pages.session import OfficeOnly, PageUser, PageUserDep
 from db.repositories import organisation as org_repo
+from documents import excel, records
 from engine.context import LOCAL_TZ
+from engine.errors import NotFound
 
 router = APIRouter(include_in_schema=False)
 # What the public page counts: the problem list's cases, found (opened), rectified (asked to be closed
@@ -44,12 +47,30 @@ def overdue(request: Request, user: OfficeUserDep) -> HTMLResponse:
                 now=services.clock.now())
 
 
+@router.get("/office/overdue.xlsx")
+def overdue_xlsx(request: Request, user: OfficeUserDep) -> Response:
+    services = _services(request)
+    now = services.clock.now()
+    with services.db.read() as conn:
+        by_unit, by_place, _total = views.overdue_by(conn, user.access, now)
+    return office_sheets.download(office_sheets.overdue_sheets(by_unit, by_place), "overdue", now)
+
+
 @router.get("/office/ladder", response_class=HTMLResponse)
 def ladder(request: Request, user: OfficeUserDep) -> HTMLResponse:
     services = _services(request)
     with services.db.read() as conn:
         rows = views.ladder(conn, user.access, services.clock.now())
     return page(request, "ladder.html", rows=rows)
+
+
+@router.get("/office/ladder.xlsx")
+def ladder_xlsx(request: Request, user: OfficeUserDep) -> Response:
+    services = _services(request)
+    now = services.clock.now()
+    with services.db.read() as conn:
+        rows = views.ladder(conn, user.access, now)
+    return office_sheets.download(office_sheets.ladder_sheet(rows), "ladder", now)
 
 
 @router.get("/office/scorecards", response_class=HTMLResponse)
@@ -60,6 +81,17 @@ def scorecards(request: Request, user: PageUserDep, year: Annotated[int | None, 
     with services.db.read() as conn:
         rows = views.scorecards(conn, user.access, year)
     return page(request, "scorecards.html", rows=rows, year=year)
+
+
+@router.get("/office/scorecards.xlsx")
+def scorecards_xlsx(request: Request, user: PageUserDep,
+                    year: Annotated[int | None, Query(ge=2000, le=2999)] = None) -> Response:
+    services = _services(request)
+    now = services.clock.now()
+    year = year or now.astimezone(LOCAL_TZ).year
+    with services.db.read() as conn:
+        rows = views.scorecards(conn, user.access, year)
+    return office_sheets.download(office_sheets.scorecard_sheet(year, rows), f"scorecards-{year}", now)
 
 
 @router.get("/office/calendar", response_class=HTMLResponse)
@@ -79,6 +111,22 @@ def calendar(request: Request, user: PageUserDep,
     nxt = f"{year + 1}-01" if mon == 12 else f"{year}-{mon + 1:02d}"
     return page(request, "calendar.html", year=year, month=mon, weeks=weeks, days=days, prev=prev, next=nxt,
                 creatable=creatable)
+
+
+@router.get("/case/{case_id}/lookback.xlsx")
+def lookback_xlsx(request: Request, case_id: Annotated[int, Path(ge=1, le=2**63 - 1)], user: PageUserDep) -> Response:
+    """The “回头看”情况统计表 of a case whose mechanism keeps one (seed 002's columns), as it stands now."""
+    services = _services(request)
+    with services.db.read() as conn:
+        try:
+            record = user.access.record(conn, case_id)
+        except NotFound:
+            record = None
+        if record is None or not excel.keeps_lookbacks(user.access.machine(conn, record).definition):
+            return page(request, "message.html", status=404, title="未找到", text="这件事项没有“回头看”情况统计表。")
+        data = excel.lookback_xlsx(records.load(conn, case_id))
+    name = quote(f"{record.number}-回头看情况统计表.xlsx")
+    return Response(data, media_type=excel.XLSX, headers={"Content-Disposition": f"attachment; filename*=UTF-8''{name}"})
 
 
 @router.get("/procurator", response_class=HTMLResponse)

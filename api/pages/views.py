@@ -177,14 +177,16 @@ def mark_assignments(conn: Connection, access: CaseAccess, items: list[WorkItem]
 
 
 def my_open_cases(conn: Connection, access: CaseAccess, now: datetime, *, workflow: str | None = None,
-                  unit: str | None = None, limit: int = 100) -> list[dict[str, Any]]:
+                  unit: str | None = None, limit: int | None = 100) -> list[dict[str, Any]]:
+    """My open cases, most recently handled first; `limit=None` reads every one in scope (the office's
+    lists must not drop cases silently). Each carries its record, so callers need not read it again."""
     f = CaseFilter(workflow=workflow, closed=False, unit=unit, sort="-updated_at", limit=limit)
     records, _ = access.search(conn, f, now)
     provisional = provisional_dues(conn, [r.id for r in records if r.due_at is not None])
     out = []
     for r in records:
         d = access.machine(conn, r).definition
-        out.append({"id": r.id, "number": r.number, "title": r.title, "workflow": d.title,
+        out.append({"record": r, "id": r.id, "number": r.number, "title": r.title, "workflow": d.title,
                     "workflow_name": r.workflow, "state": d.states[r.state].title, "state_name": r.state,
                     "due_at": r.due_at, "days": days_left(r.due_at, now) if r.due_at else None,
                     "provisional": provisional.get(r.id, "")})
@@ -464,8 +466,8 @@ def ladder(conn: Connection, access: CaseAccess, now: datetime) -> list[dict[str
     """Open ladder cases (of definitions whose states carry colours): who holds which card, on what."""
     org = Organisation(conn, access.viewer.task_force)
     out = []
-    for c in my_open_cases(conn, access, now, limit=200):
-        record = access.record(conn, c["id"])
+    for c in my_open_cases(conn, access, now, limit=None):
+        record = c["record"]
         d = access.machine(conn, record).definition
         if not any(s.colour for s in d.states.values()):
             continue
@@ -487,7 +489,8 @@ def scorecards(conn: Connection, access: CaseAccess, year: int) -> list[dict[str
     if not access.viewer.office:
         cards = {u: c for u, c in cards.items() if u == access.viewer.unit}
     return [{"unit": org.name(c.unit), "met": c.deadlines_met, "late": c.deadlines_late,
-             "rate": c.on_time_rate, "overdue": c.open_overdue, "yellow": c.cards.get("yellow", 0),
+             "rate": c.on_time_rate,
+             "rate_text": "—" if c.on_time_rate is None else f"{round(c.on_time_rate * 100, 1)}%", "overdue": c.open_overdue, "yellow": c.cards.get("yellow", 0),
              "red": c.cards.get("red", 0), "cards": dict(c.cards)} for c in sorted(cards.values(), key=lambda c: c.unit)]
 
 
@@ -496,8 +499,8 @@ def calendar(conn: Connection, access: CaseAccess, now: datetime, year: int, mon
     from engine.context import LOCAL_TZ
 
     days: dict[int, list[dict]] = defaultdict(list)
-    for c in my_open_cases(conn, access, now, limit=200):
-        record = access.record(conn, c["id"])
+    for c in my_open_cases(conn, access, now, limit=None):
+        record = c["record"]
         when = record.data.get("meeting_at")
         if when:
             c = {**c, "provisional": ""}  # the meeting's own time is shown, not a computed deadline
@@ -522,7 +525,7 @@ def by_stage(conn: Connection, access: CaseAccess, now: datetime, workflow: str)
     if d is None:
         return []
     groups: dict[str, list[dict]] = defaultdict(list)
-    for c in my_open_cases(conn, access, now, workflow=workflow, limit=200):
+    for c in my_open_cases(conn, access, now, workflow=workflow, limit=None):
         groups[c["state_name"]].append(c)
     return [(d.states[s].title, groups[s]) for s in d.states if s in groups]
 
@@ -531,10 +534,10 @@ def running_deadlines(conn: Connection, access: CaseAccess, now: datetime, workf
                       state: str) -> list[dict[str, Any]]:
     """Open cases of a workflow in a state, with their running deadlines counting down."""
     out = []
-    for c in my_open_cases(conn, access, now, workflow=workflow, limit=200):
+    for c in my_open_cases(conn, access, now, workflow=workflow, limit=None):
         if c["state_name"] != state:
             continue
-        record = access.record(conn, c["id"])
+        record = c["record"]
         d = access.machine(conn, record).definition
         for row in time_repo.deadlines_of(conn, c["id"]):
             if row.status in ("running", "paused"):

@@ -64,7 +64,7 @@ class CaseFilter:
     due_before: datetime | None = None
     q: str | None = None
     sort: str = "-updated_at"
-    limit: int = 50
+    limit: int | None = 50  # None: every match (lists that must show all of them)
     offset: int = 0
 
 

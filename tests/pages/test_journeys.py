@@ -12,7 +12,7 @@ import pytest
 
 from documents.outbox import process_pending
 from engine.cases import Cases
-from tests.pages.browser import ARTEFACTS, CHROMIUM, CHROMIUM_ARGS, PASSWORD, running_site
+from tests.pages.browser import ARTEFACTS, PASSWORD, running_site
 from tests.workflows.flow import GY_CHIEF, GY_PROC, OFFICE
 
 playwright = pytest.importorskip("playwright.sync_api")
@@ -25,14 +25,6 @@ PHONE = {"width": 390, "height": 844}
 def site(tmp_path_factory):
     with running_site(tmp_path_factory.mktemp("site")) as s:
         yield s
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with playwright.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield b
-        b.close()
 
 
 class Person:

@@ -12,7 +12,7 @@ from api.accounts import Accounts, hasher
 from engine.actors import Actor
 from engine.cases import Cases
 from engine.context import LOCAL_TZ
-from tests.pages.browser import CHROMIUM, CHROMIUM_ARGS, PASSWORD, running_site
+from tests.pages.browser import PASSWORD, running_site
 from tests.pages.test_journeys import Person
 
 playwright = pytest.importorskip("playwright.sync_api")
@@ -23,14 +23,6 @@ expect = playwright.expect
 def site(tmp_path_factory):
     with running_site(tmp_path_factory.mktemp("unit_work_site")) as s:
         yield s
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with playwright.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield b
-        b.close()
 
 
 def test_a_liaison_assigns_a_colleague_acts_a_delegate_acts_then_is_refused(browser, site):

@@ -10,7 +10,7 @@ import pytest
 from PIL import Image
 
 from tests.pages.browser import ARTEFACTS
-from tests.pages.test_journeys import PHONE, Person, browser, expect, site  # noqa: F401
+from tests.pages.test_journeys import PHONE, Person, expect, site  # noqa: F401
 
 pytest.importorskip("playwright.sync_api")
 

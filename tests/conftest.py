@@ -18,6 +18,7 @@ from sqlalchemy.engine import make_url
 
 from db.models import (
     CadenceRun,
+    CalendarFeed,
     Case,
     CaseHistory,
     CaseLink,
@@ -35,6 +36,7 @@ from db.models import (
     SignInAttempt,
     Timer,
     WorkerHeartbeat,
+    WorkVisit,
 )
 from db.session import Database
 from engine.actors import Actor
@@ -129,11 +131,12 @@ def _loaded(backend, fresh_url):
 def db(_loaded) -> Database:
     """The loaded database, with every case removed before the test."""
     with _loaded.write() as conn:
-        for model in (SignInAttempt, Delivery, NoticeRead, Notice, Channel, JobFailure, WorkerHeartbeat, Document, OutboxItem, Timer, Deadline, CaseLink, CadenceRun, Setting, CaseHistory, CaseParty,
+        for model in (WorkVisit, CalendarFeed, SignInAttempt, Delivery, NoticeRead, Notice, Channel, JobFailure, WorkerHeartbeat, Document, OutboxItem, Timer, Deadline, CaseLink, CadenceRun, Setting, CaseHistory, CaseParty,
                       Case, Sequence):
-            # Rules stored at load (notifications, naming) stay: they belong to the folders, not to a test.
+            # Rules stored at load (notifications, naming, worklist) stay: they belong to the folders, not to a test.
             conn.execute(delete(model.__table__).where(~Setting.key.startswith("notifications:")
-                                                       & ~Setting.key.startswith("naming:"))
+                                                       & ~Setting.key.startswith("naming:")
+                                                       & ~Setting.key.startswith("worklist:"))
                          if model is Setting else delete(model.__table__))
     return _loaded
 

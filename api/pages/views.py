@@ -15,6 +15,7 @@ from sqlalchemy import Connection
 from api.pages.forms import Widget, widgets
 from api.pages.render import days_left, zh_date, zh_datetime
 from db.repositories import attachments as attachments_repo
+from db.repositories import case_queries
 from db.repositories import cases as cases_repo
 from db.repositories import organisation as org_repo
 from db.repositories import time as time_repo
@@ -81,6 +82,9 @@ class WorkItem:
     # what there is to do: the titles of the events open to me ("签收、申请退回"), else the deadline I owe
     todo: str = ""
     provisional: str = ""  # why the due date is only provisional (暂定：…), else ""
+    also: str = ""  # the titles of the optional events also open to me (“亦可：回头看”)
+    received: datetime | None = None  # when the case entered the state that awaits me
+    fresh: bool = False  # 新到: changed since my last sitting at 我的待办
 
 
 def ladder_card(conn: Connection, access: CaseAccess, case_id: int) -> str:
@@ -105,25 +109,60 @@ def colour(days: int | None, card: str) -> str:
     return "green"
 
 
-def my_work(conn: Connection, access: CaseAccess, now: datetime) -> list[WorkItem]:
-    """Every open case where I can act now (an event open to my unit or a role I hold), and every one
-    whose running deadline my unit owes; soonest due first."""
-    acts = {a.case_id: a for a in worklist.actionable(conn, access)}
-    owed = {i.case_id: i for i in views.due_items(conn, FAR, task_force=access.viewer.task_force,
-                                                  unit=access.viewer.unit)}
+WORK_SORTS = {"due": "按期限", "received": "按收到时间", "workflow": "按类型"}
+
+
+@dataclass
+class WorkPage:
+    """One page of 我的待办, with the counters and the size of the whole list."""
+
+    items: list[WorkItem]
+    total: int
+    counts: dict[str, int]
+    fresh: int  # how many of the whole list are 新到
+
+
+def _work_key(sort: str, titles: dict[int, str]):
+    def key(a: worklist.Actionable):
+        r = a.record
+        due = (r.due_at is None, r.due_at or FAR)
+        if sort == "received":  # newest arrival first: when the case entered the state that awaits me
+            return (-r.state_entered_at.timestamp(), r.id)
+        if sort == "workflow":
+            return (titles[a.case_id], *due, r.id)
+        return (*due, r.id)
+    return key
+
+
+def my_work(conn: Connection, access: CaseAccess, now: datetime, *, sort: str = "due", page: int = 1,
+            per_page: int = 50, since: datetime | None = None) -> WorkPage:
+    """Every open case where I am awaited to act now (an awaited event open to my unit or a role I
+    hold), sorted, one page of it drawn in full; the counters and 新到 (changed after `since`) count
+    the whole list."""
+    acts = worklist.actionable(conn, access)
+    titles = {a.case_id: access.machine(conn, a.record).definition.title for a in acts}
+    acts.sort(key=_work_key(sort if sort in WORK_SORTS else "due", titles))
+    days = {a.case_id: days_left(a.record.due_at, now) for a in acts}
+    counts = {"overdue": sum(1 for d in days.values() if d is not None and d < 0),
+              "today": sum(1 for d in days.values() if d == 0),
+              "week": sum(1 for d in days.values() if d is not None and 0 <= d <= 7)}
+    latest = case_queries.latest_history_at(conn, [a.case_id for a in acts]) if since else {}
+    fresh = {c for c, at in latest.items() if at > since} if since else set()
+    shown = acts[(page - 1) * per_page: page * per_page]
+    provisional = provisional_dues(conn, [a.case_id for a in shown])
     out = []
-    provisional = provisional_dues(conn, set(acts) | set(owed))
-    for case_id in dict.fromkeys([*acts, *owed]):
-        record = access.record(conn, case_id)
+    for a in shown:
+        record = a.record
         d = access.machine(conn, record).definition
-        due = owed[case_id].due_at if case_id in owed else record.due_at
-        days = days_left(due, now)
-        card = ladder_card(conn, access, case_id)
-        todo = "、".join(acts[case_id].titles) if case_id in acts else "按期办理"
-        out.append(WorkItem(case_id, record.number, record.title, d.title, d.states[record.state].title,
-                            due, days, colour(days, card), card, todo, provisional.get(case_id, "")))
-    out.sort(key=lambda w: (w.due_at is None, w.due_at or FAR, w.case_id))
-    return out
+        card = ladder_card(conn, access, a.case_id)
+        item = WorkItem(a.case_id, record.number, record.title, d.title, d.states[record.state].title,
+                        record.due_at, days[a.case_id], colour(days[a.case_id], card), card, "、".join(a.titles),
+                        provisional.get(a.case_id, ""))
+        item.also = "、".join(a.also)
+        item.received = record.state_entered_at
+        item.fresh = a.case_id in fresh
+        out.append(item)
+    return WorkPage(out, len(acts), counts, len(fresh))
 
 
 def my_open_cases(conn: Connection, access: CaseAccess, now: datetime, *, workflow: str | None = None,

@@ -1,6 +1,6 @@
 """All tables; importing this module registers them on Base.metadata."""
 
-from db.models.accounts import ApiKey, AuthToken, SignInAttempt, User
+from db.models.accounts import ApiKey, AuthToken, CalendarFeed, SignInAttempt, User, WorkVisit
 from db.models.attachments import Attachment
 from db.models.background import JobFailure, WorkerHeartbeat
 from db.models.cases import Case, CaseHistory, CaseParty
@@ -38,6 +38,8 @@ __all__ = [
     "OutboxItem",
     "Sequence",
     "SignInAttempt",
+    "CalendarFeed",
+    "WorkVisit",
     "TaskForce",
     "TaskForcePosition",
     "TaskForceUnit",

@@ -28,10 +28,11 @@ from sqlalchemy import (
     union,
 )
 
-from db.models import Case, CaseParty, Definition, Jurisdiction, Unit
+from db.models import Case, CaseHistory, CaseParty, Definition, Jurisdiction, Unit
 
 cases = Case.__table__
 parties = CaseParty.__table__
+history = CaseHistory.__table__
 definitions = Definition.__table__
 jurisdictions = Jurisdiction.__table__
 units = Unit.__table__
@@ -214,3 +215,12 @@ def actionable(conn: Connection, *, unit: str | None, task_force: str, party: li
     stmt = (select(*_COLS).select_from(_FROM).where(~cases.c.closed, or_(*clauses))
             .order_by(cases.c.due_at.asc().nulls_last(), cases.c.id))
     return [CaseRecord(*r) for r in conn.execute(stmt)]
+
+
+def latest_history_at(conn: Connection, case_ids: list[int]) -> dict[int, datetime]:
+    """Case id → the time of its latest history row, for the given cases (one statement)."""
+    if not case_ids:
+        return {}
+    stmt = (select(history.c.case_id, func.max(history.c.at)).where(history.c.case_id.in_(case_ids))
+            .group_by(history.c.case_id))
+    return dict(conn.execute(stmt).all())

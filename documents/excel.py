@@ -19,6 +19,7 @@ from documents.records import CaseRecord
 from documents.render import cn_date
 from engine.calendar import LOCAL_TZ
 
+LOOKBACKS = "lookbacks"  # the case data key the look-back table reads (documents/contexts.py)
 LOOKBACK_COLUMNS = ("问题序号", "所在地", "水源地名称", "已整改问题具体情况", "“回头看”情况", "是否完成整治", "备注")
 PROBLEM_LIST_COLUMNS = ("序号", *PROBLEM_COLUMNS)
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -29,7 +30,7 @@ _BORDER = Border(left=_THIN, right=_THIN, top=_THIN, bottom=_THIN)
 
 def lookback_rows(record: CaseRecord) -> list[list[Any]]:
     """One row per problem, with its latest look-back (empty cells where none is recorded yet)."""
-    latest = {int(entry["problem_no"]): entry for entry in record.get("lookbacks") or ()}
+    latest = {int(entry["problem_no"]): entry for entry in record.get(LOOKBACKS) or ()}
     rows = []
     for no, problem in enumerate(record.require("problems"), 1):
         done = latest.get(no)
@@ -44,9 +45,21 @@ def lookback_rows(record: CaseRecord) -> list[list[Any]]:
 
 def workbook(sheet: str, columns: Sequence[str], rows: Sequence[Sequence[Any]], widths: Sequence[float]) -> bytes:
     """One sheet: the header in row 1, the rows below, ruled and wrapped; no merged cells."""
+    return sheets([(sheet, columns, rows, widths)])
+
+
+def sheets(tables: Sequence[tuple[str, Sequence[str], Sequence[Sequence[Any]], Sequence[float]]]) -> bytes:
+    """One workbook, one sheet per (name, columns, rows, widths), each as `workbook` lays it out."""
     book = Workbook()
-    ws = book.active
-    ws.title = sheet
+    book.remove(book.active)
+    for sheet, columns, rows, widths in tables:
+        _fill(book.create_sheet(sheet), columns, rows, widths)
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+def _fill(ws, columns: Sequence[str], rows: Sequence[Sequence[Any]], widths: Sequence[float]) -> None:
     ws.append(list(columns))
     for row in rows:
         ws.append(list(row))
@@ -61,9 +74,6 @@ def workbook(sheet: str, columns: Sequence[str], rows: Sequence[Sequence[Any]], 
     for index, width in enumerate(widths, 1):
         ws.column_dimensions[ws.cell(row=1, column=index).column_letter].width = width
     ws.freeze_panes = "A2"
-    out = io.BytesIO()
-    book.save(out)
-    return out.getvalue()
 
 
 def lookback_xlsx(record: CaseRecord) -> bytes:

@@ -8,7 +8,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 
-from api.pages import cases, channels, notices, office, operations, search, work
+from api.pages import calendar_feed, cases, channels, notices, office, operations, search, work
 from api.pages.render import page
 from api.pages.session import BadCsrf, OfficeOnly, SignInNeeded, login_url
 
@@ -18,6 +18,7 @@ def install(app: FastAPI) -> None:
     app.include_router(work.router)
     app.include_router(cases.router)
     app.include_router(office.router)
+    app.include_router(calendar_feed.router)
     app.include_router(notices.router)
     app.include_router(search.router)
     app.include_router(channels.router)

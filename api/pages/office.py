@@ -10,10 +10,13 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from api.deps import Services
 from api.pages import views
-from api.pages.render import page
+from api.pages.render import days_text, page, zh_date
 from api.pages.session import OfficeOnly, PageUser, PageUserDep
+from db.repositories import calendar_feeds
 from db.repositories import organisation as org_repo
+from documents import excel, records
 from engine.context import LOCAL_TZ
+from engine.errors import NotFound
 
 router = APIRouter(include_in_schema=False)
 # What the public page counts: the problem list's cases, found (opened), rectified (asked to be closed
@@ -44,6 +47,72 @@ def overdue(request: Request, user: OfficeUserDep) -> HTMLResponse:
                 now=services.clock.now())
 
 
+def _xlsx(data: bytes, name: str, request: Request) -> Response:
+    day = _services(request).clock.now().astimezone(LOCAL_TZ)
+    return Response(data, media_type=excel.XLSX,
+                    headers={"Content-Disposition": f'attachment; filename="{name}-{day:%Y%m%d}.xlsx"'})
+
+
+@router.get("/office/overdue.xlsx")
+def overdue_xlsx(request: Request, user: OfficeUserDep) -> Response:
+    """The two tables the page shows, one sheet each."""
+    services = _services(request)
+    with services.db.read() as conn:
+        by_unit, by_place, _total = views.overdue_by(conn, user.access, services.clock.now())
+    return _xlsx(excel.sheets([("按责任单位", ("单位", "件数"), [(r.name, r.count) for r in by_unit], (30, 10)),
+                               ("按地区", ("地区", "件数"), [(r.name, r.count) for r in by_place], (30, 10))]),
+                 "overdue", request)
+
+
+@router.get("/office/ladder.xlsx")
+def ladder_xlsx(request: Request, user: OfficeUserDep) -> Response:
+    services = _services(request)
+    now = services.clock.now()
+    with services.db.read() as conn:
+        rows = views.ladder(conn, user.access, now)
+    return _xlsx(excel.workbook("督办红黄牌", ("督办等级", "被督办单位", "督办事项", "编号", "状态", "期限", "剩余/逾期"),
+                                [(r["card"], "、".join(r["units"]), r["title"], r["number"], r["state"],
+                                  zh_date(r["due_at"]) if r["due_at"] else "", days_text(r["days"])) for r in rows],
+                                (10, 30, 40, 20, 14, 16, 12)), "ladder", request)
+
+
+@router.get("/office/scorecards.xlsx")
+def scorecards_xlsx(request: Request, user: PageUserDep,
+                    year: Annotated[int | None, Query(ge=2000, le=2999)] = None) -> Response:
+    services = _services(request)
+    year = year or services.clock.now().astimezone(LOCAL_TZ).year
+    with services.db.read() as conn:
+        rows = views.scorecards(conn, user.access, year)
+    return _xlsx(excel.workbook(f"{year}年度考核", ("单位", "按期完成", "逾期完成或未完成", "按期率", "当前逾期", "黄牌", "红牌"),
+                                [(r["unit"], r["met"], r["late"], "—" if r["rate"] is None else f"{r['rate'] * 100:.1f}%",
+                                  r["overdue"], r["yellow"], r["red"]) for r in rows],
+                                (30, 10, 16, 10, 10, 8, 8)), f"scorecards-{year}", request)
+
+
+@router.get("/office/ledgers", response_class=HTMLResponse)
+def ledgers(request: Request, user: OfficeUserDep) -> HTMLResponse:
+    """The mechanisms' own tables, one download per case that keeps one (e.g. seed 002's 回头看统计表)."""
+    services = _services(request)
+    with services.db.read() as conn:
+        rows = views.ledger_cases(conn, user.access, services.clock.now())
+    return page(request, "ledgers.html", rows=rows)
+
+
+@router.get("/office/ledgers/{case_id}/lookback.xlsx")
+def lookback_xlsx(request: Request, user: OfficeUserDep, case_id: Annotated[int, Path(ge=1, le=2**63 - 1)]
+                  ) -> Response:
+    services = _services(request)
+    with services.db.read() as conn:
+        try:
+            record = user.access.record(conn, case_id)
+        except NotFound:
+            record = None
+        if record is None or not views.keeps_lookbacks(user.access.machine(conn, record).definition):
+            return page(request, "message.html", status=404, title="未找到", text="没有这个台账。")
+        data = excel.lookback_xlsx(records.load(conn, case_id))
+    return _xlsx(data, f"lookback-{case_id}", request)  # a header carries no Chinese number
+
+
 @router.get("/office/ladder", response_class=HTMLResponse)
 def ladder(request: Request, user: OfficeUserDep) -> HTMLResponse:
     services = _services(request)
@@ -64,7 +133,8 @@ def scorecards(request: Request, user: PageUserDep, year: Annotated[int | None, 
 
 @router.get("/office/calendar", response_class=HTMLResponse)
 def calendar(request: Request, user: PageUserDep,
-             month: Annotated[str | None, Query(pattern=r"^\d{4}-\d{2}$")] = None) -> HTMLResponse:
+             month: Annotated[str | None, Query(pattern=r"^\d{4}-\d{2}$")] = None,
+             feed: Annotated[str, Query(pattern=r"^(|revoked)$")] = "") -> HTMLResponse:
     services = _services(request)
     now = services.clock.now()
     local = now.astimezone(LOCAL_TZ)
@@ -73,10 +143,12 @@ def calendar(request: Request, user: PageUserDep,
         year, mon = local.year, local.month
     with services.db.read() as conn:
         days = views.calendar(conn, user.access, now, year, mon)
+        feed_since = calendar_feeds.active(conn, user.me.user_id) if user.me.user_id > 0 else None
     weeks = cal.Calendar(firstweekday=0).monthdayscalendar(year, mon)
     prev = f"{year - 1}-12" if mon == 1 else f"{year}-{mon - 1:02d}"
     nxt = f"{year + 1}-01" if mon == 12 else f"{year}-{mon + 1:02d}"
-    return page(request, "calendar.html", year=year, month=mon, weeks=weeks, days=days, prev=prev, next=nxt)
+    return page(request, "calendar.html", year=year, month=mon, weeks=weeks, days=days, prev=prev, next=nxt,
+                feed_since=feed_since, feed_revoked=feed == "revoked")
 
 
 @router.get("/procurator", response_class=HTMLResponse)

@@ -30,6 +30,8 @@ FAR = datetime(2999, 1, 1, tzinfo=UTC)
 # Ladder states of the supervision workflow, by the card they show; looked up by state name so a
 # mechanism whose ladder uses other names shows no card rather than a wrong one.
 YELLOW = frozenset({"yellow", "red_proposed"})
+# The data key a meeting's set time is recorded under (the calendar shows the meeting on that day).
+MEETING_TIME = "meeting_at"
 RED = frozenset({"red", "circular_proposed", "circular", "summons_proposed", "summons", "transfer_proposed"})
 
 
@@ -166,8 +168,12 @@ def my_work(conn: Connection, access: CaseAccess, now: datetime, *, sort: str = 
 
 
 def my_open_cases(conn: Connection, access: CaseAccess, now: datetime, *, workflow: str | None = None,
-                  unit: str | None = None, limit: int = 100) -> list[dict[str, Any]]:
-    f = CaseFilter(workflow=workflow, closed=False, unit=unit, sort="-updated_at", limit=limit)
+                  unit: str | None = None, state: str | None = None, limit: int | None = 100,
+                  due_from: datetime | None = None, due_before: datetime | None = None,
+                  or_holding: str | None = None) -> list[dict[str, Any]]:
+    """Open cases I may see, latest first; `limit=None` reads every one (one statement)."""
+    f = CaseFilter(workflow=workflow, state=state, closed=False, unit=unit, sort="-updated_at", limit=limit,
+                   due_from=due_from, due_before=due_before, or_holding=or_holding)
     records, _ = access.search(conn, f, now)
     provisional = provisional_dues(conn, [r.id for r in records if r.due_at is not None])
     out = []
@@ -376,7 +382,7 @@ def ladder(conn: Connection, access: CaseAccess, now: datetime) -> list[dict[str
     """Open supervision cases: who holds which card, on what."""
     org = Organisation(conn, access.viewer.task_force)
     out = []
-    for c in my_open_cases(conn, access, now, workflow="supervision", limit=200):
+    for c in my_open_cases(conn, access, now, workflow="supervision", limit=None):
         record = access.record(conn, c["id"])
         card = "红牌" if record.state in RED else ("黄牌" if record.state in YELLOW else "催办")
         out.append({**c, "card": card, "units": [org.name(u) for u in record.parties.get("supervised", [])]})
@@ -402,9 +408,13 @@ def calendar(conn: Connection, access: CaseAccess, now: datetime, year: int, mon
     from engine.context import LOCAL_TZ
 
     days: dict[int, list[dict]] = defaultdict(list)
-    for c in my_open_cases(conn, access, now, limit=200):
+    start = datetime(year, month, 1, tzinfo=LOCAL_TZ)
+    end = datetime(year + (month == 12), month % 12 + 1, 1, tzinfo=LOCAL_TZ)
+    # Everything due in the month, and every case with a set meeting time (checked against the month below).
+    for c in my_open_cases(conn, access, now, limit=None, due_from=start.astimezone(UTC),
+                           due_before=end.astimezone(UTC), or_holding=MEETING_TIME):
         record = access.record(conn, c["id"])
-        when = record.data.get("meeting_at")
+        when = record.data.get(MEETING_TIME)
         if when:
             c = {**c, "provisional": ""}  # the meeting's own time is shown, not a computed deadline
         else:
@@ -422,13 +432,41 @@ def calendar(conn: Connection, access: CaseAccess, now: datetime, year: int, mon
     return dict(days)
 
 
+def keeps_lookbacks(d: Definition) -> bool:
+    """The definition records look-backs (an event appends to the look-back table's data key)."""
+    from documents.excel import LOOKBACKS
+
+    return any(inv.name == "append_item" and inv.kwargs().get("key") == LOOKBACKS
+               for ev in d.events.values() for inv in ev.effects)
+
+
+def ledger_cases(conn: Connection, access: CaseAccess, now: datetime) -> list[dict[str, Any]]:
+    """Every case I may see (open or finished) whose workflow keeps the 回头看 table, newest first."""
+    from documents.excel import LOOKBACKS
+
+    out: list[dict[str, Any]] = []
+    seen: set[str] = set()
+    for row in access.definitions(conn):
+        d = access.cases.machine(conn, row.id).definition
+        if d.name in seen or not keeps_lookbacks(d):
+            continue
+        seen.add(d.name)
+        records, _ = access.search(conn, CaseFilter(workflow=d.name, sort="-updated_at", limit=None), now)
+        for r in records:
+            rd = access.machine(conn, r).definition
+            out.append({"id": r.id, "number": r.number, "title": r.title, "workflow": rd.title,
+                        "workflow_name": r.workflow, "state": rd.states[r.state].title,
+                        "lookbacks": len(r.data.get(LOOKBACKS) or ())})
+    return out
+
+
 def by_stage(conn: Connection, access: CaseAccess, now: datetime, workflow: str) -> list[tuple[str, list[dict]]]:
     """My open cases of a workflow grouped by state, in the definition's order of states."""
     d = definition_of(conn, access, workflow)
     if d is None:
         return []
     groups: dict[str, list[dict]] = defaultdict(list)
-    for c in my_open_cases(conn, access, now, workflow=workflow, limit=200):
+    for c in my_open_cases(conn, access, now, workflow=workflow, limit=None):
         groups[c["state_name"]].append(c)
     return [(d.states[s].title, groups[s]) for s in d.states if s in groups]
 
@@ -437,9 +475,7 @@ def running_deadlines(conn: Connection, access: CaseAccess, now: datetime, workf
                       state: str) -> list[dict[str, Any]]:
     """Open cases of a workflow in a state, with their running deadlines counting down."""
     out = []
-    for c in my_open_cases(conn, access, now, workflow=workflow, limit=200):
-        if c["state_name"] != state:
-            continue
+    for c in my_open_cases(conn, access, now, workflow=workflow, state=state, limit=None):
         record = access.record(conn, c["id"])
         d = access.machine(conn, record).definition
         for row in time_repo.deadlines_of(conn, c["id"]):

@@ -62,9 +62,13 @@ class CaseFilter:
     closed: bool | None = None
     overdue: bool | None = None
     due_before: datetime | None = None
+    due_from: datetime | None = None
+    # With a due range: also the cases whose data holds this key (a meeting's own time), whatever their due date.
+    or_holding: str | None = None
+    my_role: str | None = None  # only cases where the viewer's unit holds this party role
     q: str | None = None
     sort: str = "-updated_at"
-    limit: int = 50
+    limit: int | None = 50  # None: every match (lists that must not be cut short)
     offset: int = 0
 
 
@@ -178,8 +182,17 @@ def _where(conn: Connection, scope: Scope, f: CaseFilter, now: datetime) -> list
     if f.overdue is not None:
         late = and_(cases.c.closed.is_(False), cases.c.due_at.is_not(None), cases.c.due_at < now)
         where.append(late if f.overdue else ~late)
-    if f.due_before is not None:
-        where.append(and_(cases.c.due_at.is_not(None), cases.c.due_at < f.due_before))
+    if f.due_before is not None or f.due_from is not None:
+        due = [cases.c.due_at.is_not(None)]
+        if f.due_before is not None:
+            due.append(cases.c.due_at < f.due_before)
+        if f.due_from is not None:
+            due.append(cases.c.due_at >= f.due_from)
+        where.append(or_(and_(*due), cases.c.data[f.or_holding].as_string().is_not(None)) if f.or_holding
+                     else and_(*due))
+    if f.my_role:
+        where.append(_party(and_(parties.c.unit_code == scope.unit, parties.c.role == f.my_role)) if scope.unit
+                     else false())
     for n, term in enumerate((f.q or "").split()[:8]):
         where.append(_text_match(conn, term, n))
     return where

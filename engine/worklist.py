@@ -4,7 +4,8 @@ A viewer can act on a case when an event from the case's state is open to a role
 party role its unit holds on the case, or an organisation role it holds in the case's task force.
 Events only the clock fires (role `system`) are not people's work, and neither are the events the
 task force declares optional (worklist.yaml, engine/awaited.py): a case whose only open events are
-optional is not on the list. Which (definition, state, role) triples open an awaited event is read
+optional is not on the list — unless the viewer's unit owes the case's current due date, when every
+event open to it is its work. Which (definition, state, role) triples open an awaited event is read
 off each compiled machine once; the database then selects the candidate cases in one statement, and
 guards that need no input (a closed window, a flag already set) are judged on each candidate, exactly
 as the case page does before drawing a form.
@@ -43,6 +44,7 @@ def _acting(cases: Cases, conn: Connection, viewer_task_force: str, org_roles: f
     """(definition, state, party role) triples and (definition, state) pairs that open an awaited event to people."""
     party: list[tuple[int, str, str]] = []
     org: list[tuple[int, str]] = []
+    owing: list[tuple[int, str]] = []  # states where people may act at all (optional events too)
     for d in defs_repo.list_all(conn):
         m = cases.machine(conn, d.id)
         spec = m.definition
@@ -58,15 +60,21 @@ def _acting(cases: Cases, conn: Connection, viewer_task_force: str, org_roles: f
                     party.append((d.id, state, role))
             if mine and awaited(m.allowed(state, frozenset(mine)), spec.name, skip):
                 org.append((d.id, state))
-    return party, org
+            if m.allowed(state, frozenset(party_roles) | frozenset(mine)):
+                owing.append((d.id, state))
+    return party, org, owing
 
 
 def awaited_events(conn: Connection, access: CaseAccess, record: CaseRecord,
                    optional: OptionalEvents | None = None) -> tuple[list[str], list[str]]:
-    """(awaited, optional) events the viewer may fire on the case now, guards without input judged."""
+    """(awaited, optional) events the viewer may fire on the case now, guards without input judged.
+    On a case whose current due date the viewer's unit owes, every event open to it is awaited: the
+    organiser of a meeting still collecting topics owes its holding, and proposing one is its work."""
     if optional is None:
         optional = optional_events(conn, record.task_force_code)
     events = access.allowed(conn, record)
+    if record.due_role and access.viewer.unit in record.parties.get(record.due_role, ()):
+        return events, []
     mine = awaited(events, record.workflow, optional)
     return mine, [e for e in events if e not in mine]
 
@@ -75,10 +83,10 @@ def actionable(conn: Connection, access: CaseAccess) -> list[Actionable]:
     """Every open case where the viewer is awaited to act now, soonest due first."""
     viewer = access.viewer
     optional = every_optional(conn)
-    party, org = _acting(access.cases, conn, viewer.task_force, viewer.roles, optional)
+    party, org, owing = _acting(access.cases, conn, viewer.task_force, viewer.roles, optional)
     out = []
     for record in case_queries.actionable(conn, unit=viewer.unit, task_force=viewer.task_force, party=party,
-                                          org=org):
+                                          org=org, owing=owing):
         events, also = awaited_events(conn, access, record, optional.get(record.task_force_code, {}))
         if not events:
             continue

@@ -94,12 +94,13 @@ class CaseRecord:
     updated_at: datetime
     state_entered_at: datetime
     due_at: datetime | None
+    due_role: str | None = None  # the party role that owes the current due date
 
 
 _COLS = (cases.c.id, cases.c.number, cases.c.task_force_code, cases.c.definition_id, definitions.c.name,
          definitions.c.version, cases.c.state, cases.c.version, cases.c.closed, cases.c.title, cases.c.description,
          cases.c.data, cases.c.parties, cases.c.head_hash, cases.c.created_at, cases.c.updated_at,
-         cases.c.state_entered_at, cases.c.due_at)
+         cases.c.state_entered_at, cases.c.due_at, cases.c.due_role)
 _FROM = cases.join(definitions, definitions.c.id == cases.c.definition_id)
 
 
@@ -213,10 +214,15 @@ def search(conn: Connection, scope: Scope, f: CaseFilter, now: datetime) -> tupl
 
 
 def actionable(conn: Connection, *, unit: str | None, task_force: str, party: list[tuple[int, str, str]],
-               org: list[tuple[int, str]]) -> list[CaseRecord]:
+               org: list[tuple[int, str]], owing: list[tuple[int, str]] = ()) -> list[CaseRecord]:
     """Open cases whose (definition, state, party role my unit holds) is in `party`, or whose
-    (definition, state) is in `org` within my task force; soonest due first, undated last."""
+    (definition, state) is in `org` within my task force, or in `owing` with my unit holding the role
+    that owes the case's due date; soonest due first, undated last."""
     clauses = []
+    if unit and owing:
+        clauses.append(and_(tuple_(cases.c.definition_id, cases.c.state).in_(list(owing)),
+                            exists().where(parties.c.case_id == cases.c.id, parties.c.unit_code == unit,
+                                           parties.c.role == cases.c.due_role)))
     if unit and party:
         clauses.append(exists().where(parties.c.case_id == cases.c.id, parties.c.unit_code == unit,
                                       tuple_(cases.c.definition_id, cases.c.state, parties.c.role).in_(party)))

@@ -89,7 +89,9 @@ def _expected(db, clock, viewer: Viewer) -> dict[int, int | None]:
             if not access.visible(conn, record):
                 continue
             optional = optional_events(conn, record.task_force_code).get(record.workflow, frozenset())
-            if [e for e in access.allowed(conn, record) if e not in optional]:
+            events = access.allowed(conn, record)
+            owes = viewer.unit in record.parties.get(record.due_role or "", ())  # then every open event is mine
+            if [e for e in events if owes or e not in optional]:
                 out[case_id] = days_left(record.due_at, clock.now())
     return out
 

@@ -19,6 +19,7 @@ from sqlalchemy import Connection
 
 from db.repositories import case_queries
 from db.repositories import definitions as defs_repo
+from db.repositories import time as time_repo
 from db.repositories.case_queries import CaseRecord
 from engine.access import CaseAccess
 from engine.awaited import OptionalEvents, awaited, every_optional, optional_events
@@ -65,33 +66,71 @@ def _acting(cases: Cases, conn: Connection, viewer_task_force: str, org_roles: f
     return party, org, owing
 
 
-def awaited_events(conn: Connection, access: CaseAccess, record: CaseRecord,
-                   optional: OptionalEvents | None = None) -> tuple[list[str], list[str]]:
-    """(awaited, optional) events the viewer may fire on the case now, guards without input judged.
-    On a case whose current due date the viewer's unit owes, every event open to it is awaited: the
-    organiser of a meeting still collecting topics owes its holding, and proposing one is its work."""
-    if optional is None:
-        optional = optional_events(conn, record.task_force_code)
-    # The unit's work, whoever in the unit it is assigned to: 我的待办 orders and marks it by 承办人.
-    events = access.allowed_as_unit(conn, record)
-    if record.due_role and access.viewer.unit in record.parties.get(record.due_role, ()):
+def _split(events: list[str], record: CaseRecord, unit: str | None,
+           optional: OptionalEvents) -> tuple[list[str], list[str]]:
+    """(awaited, optional) of the events open to the viewer. On a case whose current due date the
+    viewer's unit owes, every event open to it is awaited: the organiser of a meeting still collecting
+    topics owes its holding, and proposing one is its work."""
+    if record.due_role and unit in record.parties.get(record.due_role, ()):
         return events, []
     mine = awaited(events, record.workflow, optional)
     return mine, [e for e in events if e not in mine]
 
 
-def actionable(conn: Connection, access: CaseAccess) -> list[Actionable]:
-    """Every open case where the viewer is awaited to act now, soonest due first."""
+def awaited_events(conn: Connection, access: CaseAccess, record: CaseRecord,
+                   optional: OptionalEvents | None = None) -> tuple[list[str], list[str]]:
+    """(awaited, optional) events the viewer may fire on the case now, guards without input judged."""
+    if optional is None:
+        optional = optional_events(conn, record.task_force_code)
+    # The unit's work, whoever in the unit it is assigned to: 我的待办 orders and marks it by 承办人.
+    return _split(access.allowed_as_unit(conn, record), record, access.viewer.unit, optional)
+
+
+def _unjudged(conn: Connection, access: CaseAccess, record: CaseRecord,
+              optional: OptionalEvents) -> tuple[list[str], list[str]] | None:
+    """The events the state and roles allow, guards not yet judged — when the case is surely on the
+    list anyway (an awaited event with no guard to judge); None when only judging its guards can tell."""
+    m = access.machine(conn, record)
+    actor = access.viewer.actor_on(record.task_force_code)
+    events, also = _split(m.allowed(record.state, actor.roles_on(record.parties)), record, access.viewer.unit,
+                          optional)
+    return (events, also) if any(not m.events[e].pre_guards for e in events) else None
+
+
+def actionable(conn: Connection, access: CaseAccess, *, judge: bool = True) -> list[Actionable]:
+    """Every open case where the viewer is awaited to act now, soonest due first.
+
+    With `judge=False` a case that is on the list whatever its guards say (an awaited event without
+    guards is open) keeps its events unjudged — a page judges only the lines it draws (`judged`), so
+    a list of thousands costs no guard look-ups beyond the page shown."""
     viewer = access.viewer
     optional = every_optional(conn)
     party, org, owing = _acting(access.cases, conn, viewer.task_force, viewer.roles, optional)
     out = []
     for record in case_queries.actionable(conn, unit=viewer.unit, task_force=viewer.task_force, party=party,
                                           org=org, owing=owing):
-        events, also = awaited_events(conn, access, record, optional.get(record.task_force_code, {}))
+        skip = optional.get(record.task_force_code, {})
+        found = None if judge else _unjudged(conn, access, record, skip)
+        events, also = found or awaited_events(conn, access, record, skip)
         if not events:
             continue
-        d = access.machine(conn, record).definition
-        out.append(Actionable(record.id, tuple(events), tuple(d.events[e].title for e in events),
-                              tuple(d.events[e].title for e in also), record))
+        out.append(_item(conn, access, record, events, also))
     return out
+
+
+def judged(conn: Connection, access: CaseAccess, items: list[Actionable]) -> list[Actionable]:
+    """The same lines with their events' guards judged (for the lines a page draws)."""
+    optional = every_optional(conn)
+    out = []
+    with time_repo.deadlines_read_ahead(conn, [a.case_id for a in items]):
+        for a in items:
+            events, also = awaited_events(conn, access, a.record, optional.get(a.record.task_force_code, {}))
+            # Still on the list: an awaited event without guards was open (see _unjudged).
+            out.append(_item(conn, access, a.record, events, also) if events else a)
+    return out
+
+
+def _item(conn: Connection, access: CaseAccess, record: CaseRecord, events: list[str], also: list[str]) -> Actionable:
+    d = access.machine(conn, record).definition
+    return Actionable(record.id, tuple(events), tuple(d.events[e].title for e in events),
+                      tuple(d.events[e].title for e in also), record)

@@ -14,7 +14,7 @@ from sqlalchemy import Connection
 
 from api.pages.render import days_left, days_text, page, zh_date
 from api.pages.session import PageUser, PageUserDep
-from api.pages.views import Organisation, colour, ladder_level
+from api.pages.views import Organisation, colour, ladder_levels
 from db.repositories import cases as cases_repo
 from db.repositories.case_queries import CaseFilter
 from documents.excel import workbook
@@ -48,6 +48,7 @@ def _listing(conn: Connection, user: PageUser, f: CaseFilter, now: datetime) -> 
     records, total = user.access.search(conn, f, now)
     org = Organisation(conn, user.viewer.task_force)
     rows = []
+    levels = ladder_levels(conn, user.access, records)
     for r in records:
         d = user.access.machine(conn, r).definition
         lead = next(iter(r.parties.values()), [None])[0] if r.parties else None
@@ -55,7 +56,7 @@ def _listing(conn: Connection, user: PageUser, f: CaseFilter, now: datetime) -> 
         rows.append({"record": r, "workflow": d.title, "state": d.states[r.state].title if r.state in d.states else "",
                      "units": "、".join(dict.fromkeys(org.name(u) for us in r.parties.values() for u in us)),
                      "lead": org.name(lead), "days": days,
-                     "colour": colour(days, ladder_level(conn, user.access, r), d.due_soon_days),
+                     "colour": colour(days, levels[r.id], d.due_soon_days),
                      "days_text": days_text(days) if r.due_at and not r.closed
                      else ("已办结" if r.closed else "无期限")})
     workflows: dict[str, str] = {}

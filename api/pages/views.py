@@ -115,18 +115,29 @@ def state_colour(conn: Connection, access: CaseAccess, row: Any) -> str:
     """The alarm the case's own state raises ("" | yellow | red), as its definition declares."""
     if row.closed:
         return ""
-    spec = access.machine(conn, row).definition.states.get(row.state)
+    return _colour_of(conn, access, row.definition_id, row.state)
+
+
+def _colour_of(conn: Connection, access: CaseAccess, definition_id: int, state: str) -> str:
+    spec = access.cases.machine(conn, definition_id).definition.states.get(state)
     return spec.colour if spec else ""
 
 
+def ladder_levels(conn: Connection, access: CaseAccess, rows: list[Any]) -> dict[int, str]:
+    """Case id → the highest alarm of the case and the open cases linked to it (its supervision):
+    "" | yellow | red — for a page of cases in two statements, not two per case."""
+    linked = case_queries.linked_open_states(conn, [r.id for r in rows])
+    out = {}
+    for row in rows:
+        levels = {state_colour(conn, access, row)}
+        levels.update(_colour_of(conn, access, d, s) for d, s in linked.get(row.id, ()))
+        out[row.id] = "red" if "red" in levels else ("yellow" if "yellow" in levels else "")
+    return out
+
+
 def ladder_level(conn: Connection, access: CaseAccess, row: Any) -> str:
-    """The highest alarm of the case and the open cases linked to it (its supervision): "" | yellow | red."""
-    levels = {state_colour(conn, access, row)}
-    for _direction, _kind, other, _number in views.links(conn, row.id):
-        linked = cases_repo.load(conn, other)
-        if linked is not None and not linked.closed:
-            levels.add(state_colour(conn, access, linked))
-    return "red" if "red" in levels else ("yellow" if "yellow" in levels else "")
+    """The ladder level of one case (see ladder_levels)."""
+    return ladder_levels(conn, access, [row])[row.id]
 
 
 def colour(days: int | None, level: str, soon: int = DUE_SOON_DAYS) -> str:
@@ -168,7 +179,7 @@ def my_work(conn: Connection, access: CaseAccess, now: datetime, *, sort: str = 
     """Every open case where I am awaited to act now (an awaited event open to my unit or a role I
     hold), sorted, one page of it drawn in full; the counters and 新到 (changed after `since`) count
     the whole list."""
-    acts = worklist.actionable(conn, access)
+    acts = worklist.actionable(conn, access, judge=False)
     titles = {a.case_id: access.machine(conn, a.record).definition.title for a in acts}
     by = _work_key(sort if sort in WORK_SORTS else "due", titles)
     ranks = assignment_ranks(conn, access, [a.case_id for a in acts])
@@ -179,13 +190,14 @@ def my_work(conn: Connection, access: CaseAccess, now: datetime, *, sort: str = 
               "week": sum(1 for d in days.values() if d is not None and 0 <= d <= 7)}
     latest = case_queries.latest_history_at(conn, [a.case_id for a in acts]) if since else {}
     fresh = {c for c, at in latest.items() if at > since} if since else set()
-    shown = acts[(page - 1) * per_page: page * per_page]
+    shown = worklist.judged(conn, access, acts[(page - 1) * per_page: page * per_page])
     provisional = provisional_dues(conn, [a.case_id for a in shown])
     out = []
+    levels = ladder_levels(conn, access, [a.record for a in shown])
     for a in shown:
         record = a.record
         d = access.machine(conn, record).definition
-        level = ladder_level(conn, access, record)
+        level = levels[record.id]
         rank, assignment = ranks.get(a.case_id, (1, ""))
         item = WorkItem(a.case_id, record.number, record.title, d.title, d.states[record.state].title,
                         record.due_at, days[a.case_id], colour(days[a.case_id], level, d.due_soon_days),

@@ -27,10 +27,10 @@ from db.repositories import units as units_repo
 from db.repositories.cases import CaseRow
 from engine.actors import Actor
 from engine.cadences import materialise
-from engine.calendar import LOCAL_TZ, end_of_local_day
 from engine.cases import Cases
 from engine.clock import FixedClock
 from engine.errors import EngineError
+from engine.localtime import LOCAL_TZ, end_of_local_day, local_date, moment_of
 from engine.scheduler import all_cadences, fire_through
 from engine.views import due_items, links, scorecards
 
@@ -674,11 +674,11 @@ class Sim:
             return Plan(case.version, None, None, recheck=self.today + timedelta(days=7) if rules else None)
         step = self.rng.choices(steps, [s.weight for s in steps])[0]
         kind, lo, hi = step.when
-        entered = max(case.state_entered_at.astimezone(LOCAL_TZ).date(), self.today)
+        entered = max(local_date(case.state_entered_at), self.today)
         if kind == "due" and case.due_at is not None:
-            day = case.due_at.astimezone(LOCAL_TZ).date() + timedelta(days=self.rng.randint(lo, hi))
+            day = local_date(case.due_at) + timedelta(days=self.rng.randint(lo, hi))
         elif kind == "meeting":
-            day = datetime.fromisoformat(case.data["meeting_at"]).astimezone(LOCAL_TZ).date()
+            day = local_date(moment_of(case.data["meeting_at"]))
         elif kind == "action":
             day = date.fromisoformat(case.data.get("action_date") or self.last(case, "action_date"))
         else:
@@ -692,7 +692,7 @@ class Sim:
         if roll < never:
             return Plan(case.version, None, step)
         if roll < never + step.late and case.due_at is not None:
-            day = case.due_at.astimezone(LOCAL_TZ).date() + timedelta(days=self.rng.randint(3, 45))
+            day = local_date(case.due_at) + timedelta(days=self.rng.randint(3, 45))
         day = self.workday(max(day, self.today))
         return Plan(case.version, datetime.combine(day, time(9), tzinfo=LOCAL_TZ), step)
 

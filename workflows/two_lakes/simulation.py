@@ -395,10 +395,10 @@ RULES: dict[str, dict[str, list[Step]]] = {
                       payload=lambda s, c: {"result": "已按期完成", "evidence": ["完成情况报告"]}),
                  Step("request_extension", "party:responsible", when=("due", -10, -5), weight=0.08,
                       applies=lambda s, c: not c.data.get("asked"),
-                      payload=lambda s, c: {"new_due": (c.due_at.date() + timedelta(days=30)).isoformat(),
+                      payload=lambda s, c: {"new_due": (local_date(c.due_at) + timedelta(days=30)).isoformat(),
                                             "reason": "涉及工程建设，需延长工期"})],
         "extension_pending": [Step("grant_extension", "office_head", weight=0.7,
-                                   payload=lambda s, c: {"new_due": (c.due_at.date() + timedelta(days=30)).isoformat()}),
+                                   payload=lambda s, c: {"new_due": (local_date(c.due_at) + timedelta(days=30)).isoformat()}),
                               Step("deny_extension", "office_head", weight=0.3,
                                    payload=lambda s, c: {"reason": "理由不充分"})],
         "done_reported": [Step("verify_pass", "office", weight=0.9),
@@ -418,7 +418,7 @@ RULES: dict[str, dict[str, list[Step]]] = {
                  payload=lambda s, c: {"evidence": ["整改前后对比照片", "监测数据"]}),
         ],
         "extension_pending": [Step("grant_extension", "office_head", weight=0.6,
-                                   payload=lambda s, c: {"new_due": (c.due_at.date() + timedelta(days=30)).isoformat()}),
+                                   payload=lambda s, c: {"new_due": (local_date(c.due_at) + timedelta(days=30)).isoformat()}),
                               Step("deny_extension", "office_head", weight=0.4, payload=lambda s, c: {"reason": "不予延期"})],
         "close_requested": one("assign_verifiers", "office", payload=lambda s, c: {"verifiers": [s.rng.choice(
             [u for u in FOUR if u not in c.parties.get("responsible", [])])]}),
@@ -454,7 +454,7 @@ RULES: dict[str, dict[str, list[Step]]] = {
         "in_progress": [Step("report_result", "party:receiver", when=DUE_SOON, late=0.12, never=0.03,
                              payload=lambda s, c: {"result": "已办结", "evidence": ["办理情况报告"]})],
         "extension_pending": one("grant_extension", "office", payload=lambda s, c: {
-            "new_due": (c.due_at.date() + timedelta(days=20)).isoformat()}),
+            "new_due": (local_date(c.due_at) + timedelta(days=20)).isoformat()}),
         "result_reported": [Step("verify_pass", "office", weight=0.9),
                             Step("return_for_redo", "office", weight=0.1, payload=lambda s, c: {
                                 "reason": "办理不到位", "due": _due(s, 15, 20)})],

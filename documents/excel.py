@@ -18,7 +18,7 @@ from openpyxl.styles import Alignment, Border, Font, Side
 from documents.contexts import PROBLEM_COLUMNS, problem_rows
 from documents.records import CaseRecord
 from documents.render import cn_date
-from engine.calendar import LOCAL_TZ
+from engine.localtime import local_date
 
 LOOKBACKS = "lookbacks"  # the case data key the look-back table reads (documents/contexts.py)
 LOOKBACK_COLUMNS = ("问题序号", "所在地", "水源地名称", "已整改问题具体情况", "“回头看”情况", "是否完成整治", "备注")
@@ -111,7 +111,7 @@ def due_list_xlsx(rows: Sequence[Mapping[str, Any]]) -> bytes:
     备注, so a sheet passed on keeps the warning with the date."""
     out = []
     for no, r in enumerate(rows, 1):
-        due = cn_date(r["due_at"].astimezone(LOCAL_TZ).date())
+        due = cn_date(local_date(r["due_at"]))
         out.append([no, r["number"], r["title"], r["workflow"], r["state"], r["unit"],
                     f"{due}（暂定）" if r.get("provisional_reason") else due,
                     r["days_overdue"] or "", r.get("provisional_reason") or ""])

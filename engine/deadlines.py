@@ -14,8 +14,9 @@ from sqlalchemy import Connection
 
 from db.repositories import time as trepo
 from engine.actors import Actor
-from engine.calendar import LOCAL_TZ, WorkCalendar, end_of_local_day, local_date
+from engine.calendar import WorkCalendar
 from engine.definition import DeadlineOps, DeadlineSpec, Definition, DurationRule
+from engine.localtime import at_local, end_of_local_day, local_date, moment_of
 
 RUNNING, PAUSED = "running", "paused"
 SYSTEM_ACTOR = Actor("system", None, frozenset({"system"}), name="系统")
@@ -28,20 +29,21 @@ class DueChange:
 
 
 def _as_date(value: Any) -> date:
-    return value if isinstance(value, date) and not isinstance(value, datetime) else date.fromisoformat(str(value)[:10])
+    if isinstance(value, datetime) or (isinstance(value, str) and len(value) > 10):
+        return local_date(moment_of(value))  # a date-time's Beijing day, not its text's first ten characters
+    return value if isinstance(value, date) else date.fromisoformat(str(value))
 
 
 def _local_noon(day: date) -> datetime:
     # A day given without a time (date of service) starts the clock that day; the day itself never counts.
-    return datetime.combine(day, time(12), tzinfo=LOCAL_TZ).astimezone(UTC)
+    return at_local(day, time(12))
 
 
 def _start_at(value: Any) -> datetime:
     """A date starts a clock at local noon that day; a date-time (e.g. when an anomaly was detected),
     at that moment — naive ones are Beijing time."""
     if isinstance(value, datetime) or (isinstance(value, str) and len(value) > 10):
-        moment = value if isinstance(value, datetime) else datetime.fromisoformat(value)
-        return (moment if moment.tzinfo else moment.replace(tzinfo=LOCAL_TZ)).astimezone(UTC)
+        return moment_of(value).astimezone(UTC)
     return _local_noon(_as_date(value))
 
 
@@ -221,7 +223,7 @@ class DeadlineKeeper:
 
 def provisional_reason(rule: Mapping[str, Any] | None, due_at: datetime) -> str:
     """Why a deadline is only provisional, in the words the pages, feeds and exports show."""
-    years = list((rule or {}).get("missing_years") or [due_at.astimezone(LOCAL_TZ).year])
+    years = list((rule or {}).get("missing_years") or [local_date(due_at).year])
     return f"暂定：{'、'.join(f'{y}年' for y in years)}节假日安排尚未公布，按周末推算"
 
 

@@ -178,7 +178,7 @@ BGOV = Actor.of("bg-1", "t_b_gov", "member", name="乙市政府赵六")
 
 def local(y: int, m: int, d: int, hh: int = 10, mm: int = 0) -> datetime:
     """An aware datetime in Asia/Shanghai."""
-    from engine.calendar import LOCAL_TZ
+    from engine.localtime import LOCAL_TZ
 
     return datetime(y, m, d, hh, mm, tzinfo=LOCAL_TZ)
 
@@ -186,7 +186,7 @@ def local(y: int, m: int, d: int, hh: int = 10, mm: int = 0) -> datetime:
 def end_of(y: int, m: int, d: int) -> datetime:
     from datetime import date
 
-    from engine.calendar import end_of_local_day
+    from engine.localtime import end_of_local_day
 
     return end_of_local_day(date(y, m, d))
 

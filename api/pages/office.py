@@ -16,8 +16,8 @@ from api.pages.session import OfficeOnly, PageUser, PageUserDep
 from db.repositories import calendar_feeds
 from db.repositories import organisation as org_repo
 from documents import excel, records
-from engine.context import LOCAL_TZ
 from engine.errors import NotFound
+from engine.localtime import local_date, to_local
 
 router = APIRouter(include_in_schema=False)
 # What the public page counts: the problem list's cases, found (opened), rectified (asked to be closed
@@ -87,7 +87,7 @@ def ladder_xlsx(request: Request, user: OfficeUserDep) -> Response:
 def scorecards(request: Request, user: PageUserDep, year: Annotated[int | None, Query(ge=2000, le=2999)] = None
                ) -> HTMLResponse:
     services = _services(request)
-    year = year or services.clock.now().astimezone(LOCAL_TZ).year
+    year = year or local_date(services.clock.now()).year
     with services.db.read() as conn:
         rows = views.scorecards(conn, user.access, year)
     return page(request, "scorecards.html", rows=rows, year=year)
@@ -98,7 +98,7 @@ def scorecards_xlsx(request: Request, user: PageUserDep,
                     year: Annotated[int | None, Query(ge=2000, le=2999)] = None) -> Response:
     services = _services(request)
     now = services.clock.now()
-    year = year or now.astimezone(LOCAL_TZ).year
+    year = year or local_date(now).year
     with services.db.read() as conn:
         rows = views.scorecards(conn, user.access, year)
     return office_sheets.download(office_sheets.scorecard_sheet(year, rows), f"scorecards-{year}", now)
@@ -110,7 +110,7 @@ def calendar(request: Request, user: PageUserDep,
              feed: Annotated[str, Query(pattern=r"^(|revoked)$")] = "") -> HTMLResponse:
     services = _services(request)
     now = services.clock.now()
-    local = now.astimezone(LOCAL_TZ)
+    local = to_local(now)
     year, mon = (int(month[:4]), int(month[5:])) if month else (local.year, local.month)
     if not 1 <= mon <= 12:
         year, mon = local.year, local.month
@@ -164,7 +164,7 @@ def public_index(request: Request) -> Response:
 def public(request: Request, task_force: Annotated[str, Path(max_length=40, pattern=r"^[a-z0-9_]+$")],
            year: Annotated[int | None, Query(ge=2000, le=2999)] = None) -> HTMLResponse:
     services = _services(request)
-    today = services.clock.now().astimezone(LOCAL_TZ)
+    today = to_local(services.clock.now())
     year = year or today.year
     with services.db.read() as conn:
         force = org_repo.task_force(conn, task_force)

@@ -4,7 +4,7 @@ may see — filtered, sorted, paged — with an Excel download of exactly the ro
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time
+from datetime import date, datetime
 from typing import Annotated
 from urllib.parse import urlencode
 
@@ -18,8 +18,8 @@ from api.pages.views import Organisation, colour, ladder_levels
 from db.repositories import cases as cases_repo
 from db.repositories.case_queries import CaseFilter
 from documents.excel import workbook
-from engine.context import LOCAL_TZ
 from engine.errors import NotFound
+from engine.localtime import start_of_local_day, to_local
 
 router = APIRouter(include_in_schema=False)
 PAGE = 50
@@ -36,7 +36,8 @@ class Listing:
 
 def _filter(q: str, workflow: str, state: str, unit: str, jurisdiction: str, status: str, due_before: date | None,
             sort: str, p: int, limit: int = PAGE, mine: str = "") -> CaseFilter:
-    end = datetime.combine(due_before, time(23, 59, 59), tzinfo=LOCAL_TZ).astimezone(UTC) if due_before else None
+    # As the JSON API reads it: due before the start of that Beijing day.
+    end = start_of_local_day(due_before) if due_before else None
     return CaseFilter(workflow=workflow or None, state=state or None, unit=unit or None,
                       jurisdiction=jurisdiction or None, closed={"open": False, "closed": True}.get(status),
                       overdue=True if status == "overdue" else None, due_before=end, q=q.strip() or None,
@@ -127,6 +128,6 @@ def case_list_xlsx(request: Request, user: PageUserDep, q: Annotated[str, Query(
             for r in listing.rows]
     data = workbook("案件清单", ["编号", "事项", "类型", "状态", "相关单位", "期限", "剩余/逾期", "最近办理"], rows,
                     [18, 40, 16, 14, 36, 16, 12, 16])
-    name = f"cases-{now.astimezone(LOCAL_TZ):%Y%m%d}.xlsx"
+    name = f"cases-{to_local(now):%Y%m%d}.xlsx"
     return Response(data, media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
                     headers={"Content-Disposition": f'attachment; filename="{name}"'})

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import Connection
@@ -28,6 +28,7 @@ from engine.acting import ACTOR_NAME, ON_BEHALF_OF, user_id_of
 from engine.assignment import NOTES as WORK_NOTES
 from engine.deadlines import provisional_dues, provisional_reason
 from engine.definition import DUE_SOON_DAYS, Definition, FieldSpec
+from engine.localtime import LOCAL_TZ, moment_of, start_of_local_day, to_local
 from engine.notices import CLOCK_NOTES
 
 FAR = datetime(2999, 1, 1, tzinfo=UTC)
@@ -540,11 +541,9 @@ def ladder(conn: Connection, access: CaseAccess, now: datetime) -> list[dict[str
 
 
 def scorecards(conn: Connection, access: CaseAccess, year: int) -> list[dict[str, Any]]:
-    from engine.context import LOCAL_TZ
-
     org = Organisation(conn, access.viewer.task_force)
-    cards = views.scorecards(conn, access.viewer.task_force, datetime(year, 1, 1, tzinfo=LOCAL_TZ),
-                             datetime(year + 1, 1, 1, tzinfo=LOCAL_TZ))
+    cards = views.scorecards(conn, access.viewer.task_force, start_of_local_day(date(year, 1, 1)),
+                             start_of_local_day(date(year + 1, 1, 1)))
     if not access.viewer.office:
         cards = {u: c for u, c in cards.items() if u == access.viewer.unit}
     return [{"unit": org.name(c.unit), "met": c.deadlines_met, "late": c.deadlines_late,
@@ -554,9 +553,8 @@ def scorecards(conn: Connection, access: CaseAccess, year: int) -> list[dict[str
 
 
 def calendar(conn: Connection, access: CaseAccess, now: datetime, year: int, month: int) -> dict[int, list[dict]]:
-    """Day of month → the meetings (by meeting time, else latest date), inspections and duties due that month."""
-    from engine.context import LOCAL_TZ
-
+    """Day of month → the meetings (by meeting time, which is shown, else latest date), inspections and duties
+    due that month, in Beijing time."""
     days: dict[int, list[dict]] = defaultdict(list)
     start = datetime(year, month, 1, tzinfo=LOCAL_TZ)
     end = datetime(year + (month == 12), month % 12 + 1, 1, tzinfo=LOCAL_TZ)
@@ -564,21 +562,21 @@ def calendar(conn: Connection, access: CaseAccess, now: datetime, year: int, mon
     for c in my_open_cases(conn, access, now, limit=None, due_from=start.astimezone(UTC),
                            due_before=end.astimezone(UTC), or_holding=MEETING_TIME):
         record = c["record"]
-        when = record.data.get(MEETING_TIME)
+        when, time_text = record.data.get(MEETING_TIME), ""
         if when:
+            try:
+                when = moment_of(when)
+            except (TypeError, ValueError):
+                continue
+            time_text = f"{to_local(when):%H:%M}"
             c = {**c, "provisional": ""}  # the meeting's own time is shown, not a computed deadline
         else:
             when = c["due_at"]
-        if isinstance(when, str):
-            try:
-                when = datetime.fromisoformat(when)
-            except ValueError:
-                continue
         if when is None:
             continue
-        local = when.astimezone(LOCAL_TZ)
+        local = to_local(when)
         if (local.year, local.month) == (year, month):
-            days[local.day].append({**c, "at": local})
+            days[local.day].append({**c, "at": local, "time": time_text})
     return dict(days)
 
 
@@ -632,9 +630,7 @@ def running_deadlines(conn: Connection, access: CaseAccess, now: datetime, workf
 
 def disclosure(conn: Connection, task_force: str, year: int, workflow: str, rectified: str,
                closed: str) -> list[dict[str, int]]:
-    from engine.context import LOCAL_TZ
-
-    months = views.entries_by_month(conn, task_force, workflow, year, LOCAL_TZ)
+    months = views.entries_by_month(conn, task_force, workflow, year)
     return [{"month": m, "found": months.get(m, Counter())["created"],
              "rectified": months.get(m, Counter())[rectified], "closed": months.get(m, Counter())[closed]}
             for m in range(1, 13)]

@@ -31,15 +31,13 @@ from hypothesis import strategies as st
 
 from engine.calendar import (
     DEFAULT_CALENDAR_DIR,
-    LOCAL_TZ,
     CalendarDataError,
     Due,
     WorkCalendar,
     YearSchedule,
     default_calendar,
-    end_of_local_day,
-    local_date,
 )
+from engine.localtime import LOCAL_TZ, end_of_local_day, local_date
 
 REPO = Path(__file__).resolve().parents[2]
 SEED = REPO / "scripts" / "seed-calendar"

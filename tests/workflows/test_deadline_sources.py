@@ -5,6 +5,7 @@ the figure is the mechanism's own choice. New cases start on those versions, and
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 
 import pytest
 
@@ -80,3 +81,22 @@ def test_new_cases_start_on_the_newest_version_and_the_case_page_shows_the_sourc
     body = client.get(f"/cases/{f.case.id}").json()
     sources = {dl["name"]: dl["source"] for dl in body["deadlines"]}
     assert sources["acceptance"].startswith("《贵阳贵安—安顺市“两湖”流域水资源环境保护治理联动机制》（2024）第四部分第（二）项")
+
+
+def without_sources(path):
+    d = load_definition_file(path)
+    return replace(d, version=0, content_hash="", source="",
+                   deadlines={n: replace(s, source=None) for n, s in d.deadlines.items()})
+
+
+SOURCED_ONLY = [key for key, path in NEWEST.items() if "只是每个期限以 `source:` 注明依据" in path.read_text("utf-8")
+                or key == ("two_lakes", "pil_case")]
+
+
+@pytest.mark.parametrize("key", SOURCED_ONLY, ids=["/".join(k) for k in SOURCED_ONLY])
+def test_a_version_that_adds_sources_changes_nothing_else(key):
+    newest = NEWEST[key]
+    version = int(re.search(r"\.v(\d+)\.yaml$", newest.name).group(1))
+    before = newest.with_name(newest.name.replace(f".v{version}.", f".v{version - 1}."))
+    assert without_sources(newest) == without_sources(before)
+    assert load_definition_file(newest).content_hash != load_definition_file(before).content_hash

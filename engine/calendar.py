@@ -126,6 +126,9 @@ class Due:
     provisional: bool = False
     # The years without a schedule that the result depends on (what a provisional deadline waits for).
     missing_years: frozenset[int] = field(default=frozenset(), compare=False)
+    # A period in days or months: the day its count ends, before a rest day or holiday there moves the
+    # end to the next working day. Time excluded later is added to this day, not to the moved one.
+    last_day: date | None = field(default=None, compare=False)
 
     @property
     def local_date(self) -> date:
@@ -409,9 +412,12 @@ class WorkCalendar:
             else:
                 d = start_day + relativedelta(months=amount)
             consulted.add(d.year)
+            last_day = d
             while not self.is_working_day(d):  # 法定休假日 at the end: next working day
                 d += _ONE_DAY
                 consulted.add(d.year)
+            missing = frozenset(consulted - self._years)
+            return Due(at=end_of_local_day(d), provisional=bool(missing), missing_years=missing, last_day=last_day)
         else:
             raise ValueError(f"unknown unit {unit!r}; expected one of {', '.join(UNITS)}")
 

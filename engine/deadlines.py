@@ -78,6 +78,8 @@ class DeadlineKeeper:
         used = {"amount": rule.amount, "unit": rule.unit, "flag": rule.when_flag}
         if due.provisional:
             used["missing_years"] = sorted(due.missing_years)  # what the page says it waits for
+        if due.last_day is not None:
+            used["last_day"] = due.last_day.isoformat()  # where excluded time is added (see _resume)
         return due.at, due.provisional, used
 
     def warn_at(self, spec: DeadlineSpec, started: datetime, due: datetime) -> datetime | None:
@@ -186,7 +188,9 @@ class DeadlineKeeper:
         elif unit == "hour":
             due = row.due_at + (now - row.paused_at)
         else:
-            due = self._resumed_day_due(row.due_at, row.paused_at, now)
+            due, last_day = self._resumed_day_due(row.due_at, row.rule.get("last_day"), row.paused_at, now)
+            if last_day is not None:
+                trepo.set_deadline(conn, case_id, spec.name, rule={**row.rule, "last_day": last_day.isoformat()})
         trepo.set_deadline(conn, case_id, spec.name, status=RUNNING, paused_at=None, due_at=due)
         if row.warn_at is not None:
             warn = row.warn_at + (due - row.due_at)
@@ -195,17 +199,23 @@ class DeadlineKeeper:
                 trepo.arm(conn, case_id, spec.name, "warn", warn, now)
         trepo.arm(conn, case_id, spec.name, "expire", due, now)
 
-    def _resumed_day_due(self, due_at: datetime, paused_at: datetime, now: datetime) -> datetime:
+    def _resumed_day_due(self, due_at: datetime, last_day: str | None, paused_at: datetime,
+                         now: datetime) -> tuple[datetime, date | None]:
         """A period in days or months keeps its own rules after a pause: the local days the clock stood
         still are added to its last day, which then moves off a rest day or holiday to the next working
-        day, and ends at 24:00 that day (民法典 Art. 203) — never at the wall-clock time of the resumption."""
+        day, and ends at 24:00 that day (民法典 Art. 203) — never at the wall-clock time of the resumption.
+        The last day is the one the count ended on (`last_day`), not the day a holiday moved it to: the
+        holiday only postpones the end, it is not part of the period (a month ending on 1 October, with
+        ten days excluded, ends on 11 October, or the next working day — not ten days after 8 October).
+        Clocks started before `last_day` was kept fall back to their due day. Returns the due moment and
+        the new last day."""
         lost = (local_date(now) - local_date(paused_at)).days
         if lost <= 0:
-            return due_at
-        day = local_date(due_at) + timedelta(days=lost)
-        if not self.calendar.is_working_day(day):
-            day = self.calendar.next_working_day(day)
-        return end_of_local_day(day)
+            return due_at, None
+        base = date.fromisoformat(last_day) if last_day else local_date(due_at)
+        counted = base + timedelta(days=lost)
+        day = counted if self.calendar.is_working_day(counted) else self.calendar.next_working_day(counted)
+        return end_of_local_day(day), counted
 
     @staticmethod
     def current_due(conn: Connection, case_id: int, definition: Definition) -> DueChange:

@@ -271,9 +271,11 @@ def test_every_party_setting_place_refuses_an_unauthorised_unit(cases, db, place
 
 
 def test_rules_bind_cases_of_every_version(cases, db):
-    """Both published versions of the referral follow the same rules (v1 cases still run)."""
+    """Every published version of the referral follows the same rules (v1 cases still run)."""
     versions = {p.definition.version for p in PLACES if p.definition.name == "referral"}
-    assert versions == {1, 2}
+    packaged = {int(f.name.split(".v")[1].split(".")[0])
+                for f in (ROOT / "two_lakes" / "definitions").glob("referral.v*.yaml")}
+    assert versions == packaged and {1, 2, 3} <= versions
 
 
 # --- load-time checks -------------------------------------------------------------------------

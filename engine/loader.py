@@ -357,13 +357,7 @@ def load_definition(
     if structure:
         from engine import schema
 
-        found = schema.validate("definition", doc, source)
-        if found:
-            first = found[0]
-            err = DefinitionError(source, first.line or None,
-                                  first.what + (f" — {first.allowed}" if first.allowed else ""))
-            err.problems = found
-            raise err
+        schema.refuse("definition", doc, source)
     c.mapping(doc, "a definition")
     c.unknown_keys(doc, {"name", "version", "title", "description", "number_prefix", "roles", "states",
                          "events", "create", "deadlines", "due_soon_days"}, "the definition")

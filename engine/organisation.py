@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import Connection, delete, insert, select, update
 
 from db.models import Jurisdiction, TaskForce, TaskForcePosition, TaskForceUnit, Unit
+from engine import schema
 from engine.errors import DefinitionError
 from engine.loader import NAME_RE, content_hash, parse_yaml
 
@@ -38,6 +39,7 @@ class Organisation:
 def parse_organisation(path: Path) -> Organisation:
     source = str(path)
     doc = parse_yaml(path.read_text(encoding="utf-8"), source)
+    schema.refuse("organisation", doc, source)
 
     def fail(node: Any, problem: str):
         raise DefinitionError(source, getattr(node, "line", None), problem)

@@ -105,6 +105,20 @@ def validate(kind: str, doc: Any, source: str) -> list[Problem]:
     return []
 
 
+def refuse(kind: str, doc: Any, source: str) -> None:
+    """Raise the first structural problem of a parsed file as a DefinitionError (all of them in
+    `.problems`); the loaders call this before their own checks."""
+    found = validate(kind, doc, source)
+    if found:
+        from engine.errors import DefinitionError
+
+        # An unknown key often explains a missing one (`wehn:` for `when:`): it is said first.
+        first = next((p for p in found if p.what.startswith("unknown key")), found[0])
+        err = DefinitionError(source, first.line or None, first.what + (f" — {first.allowed}" if first.allowed else ""))
+        err.problems = found
+        raise err
+
+
 def json_schema(kind: str) -> dict[str, Any]:
     schema = model(kind).model_json_schema(by_alias=True)
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
@@ -112,4 +126,4 @@ def json_schema(kind: str) -> dict[str, Any]:
     return schema
 
 
-__all__ = ["KINDS", "Problem", "json_schema", "kind_of", "model", "near", "validate"]
+__all__ = ["KINDS", "Problem", "json_schema", "kind_of", "model", "near", "refuse", "validate"]

@@ -72,6 +72,18 @@ def _members(tp: Any) -> list[Any]:
     return [tp]
 
 
+def _literal(tp: Any) -> tuple[Any, ...]:
+    """The values of the Literal inside a type (list[Literal[...]], Literal[...] | None, …)."""
+    for m in _members(tp):
+        if get_origin(m) is Literal:
+            return get_args(m)
+        for arg in get_args(m):
+            found = _literal(arg)
+            if found:
+                return found
+    return ()
+
+
 def _is_model(tp: Any) -> bool:
     return inspect.isclass(tp) and issubclass(tp, BaseModel)
 
@@ -102,7 +114,8 @@ def _resolve(model: type[BaseModel], doc: Any, loc: Sequence[Any]):
         if tagged:  # a union member's tag, not data
             current = tagged
             continue
-        owner, field = (models[0] if models else None), None
+        if models:
+            owner, field = models[0], None
         is_data = (isinstance(node, Mapping) and part in node) or (isinstance(node, list) and isinstance(part, int))
         if not is_data and not any(_is_model(m) and _field(m, part) for m in models):
             continue  # the tag of a union member that is no model ('str', 'list[str]')
@@ -130,6 +143,8 @@ def problems_of(exc: ValidationError, model: type[BaseModel], doc: Any, source: 
     out: dict[tuple[Any, ...], Problem] = {}
     numbers: dict[tuple[Any, ...], list[Any]] = {}
     for err in exc.errors():
+        if err["type"] == "invalid_key":  # a key that is no text (`on:` and `yes:` read as true)
+            err = {**err, "type": "extra_forbidden", "loc": (*err["loc"][:-1], err["input"])}
         path, owner, field = _resolve(model, doc, err["loc"])
         value = err.get("input")
         if (err["type"] == "string_type" and path and isinstance(path[-1], int) and isinstance(value, int | float)
@@ -179,13 +194,16 @@ def _describe(err: Mapping[str, Any], key: Any, owner: type[BaseModel] | None, f
         if invocation:
             return (f"{invocation[0]} {invocation[1]!r}: unknown argument(s) {key}{near(key, allowed)}",
                     f"takes {', '.join(sorted(allowed))}")
+        if isinstance(key, bool):  # `on:`, `yes:`, `no:` unquoted
+            return (f"unknown key {key!r} (YAML reads an unquoted on, off, yes or no as true or false)",
+                    f"allowed: {', '.join(allowed)}")
         return f"unknown key {key!r}{near(key, allowed)}", f"allowed: {', '.join(allowed)}"
     if kind == "missing":
         if invocation:
             return f"{invocation[0]} {invocation[1]!r}: missing argument(s) {key}", ""
         return f"{_label(path[:-1], doc)} is missing {key!r}", "required"
     if kind in ("literal_error", "enum"):
-        expected = [str(a) for a in get_args(_members(field.annotation)[0])] if field is not None else []
+        expected = [str(a) for a in _literal(field.annotation)] if field is not None else []
         expected = expected or [ctx.get("expected", "")]
         return f"{key} {value!r} is not allowed{near(value, expected)}", f"allowed: {', '.join(expected)}"
     if kind == "string_type" and isinstance(value, int | float) and not isinstance(value, bool):

@@ -93,3 +93,10 @@ def rewrite(text: str) -> str:
     """The README with its generated block replaced by the current tables."""
     block = committed(text)
     return text.replace(block, tables()) if block else text.rstrip("\n") + "\n\n" + tables()
+
+
+if __name__ == "__main__":
+    from workflows import ROOT
+
+    readme = ROOT / "README.md"
+    readme.write_text(rewrite(readme.read_text(encoding="utf-8")), encoding="utf-8")

@@ -19,6 +19,9 @@ from engine import schema
 from engine.errors import DefinitionError
 from engine.schema.base import Problem, line_of, near
 
+# Guards and effects whose `field` is read from the event's own payload only (never the case data).
+PAYLOAD_ONLY = frozenset({"set_party", "add_party", "record", "set_due_from", "field_not_party", "units_within",
+                          "same_top_jurisdiction", "field_after"})
 # Keys the cadence scheduler fills in itself on every case it opens.
 CADENCE_FIELDS = ("period", "due")
 NUMERIC = ("integer", "number")
@@ -286,6 +289,7 @@ def _definition(f: _Folder, path: Path, document_kinds: Collection[str] | None) 
     role_list(create, ["create"], "create")
     ops(create, ["create"])
     _calls(f, path, create, ["create"], "create", typed, data_keys, roles, deadlines)
+    _payload_reads(f, path, create, ["create"], "create")
     for i, e in enumerate(events):
         ename = e.get("name")
         at = ["events", i]
@@ -311,6 +315,7 @@ def _definition(f: _Folder, path: Path, document_kinds: Collection[str] | None) 
                   f"party roles: {_listed(party_roles)}")
         here = {**typed, **{k: v.get("type") for k, v in _fields_of(e).items()}}
         _calls(f, path, e, at, f"event {ename!r}", here, data_keys, roles, deadlines)
+        _payload_reads(f, path, e, at, f"event {ename!r}")
     if len(f.problems) > before or path in f.invalid:
         f.broken_definitions = True
         return
@@ -363,6 +368,20 @@ def _calls(f: _Folder, path: Path, node: Mapping, at: list[Any], what: str, type
                         if choices and value not in choices:
                             f.add(path, here, f"{label}: where {wkey}: {value!r} is not one of its choices"
                                   f"{near(value, choices)}", f"choices: {_listed(choices)}")
+
+
+def _payload_reads(f: _Folder, path: Path, node: Mapping, at: list[Any], what: str) -> None:
+    """A guard or effect that reads the payload alone names a field of this very event."""
+    own = _fields_of(node)
+    for key in ("guards", "effects"):
+        for i, name, args in _invocations(node, key):
+            named = [args.get("field")] if name in PAYLOAD_ONLY else []
+            if name == "append_item":
+                named = list(args.get("fields") or [])
+            for field_name in named:
+                if isinstance(field_name, str) and field_name not in own:
+                    f.add(path, [*at, key, i], f"{what}: {key[:-1]} {name!r} reads {field_name!r} from the payload, "
+                          f"which is no field of it{near(field_name, own)}", f"its fields: {_listed(own)}")
 
 
 def _field_spec(node: Mapping, name: str) -> Mapping[str, Any] | None:

@@ -15,9 +15,10 @@ from db.models import Jurisdiction, TaskForce, TaskForcePosition, TaskForceUnit,
 from engine import schema
 from engine.errors import DefinitionError
 from engine.loader import NAME_RE, content_hash, parse_yaml
+from engine.schema.organisation import POSITIONS  # one list of each, in the schema
+from engine.schema.organisation import UNIT_KINDS as _UNIT_KINDS
 
-POSITIONS = ("组长", "常务副组长", "副组长", "成员")
-UNIT_KINDS = frozenset({"government", "department", "procuratorate", "office", "other"})
+UNIT_KINDS = frozenset(_UNIT_KINDS)
 
 
 @dataclass(frozen=True)

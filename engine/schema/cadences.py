@@ -9,6 +9,7 @@ from pydantic import Field
 
 from engine.schema.base import Model, Name, PositiveInt
 from engine.schema.definition import TimeUnit
+from engine.schema.organisation import UNIT_KINDS
 
 EVERY = ("month", "quarter", "half_year", "year")
 
@@ -23,7 +24,7 @@ class OwedFilter(Model):
     """按条件选出负有义务的单位。"""
 
     member: bool = Field(True, description="只选成员单位")
-    kinds: list[str] | None = Field(None, description="只选这些类型的单位")
+    kinds: list[Literal[UNIT_KINDS]] | None = Field(None, description="只选这些类型的单位")
     exclude: list[str] | None = Field(None, description="除去这些单位")
 
 

@@ -7,10 +7,9 @@ from typing import Annotated, Any, Literal
 from pydantic import BeforeValidator, Field
 
 from engine.definition import FIELD_TYPES, ROLE_KINDS, STATE_COLOURS
+from engine.loader import UNITS as TIME_UNITS
 from engine.schema.base import Model, Name, PositiveInt
 from engine.schema.invocations import effect_model, guard_model, one_name
-
-TIME_UNITS = ("hour", "calendar_day", "working_day", "month")
 
 FieldType = Literal[tuple(sorted(FIELD_TYPES))]
 TimeUnit = Annotated[Literal[TIME_UNITS], Field(description="时间单位：小时、自然日、工作日（节假日和调休）、月")]

@@ -112,8 +112,8 @@ def refuse(kind: str, doc: Any, source: str) -> None:
     if found:
         from engine.errors import DefinitionError
 
-        # An unknown key often explains a missing one (`wehn:` for `when:`): it is said first.
-        first = next((p for p in found if "unknown" in p.what), found[0])
+        # An unknown key, or a near miss, often explains a missing one (`wehn:` for `when:`): said first.
+        first = next((p for p in found if p.what.startswith("unknown key") or "did you mean" in p.what), found[0])
         err = DefinitionError(source, first.line or None, first.what + (f" — {first.allowed}" if first.allowed else ""))
         err.problems = found
         raise err

@@ -92,9 +92,10 @@ def _guarded(f: _Folder, path: Path, check: Callable[[], None]) -> None:
     too far off to read, the schema's problems already say why."""
     try:
         check()
-    except (AttributeError, TypeError, KeyError, ValueError):
-        if path not in f.invalid:
-            raise
+    except (AttributeError, TypeError, KeyError, ValueError) as exc:
+        if path not in f.invalid:  # a sound file the checks could not read: say so, never a traceback
+            f.problems.append(Problem(f.shown(path), 0, f"could not be checked ({type(exc).__name__}: {exc})",
+                                      "please report this file to the maintainers"))
 
 
 Keeps = Callable[[str, str], bool]  # (unit | jurisdiction | task_force, code) → this folder already holds it

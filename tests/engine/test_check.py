@@ -103,3 +103,31 @@ def test_two_folders_sharing_a_code_are_both_refused(tmp_path):
     for folder in task_force_folders(tmp_path):
         assert any("task force code 'xiangtan' is already used" in str(p) for p in found[folder])
         assert any("unit code" in str(p) and "is already used" in str(p) for p in found[folder])
+
+
+def test_any_line_taken_out_of_a_folder_gives_problems_never_a_traceback(tmp_path):
+    source = ROOT / "xiangtan"
+    lines = (source / "definitions" / "key_task.v1.yaml").read_text(encoding="utf-8").splitlines(keepends=True)
+    cut = [i for i, line in enumerate(lines) if line.strip() and not line.lstrip().startswith("#")]
+    assert len(cut) > 40
+    for n, i in enumerate(cut[::3]):
+        folder = tmp_path / f"v{n}"
+        shutil.copytree(source, folder)
+        (folder / "definitions" / "key_task.v1.yaml").write_text("".join(lines[:i] + lines[i + 1:]), encoding="utf-8")
+        found = check_folder(folder)  # raises nothing
+        assert all(p.file and "could not be checked" not in p.what for p in found), (i, found)
+
+
+def test_gongzhi_init_names_the_refused_task_force_and_loads_the_others(tmp_path, monkeypatch):
+    import workflows
+
+    root = tmp_path / "workflows"
+    shutil.copytree(ROOT / "xiangtan", root / "xiangtan")
+    shutil.copytree(MISTAKES, root / "river_patrol")
+    monkeypatch.setattr(workflows, "ROOT", root)
+    result = CliRunner().invoke(app, ["init", "--database-url", f"sqlite:///{tmp_path / 'init.sqlite3'}"])
+    assert result.exit_code == 1, result.output
+    assert "专班 xiangtan: organisation loaded, 1 of 1 definitions newly published" in result.output
+    assert "专班 river_patrol: 未载入 NOT loaded — 8 个问题 problem(s):" in result.output
+    assert "river_patrol/cadences.yaml:7: unknown key 'untill'" in result.output
+    assert "Traceback" not in result.output

@@ -119,18 +119,21 @@ def check_folder(folder: Path, *, others: Sequence[Path] = (), document_kinds: C
             _guarded(f, path, lambda path=path: _definition(f, path, document_kinds))
         if path.parent.name == "definitions" and (path not in f.docs or path in f.invalid):
             f.broken_definitions = True
-    latest = {d.name: d for d in sorted(f.definitions, key=lambda d: d.version)}
-    if f.org is not None and not f.broken_definitions and len(f.definitions) == len(
-            [p for p in files if p.parent.name == "definitions"]):
-        _task_force(f, latest)
     sketches = _sketches(f)
     for path in files:
         if path not in f.docs or path.parent.name == "definitions":
             continue
         kind = schema.kind_of(path, folder)
-        check = {"cadences": _cadences, "items": _items, "demo_accounts": lambda f, p, _: _demo(f, p)}.get(kind)
+        check = {"cadences": _cadences, "items": _items, "demo_accounts": lambda f, p, _: _demo(f, p),
+                 "notifications": _notifications}.get(kind)
         if check is not None:
             _guarded(f, path, lambda check=check, path=path: check(f, path, sketches))
+    # What the loaders check across files (ladders, cross-workflow effects, naming) needs every
+    # definition loaded.
+    latest = {d.name: d for d in sorted(f.definitions, key=lambda d: d.version)}
+    if f.org is not None and not f.broken_definitions and len(f.definitions) == len(
+            [p for p in files if p.parent.name == "definitions"]):
+        _task_force(f, latest)
     return sorted(set(f.problems), key=lambda p: (p.file, p.line, p.what))
 
 
@@ -285,6 +288,7 @@ def _definition(f: _Folder, path: Path, document_kinds: Collection[str] | None) 
                 f.add(path, [*at, "roles"], f"{what} names unknown role {r!r}{near(r, roles)}",
                       f"declared roles: {_listed(roles)}")
 
+    _graph(f, path, doc)
     for i, s in enumerate(doc.get("states") or []):
         ops(s, ["states", i])
     role_list(create, ["create"], "create")
@@ -326,6 +330,48 @@ def _definition(f: _Folder, path: Path, document_kinds: Collection[str] | None) 
     except DefinitionError as err:
         f.broken_definitions = True
         f.problems.append(Problem(f.shown(path), err.line or 0, err.problem))
+
+
+def _graph(f: _Folder, path: Path, doc: Mapping[str, Any]) -> None:
+    """The state graph: one initial state, names declared once, no way out of a final state, every
+    state reachable from the initial one."""
+    states = doc.get("states") or []
+    initial = [s.get("name") for s in states if s.get("initial")]
+    if len(initial) != 1:
+        f.add(path, ["states"], f"exactly one state must be initial, found {len(initial)}"
+              + (f" ({', '.join(map(str, initial))})" if initial else ""), "mark one state initial: true")
+    final = {s.get("name") for s in states if s.get("final")}
+    for key, items in (("state", states), ("event", doc.get("events") or [])):
+        seen: set[Any] = set()
+        for i, node in enumerate(items):
+            name = node.get("name")
+            if name in seen and key == "state":
+                f.add(path, [f"{key}s", i, "name"], f"duplicate {key} {name!r}", f"each {key} is declared once")
+            seen.add(name)
+    edges: dict[Any, set[Any]] = {}
+    for i, e in enumerate(doc.get("events") or []):
+        src = e.get("from")
+        sources = [s.get("name") for s in states if not s.get("final")] if src == "*" else (
+            [src] if isinstance(src, str) else list(src or []))
+        for s in sources:
+            if s in final:
+                f.add(path, ["events", i, "from"], f"final state {s!r} has an outgoing event {e.get('name')!r}",
+                      "a final state ends the case")
+            edges.setdefault(s, set()).add(e.get("to") or s)
+    names = {s.get("name") for s in states}
+    # An event to an unknown state is reported as such; what it leaves unreached would only echo it.
+    sound = all(there in names for ends in edges.values() for there in ends) and set(edges) <= names
+    if len(initial) == 1 and sound:
+        reached, todo = {initial[0]}, [initial[0]]
+        while todo:
+            for there in edges.get(todo.pop(), ()):
+                if there not in reached:
+                    reached.add(there)
+                    todo.append(there)
+        for i, s in enumerate(states):
+            if s.get("name") not in reached:
+                f.add(path, ["states", i], f"state {s.get('name')!r} is unreachable from {initial[0]!r}",
+                      "an event must lead to it")
 
 
 def _calls(f: _Folder, path: Path, node: Mapping, at: list[Any], what: str, typed: Mapping[str, str],
@@ -406,10 +452,11 @@ def _task_force(f: _Folder, latest: Mapping[str, Any]) -> None:
             check_references(d, dict(latest), f.org)
         except DefinitionError as err:
             f.problems.append(Problem(f.shown(Path(err.source)), err.line or 0, err.problem))
+    mine = {Path(p.file).name for p in f.problems}
     for name, parse in (("notifications.yaml", lambda p: parse_notifications(p, latest, frozenset(f.org.role_codes))),
                         ("naming.yaml", lambda p: parse_naming(p, f.definitions, f.org))):
         path = f.path / name
-        if path in f.docs and path not in f.invalid:
+        if path in f.docs and path not in f.invalid and name not in mine:
             try:
                 parse(path)
             except DefinitionError as err:
@@ -426,6 +473,7 @@ class _Sketch:
     roles: Mapping[str, str]  # role → kind
     create_fields: frozenset[str]
     create_roles: frozenset[str]
+    events: frozenset[str] = frozenset()
 
     def party_roles(self) -> list[str]:
         return [r for r, kind in self.roles.items() if kind == "party"]
@@ -440,7 +488,8 @@ def _sketches(f: _Folder) -> dict[str, _Sketch]:
             create = doc.get("create") or {}
             sketch = _Sketch(str(doc["name"]), int(doc.get("version") or 0),
                              {r: (spec or {}).get("kind") for r, spec in (doc.get("roles") or {}).items()},
-                             frozenset(_fields_of(create)), frozenset(create.get("roles") or ()))
+                             frozenset(_fields_of(create)), frozenset(create.get("roles") or ()),
+                             frozenset(e.get("name") for e in doc.get("events") or []))
         except (AttributeError, TypeError, KeyError, ValueError):
             continue
         if sketch.name not in out or out[sketch.name].version < sketch.version:
@@ -529,6 +578,40 @@ def _items(f: _Folder, path: Path, latest: Mapping[str, Any]) -> None:
             read_items(path)
         except DefinitionError as err:
             f.refused(path, err)
+
+
+def _notifications(f: _Folder, path: Path, latest: Mapping[str, _Sketch]) -> None:
+    from engine.notices import _PLACEHOLDER_RE, CLOCK_NOTES, PLACEHOLDERS
+
+    org_roles = f.org.role_codes if f.org is not None else None
+    for i, rule in enumerate(f.docs[path].get("notifications") or []):
+        at = ["notifications", i]
+        code, workflow = rule.get("code"), rule.get("workflow")
+        if workflow == "*":
+            targets = list(latest.values())
+        else:
+            d = _workflow(f, path, [*at, "workflow"], workflow, latest)
+            targets = [d] if d is not None else []
+        if targets:
+            causes = {"create", *CLOCK_NOTES, *(e for d in targets for e in d.events)}
+            when = rule.get("when")
+            if when not in causes:
+                f.add(path, [*at, "when"], f"rule {code!r}: when {when!r} is no event of {workflow}"
+                      f"{near(when, causes)}", f"create, {', '.join(sorted(CLOCK_NOTES))} or an event of {workflow}")
+        for j, r in enumerate(rule.get("to") or []):
+            party, role = r.get("party"), r.get("role")
+            parties = {p for d in targets for p in d.party_roles()}
+            if party is not None and targets and party not in parties:
+                f.add(path, [*at, "to", j], f"rule {code!r}: {party!r} is no party role of {workflow}"
+                      f"{near(party, parties)}", f"party roles: {_listed(parties)}")
+            if role is not None and org_roles is not None and role not in org_roles:
+                f.add(path, [*at, "to", j], f"rule {code!r}: {role!r} is no organisation role{near(role, org_roles)}",
+                      f"organisation roles: {_listed(org_roles)}")
+        for key in ("title", "body"):
+            for name in _PLACEHOLDER_RE.findall(str(rule.get(key) or "")):
+                if name not in PLACEHOLDERS:
+                    f.add(path, [*at, key], f"rule {code!r}: unknown placeholder {{{name}}}{near(name, PLACEHOLDERS)}",
+                          "placeholders: " + ", ".join("{" + p + "}" for p in sorted(PLACEHOLDERS)))
 
 
 def _demo(f: _Folder, path: Path) -> None:

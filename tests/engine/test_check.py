@@ -131,3 +131,23 @@ def test_gongzhi_init_names_the_refused_task_force_and_loads_the_others(tmp_path
     assert "专班 river_patrol: 未载入 NOT loaded — 8 个问题 problem(s):" in result.output
     assert "river_patrol/cadences.yaml:7: unknown key 'untill'" in result.output
     assert "Traceback" not in result.output
+
+
+def test_graph_and_notification_mistakes_are_collected_too(tmp_path):
+    folder = tmp_path / "xiangtan"
+    shutil.copytree(ROOT / "xiangtan", folder)
+    definition = folder / "definitions" / "key_task.v1.yaml"
+    text = definition.read_text(encoding="utf-8")
+    assert "initial: true}" in text
+    definition.write_text(text.replace("initial: true}", "initial: true}\n  - {name: island}", 1), encoding="utf-8")
+    rules = folder / "notifications.yaml"
+    text = rules.read_text(encoding="utf-8")
+    rules.write_text(text.replace("when: report_done", "when: report_dne", 1)
+                     .replace("to: [{party: lead}, {party: cooperating}]", "to: [{party: led}, {role: nobody}]", 1)
+                     .replace("重点任务交办：{title}", "重点任务交办：{titel}", 1), encoding="utf-8")
+    said = [str(p) for p in check_folder(folder)]
+    for part in ("state 'island' is unreachable from 'open'", "when 'report_dne' is no event of key_task "
+                 "(did you mean 'report_done'?)", "'led' is no party role of key_task (did you mean 'lead'?)",
+                 "'nobody' is no organisation role", "unknown placeholder {titel} (did you mean 'title'?)"):
+        assert sum(part in line for line in said) == 1, (part, said)
+    assert len(said) == 5, said

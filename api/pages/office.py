@@ -13,6 +13,7 @@ from api.deps import Services
 from api.pages import office_sheets, views
 from api.pages.render import page
 from api.pages.session import OfficeOnly, PageUser, PageUserDep
+from db.repositories import calendar_feeds
 from db.repositories import organisation as org_repo
 from documents import excel, records
 from engine.context import LOCAL_TZ
@@ -56,6 +57,15 @@ def overdue_xlsx(request: Request, user: OfficeUserDep) -> Response:
     return office_sheets.download(office_sheets.overdue_sheets(by_unit, by_place), "overdue", now)
 
 
+@router.get("/office/ledgers", response_class=HTMLResponse)
+def ledgers(request: Request, user: OfficeUserDep) -> HTMLResponse:
+    """The mechanisms' own tables, one download per case that keeps one (e.g. seed 002's 回头看统计表)."""
+    services = _services(request)
+    with services.db.read() as conn:
+        rows = views.ledger_cases(conn, user.access, services.clock.now())
+    return page(request, "ledgers.html", rows=rows)
+
+
 @router.get("/office/ladder", response_class=HTMLResponse)
 def ladder(request: Request, user: OfficeUserDep) -> HTMLResponse:
     services = _services(request)
@@ -96,7 +106,8 @@ def scorecards_xlsx(request: Request, user: PageUserDep,
 
 @router.get("/office/calendar", response_class=HTMLResponse)
 def calendar(request: Request, user: PageUserDep,
-             month: Annotated[str | None, Query(pattern=r"^\d{4}-\d{2}$")] = None) -> HTMLResponse:
+             month: Annotated[str | None, Query(pattern=r"^\d{4}-\d{2}$")] = None,
+             feed: Annotated[str, Query(pattern=r"^(|revoked)$")] = "") -> HTMLResponse:
     services = _services(request)
     now = services.clock.now()
     local = now.astimezone(LOCAL_TZ)
@@ -106,11 +117,12 @@ def calendar(request: Request, user: PageUserDep,
     with services.db.read() as conn:
         days = views.calendar(conn, user.access, now, year, mon)
         creatable = dict(views.creatable(conn, user.access))
+        feed_since = calendar_feeds.active(conn, user.me.user_id) if user.me.user_id > 0 else None
     weeks = cal.Calendar(firstweekday=0).monthdayscalendar(year, mon)
     prev = f"{year - 1}-12" if mon == 1 else f"{year}-{mon - 1:02d}"
     nxt = f"{year + 1}-01" if mon == 12 else f"{year}-{mon + 1:02d}"
     return page(request, "calendar.html", year=year, month=mon, weeks=weeks, days=days, prev=prev, next=nxt,
-                creatable=creatable)
+                creatable=creatable, feed_since=feed_since, feed_revoked=feed == "revoked")
 
 
 @router.get("/case/{case_id}/lookback.xlsx")

@@ -35,11 +35,12 @@ class Listing:
 
 
 def _filter(q: str, workflow: str, state: str, unit: str, jurisdiction: str, status: str, due_before: date | None,
-            sort: str, p: int, limit: int = PAGE) -> CaseFilter:
+            sort: str, p: int, limit: int = PAGE, mine: str = "") -> CaseFilter:
     end = datetime.combine(due_before, time(23, 59, 59), tzinfo=LOCAL_TZ).astimezone(UTC) if due_before else None
     return CaseFilter(workflow=workflow or None, state=state or None, unit=unit or None,
                       jurisdiction=jurisdiction or None, closed={"open": False, "closed": True}.get(status),
                       overdue=True if status == "overdue" else None, due_before=end, q=q.strip() or None,
+                      my_role=mine or None,
                       sort=sort if sort in SORTS else "-updated_at", limit=limit, offset=(p - 1) * limit)
 
 
@@ -59,14 +60,20 @@ def _listing(conn: Connection, user: PageUser, f: CaseFilter, now: datetime) -> 
                      else ("已办结" if r.closed else "无期限")})
     workflows: dict[str, str] = {}
     states: dict[str, str] = {}
+    roles: dict[str, str] = {}  # party roles my unit may hold: of the chosen workflow, else of every one
     for row in user.access.definitions(conn):
         d = user.access.cases.machine(conn, row.id).definition
         workflows.setdefault(d.name, d.title)
         if f.workflow == d.name:
             states.update({s: spec.title for s, spec in d.states.items()})
+        if not f.workflow or f.workflow == d.name:
+            for r, spec in d.roles.items():
+                if spec.kind == "party":
+                    roles.setdefault(r, spec.title or r)
     units = {c: u.short_name for c, u in sorted(org.units.items(), key=lambda kv: kv[1].jurisdiction)}
     places = {c: name for c, (name, _parent) in org.jurisdictions.items()}
-    return Listing(rows, total, {"workflows": workflows, "states": states, "units": units, "places": places})
+    return Listing(rows, total, {"workflows": workflows, "states": states, "units": units, "places": places,
+                                 "roles": dict(sorted(roles.items(), key=lambda kv: kv[1]))})
 
 
 @router.get("/search", response_class=HTMLResponse)
@@ -74,13 +81,13 @@ def case_list(request: Request, user: PageUserDep, q: Annotated[str, Query(max_l
               workflow: Code = "", state: Code = "", unit: Code = "", jurisdiction: Code = "",
               status: Annotated[str, Query(pattern=r"^(|open|closed|overdue)$")] = "",
               due_before: date | None = None, sort: Annotated[str, Query(max_length=20)] = "-updated_at",
-              p: Annotated[int, Query(ge=1, le=100_000)] = 1) -> Response:
+              p: Annotated[int, Query(ge=1, le=100_000)] = 1, mine: Code = "") -> Response:
     """A case number goes straight to its case; words search the full text of every case I may see;
     the filters narrow the list."""
     services = request.app.state.services
     now = services.clock.now()
     term = q.strip()
-    if term and not (workflow or state or unit or jurisdiction or status or due_before):
+    if term and not (workflow or state or unit or jurisdiction or status or due_before or mine):
         with services.db.read() as conn:
             ref = cases_repo.find_by_number(conn, term, user.access.viewer.task_force)
             if ref is not None:
@@ -90,11 +97,12 @@ def case_list(request: Request, user: PageUserDep, q: Annotated[str, Query(max_l
                     pass
                 else:
                     return RedirectResponse(f"/case/{ref.id}", status_code=303)
-    f = _filter(q, workflow, state, unit, jurisdiction, status, due_before, sort, p)
+    f = _filter(q, workflow, state, unit, jurisdiction, status, due_before, sort, p, mine=mine)
     with services.db.read() as conn:
         listing = _listing(conn, user, f, now)
     params = {"q": q, "workflow": workflow, "state": state, "unit": unit, "jurisdiction": jurisdiction,
-              "status": status, "due_before": due_before.isoformat() if due_before else "", "sort": f.sort}
+              "status": status, "due_before": due_before.isoformat() if due_before else "", "mine": mine,
+              "sort": f.sort}
     query = urlencode({k: v for k, v in params.items() if v})
     pages = max(1, -(-listing.total // PAGE))
     return page(request, "cases.html", listing=listing, params=params, query=query, p=p, pages=pages,
@@ -106,11 +114,11 @@ def case_list_xlsx(request: Request, user: PageUserDep, q: Annotated[str, Query(
                    workflow: Code = "", state: Code = "", unit: Code = "", jurisdiction: Code = "",
                    status: Annotated[str, Query(pattern=r"^(|open|closed|overdue)$")] = "",
                    due_before: date | None = None, sort: Annotated[str, Query(max_length=20)] = "-updated_at",
-                   p: Annotated[int, Query(ge=1, le=100_000)] = 1) -> Response:
+                   p: Annotated[int, Query(ge=1, le=100_000)] = 1, mine: Code = "") -> Response:
     """Exactly the rows the list shows on that page."""
     services = request.app.state.services
     now = services.clock.now()
-    f = _filter(q, workflow, state, unit, jurisdiction, status, due_before, sort, p)
+    f = _filter(q, workflow, state, unit, jurisdiction, status, due_before, sort, p, mine=mine)
     with services.db.read() as conn:
         listing = _listing(conn, user, f, now)
     rows = [[r["record"].number, r["record"].title, r["workflow"], r["state"], r["units"],

@@ -28,11 +28,12 @@ from sqlalchemy import (
     union,
 )
 
-from db.models import Case, CaseParty, CaseShare, Definition, Jurisdiction, Unit
+from db.models import Case, CaseHistory, CaseParty, CaseShare, Definition, Jurisdiction, Unit
 
 cases = Case.__table__
 parties = CaseParty.__table__
 shares = CaseShare.__table__
+history = CaseHistory.__table__
 definitions = Definition.__table__
 jurisdictions = Jurisdiction.__table__
 units = Unit.__table__
@@ -62,6 +63,10 @@ class CaseFilter:
     closed: bool | None = None
     overdue: bool | None = None
     due_before: datetime | None = None
+    due_from: datetime | None = None
+    # With a due range: also the cases whose data holds this key (a meeting's own time), whatever their due date.
+    or_holding: str | None = None
+    my_role: str | None = None  # only cases where the viewer's unit holds this party role
     q: str | None = None
     sort: str = "-updated_at"
     limit: int | None = 50  # None: every match (lists that must show all of them)
@@ -90,12 +95,13 @@ class CaseRecord:
     updated_at: datetime
     state_entered_at: datetime
     due_at: datetime | None
+    due_role: str | None = None  # the party role that owes the current due date
 
 
 _COLS = (cases.c.id, cases.c.number, cases.c.task_force_code, cases.c.definition_id, definitions.c.name,
          definitions.c.version, cases.c.state, cases.c.version, cases.c.closed, cases.c.title, cases.c.description,
          cases.c.data, cases.c.parties, cases.c.head_hash, cases.c.created_at, cases.c.updated_at,
-         cases.c.state_entered_at, cases.c.due_at)
+         cases.c.state_entered_at, cases.c.due_at, cases.c.due_role)
 _FROM = cases.join(definitions, definitions.c.id == cases.c.definition_id)
 
 
@@ -181,8 +187,17 @@ def _where(conn: Connection, scope: Scope, f: CaseFilter, now: datetime) -> list
     if f.overdue is not None:
         late = and_(cases.c.closed.is_(False), cases.c.due_at.is_not(None), cases.c.due_at < now)
         where.append(late if f.overdue else ~late)
-    if f.due_before is not None:
-        where.append(and_(cases.c.due_at.is_not(None), cases.c.due_at < f.due_before))
+    if f.due_before is not None or f.due_from is not None:
+        due = [cases.c.due_at.is_not(None)]
+        if f.due_before is not None:
+            due.append(cases.c.due_at < f.due_before)
+        if f.due_from is not None:
+            due.append(cases.c.due_at >= f.due_from)
+        where.append(or_(and_(*due), cases.c.data[f.or_holding].as_string().is_not(None)) if f.or_holding
+                     else and_(*due))
+    if f.my_role:
+        where.append(_party(and_(parties.c.unit_code == scope.unit, parties.c.role == f.my_role)) if scope.unit
+                     else false())
     for n, term in enumerate((f.q or "").split()[:8]):
         where.append(_text_match(conn, term, n))
     return where
@@ -203,10 +218,15 @@ def search(conn: Connection, scope: Scope, f: CaseFilter, now: datetime) -> tupl
 
 
 def actionable(conn: Connection, *, unit: str | None, task_force: str, party: list[tuple[int, str, str]],
-               org: list[tuple[int, str]]) -> list[CaseRecord]:
+               org: list[tuple[int, str]], owing: list[tuple[int, str]] = ()) -> list[CaseRecord]:
     """Open cases whose (definition, state, party role my unit holds) is in `party`, or whose
-    (definition, state) is in `org` within my task force; soonest due first, undated last."""
+    (definition, state) is in `org` within my task force, or in `owing` with my unit holding the role
+    that owes the case's due date; soonest due first, undated last."""
     clauses = []
+    if unit and owing:
+        clauses.append(and_(tuple_(cases.c.definition_id, cases.c.state).in_(list(owing)),
+                            exists().where(parties.c.case_id == cases.c.id, parties.c.unit_code == unit,
+                                           parties.c.role == cases.c.due_role)))
     if unit and party:
         clauses.append(exists().where(parties.c.case_id == cases.c.id, parties.c.unit_code == unit,
                                       tuple_(cases.c.definition_id, cases.c.state, parties.c.role).in_(party)))
@@ -218,3 +238,12 @@ def actionable(conn: Connection, *, unit: str | None, task_force: str, party: li
     stmt = (select(*_COLS).select_from(_FROM).where(~cases.c.closed, or_(*clauses))
             .order_by(cases.c.due_at.asc().nulls_last(), cases.c.id))
     return [CaseRecord(*r) for r in conn.execute(stmt)]
+
+
+def latest_history_at(conn: Connection, case_ids: list[int]) -> dict[int, datetime]:
+    """Case id → the time of its latest history row, for the given cases (one statement)."""
+    if not case_ids:
+        return {}
+    stmt = (select(history.c.case_id, func.max(history.c.at)).where(history.c.case_id.in_(case_ids))
+            .group_by(history.c.case_id))
+    return dict(conn.execute(stmt).all())

@@ -334,6 +334,10 @@ def test_a_missing_rule_is_an_error(tmp_path, change, problem):
      "procuratorate: {kinds: [procuratorate], own_unit: true, through: [fly]}", "through lists events"),
     ("agency: {kinds: [government, department], through: [create]}\n  joint",
      "agency: {kinds: [government, department], through: []}\n  joint", "spawn opens hearing with 'agency'"),
+    # Work that belongs to no one: the meeting's hold_by runs from its opening, owed by its organiser.
+    ("organiser: {kinds: [government, department, office], member: true, through: [create]}\n    invited",
+     "organiser: {kinds: [government, department, office], member: true, through: [issue_notice]}\n    invited",
+     "deadline 'hold_by' starts when the case opens and is owed by 'organiser'"),
 ])
 def test_rules_that_contradict_the_definitions_are_errors_with_their_line(tmp_path, old, new, problem):
     assert old in PACKAGED

@@ -601,9 +601,11 @@ class Sim:
         with self.cases.db.read() as conn:
             return conn.execute(select(Case.id).where(Case.number == number)).scalar_one()
 
-    def start(self, workflow: str, actor: Actor, title: str, **payload: Any) -> CaseRow:
+    def start(self, workflow: str, actor: Actor, title: str, parties: dict[str, list[str]] | None = None,
+              **payload: Any) -> CaseRow:
         self._advance()
-        return self.cases.start(task_force=TF, workflow=workflow, actor=actor, title=title, payload=payload)
+        return self.cases.start(task_force=TF, workflow=workflow, actor=actor, title=title, payload=payload,
+                                parties=parties)
 
     def open_meeting(self) -> str:
         """The next meeting still taking agenda items within 45 days; else an ad hoc one is called."""
@@ -614,8 +616,9 @@ class Sim:
                 .where(Case.task_force_code == TF, Definition.name == "meeting", Case.due_at <= soon,
                        Case.state.in_(("scheduled", "agenda_approved"))).order_by(Case.due_at, Case.id)).scalar()
         if number is None:
+            # The office organises it: a meeting's holding deadline needs a unit that owes it.
             number = self.start("meeting", self.actor("office", None), f"{self.today:%Y年%-m月}联席会议临时会议",
-                                kind="ad_hoc", due=(self.today + timedelta(days=30)).isoformat(),
+                                parties={"organiser": [OFFICE_UNIT]}, kind="ad_hoc", due=(self.today + timedelta(days=30)).isoformat(),
                                 topic="研究跨市问题").number
         return number
 

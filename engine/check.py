@@ -125,7 +125,7 @@ def check_folder(folder: Path, *, others: Sequence[Path] = (), document_kinds: C
             continue
         kind = schema.kind_of(path, folder)
         check = {"cadences": _cadences, "items": _items, "demo_accounts": lambda f, p, _: _demo(f, p),
-                 "notifications": _notifications}.get(kind)
+                 "notifications": _notifications, "worklist": _worklist}.get(kind)
         if check is not None:
             _guarded(f, path, lambda check=check, path=path: check(f, path, sketches))
     # What the loaders check across files (ladders, cross-workflow effects, naming) needs every
@@ -439,6 +439,7 @@ def _field_spec(node: Mapping, name: str) -> Mapping[str, Any] | None:
 
 
 def _task_force(f: _Folder, latest: Mapping[str, Any]) -> None:
+    from engine.awaited import parse_optional
     from engine.naming import parse_naming
     from engine.notices import parse_notifications
     from engine.publishing import check_references
@@ -454,7 +455,8 @@ def _task_force(f: _Folder, latest: Mapping[str, Any]) -> None:
             f.problems.append(Problem(f.shown(Path(err.source)), err.line or 0, err.problem))
     mine = {Path(p.file).name for p in f.problems}
     for name, parse in (("notifications.yaml", lambda p: parse_notifications(p, latest, frozenset(f.org.role_codes))),
-                        ("naming.yaml", lambda p: parse_naming(p, f.definitions, f.org))):
+                        ("naming.yaml", lambda p: parse_naming(p, f.definitions, f.org)),
+                        ("worklist.yaml", lambda p: parse_optional(p, f.definitions))):  # people's events only
         path = f.path / name
         if path in f.docs and path not in f.invalid and name not in mine:
             try:
@@ -612,6 +614,23 @@ def _notifications(f: _Folder, path: Path, latest: Mapping[str, _Sketch]) -> Non
                 if name not in PLACEHOLDERS:
                     f.add(path, [*at, key], f"rule {code!r}: unknown placeholder {{{name}}}{near(name, PLACEHOLDERS)}",
                           "placeholders: " + ", ".join("{" + p + "}" for p in sorted(PLACEHOLDERS)))
+
+
+def _worklist(f: _Folder, path: Path, latest: Mapping[str, _Sketch]) -> None:
+    events: dict[str, set[str]] = {}  # a workflow's events in any version
+    for p, doc in f.docs.items():
+        if p.parent.name == "definitions" and isinstance(doc, Mapping) and isinstance(doc.get("events"), list):
+            events.setdefault(doc.get("name"), set()).update(
+                e.get("name") for e in doc["events"] if isinstance(e, Mapping))
+    optional = f.docs[path].get("optional") or {}
+    for workflow, names in optional.items():
+        d = _workflow(f, path, ["optional", workflow], workflow, latest)
+        if d is None or not isinstance(names, list):
+            continue
+        for j, name in enumerate(names):
+            if name not in events.get(workflow, ()):
+                f.add(path, ["optional", workflow, j], f"{workflow} has no event {name!r} in any version"
+                      f"{near(name, events.get(workflow, ()))}", f"its events: {_listed(events.get(workflow, ()))}")
 
 
 def _demo(f: _Folder, path: Path) -> None:

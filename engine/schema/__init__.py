@@ -62,6 +62,12 @@ def _items():
     return Items
 
 
+def _worklist():
+    from engine.schema.worklist import Worklist
+
+    return Worklist
+
+
 def _demo():
     from engine.schema.demo_accounts import DemoAccounts
 
@@ -74,11 +80,12 @@ KINDS: dict[str, FileKind] = {k.name: k for k in (
     FileKind("cadences", "cadences.yaml", "定期义务", _cadences),
     FileKind("notifications", "notifications.yaml", "通知规则", _notifications),
     FileKind("naming", "naming.yaml", "当事单位的指定规则", _naming),
+    FileKind("worklist", "worklist.yaml", "我的待办：可办可不办的事件", _worklist),
     FileKind("items", "<list>.yaml", "清单（每行开一件案件）", _items),
     FileKind("demo_accounts", "demo_accounts.yaml", "演示账号", _demo),
 )}
 _FIXED = {"organisation.yaml": "organisation", "cadences.yaml": "cadences", "notifications.yaml": "notifications",
-          "naming.yaml": "naming", "demo_accounts.yaml": "demo_accounts"}
+          "naming.yaml": "naming", "demo_accounts.yaml": "demo_accounts", "worklist.yaml": "worklist"}
 
 
 def kind_of(path: Path, folder: Path) -> str | None:

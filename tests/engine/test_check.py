@@ -151,3 +151,14 @@ def test_graph_and_notification_mistakes_are_collected_too(tmp_path):
                  "'nobody' is no organisation role", "unknown placeholder {titel} (did you mean 'title'?)"):
         assert sum(part in line for line in said) == 1, (part, said)
     assert len(said) == 5, said
+
+
+def test_a_worklist_naming_no_event_is_reported_with_did_you_mean(tmp_path):
+    folder = tmp_path / "two_lakes"
+    shutil.copytree(ROOT / "two_lakes", folder)
+    worklist = folder / "worklist.yaml"
+    text = worklist.read_text(encoding="utf-8")
+    assert "    - merge\n" in text
+    worklist.write_text(text.replace("    - merge\n", "    - mrege\n"), encoding="utf-8")
+    said = [str(p) for p in check_folder(folder)]
+    assert len(said) == 1 and "problem_item has no event 'mrege' in any version (did you mean 'merge'?)" in said[0]

@@ -73,11 +73,15 @@ def _parse(f: _Folder, path: Path) -> None:
     try:
         doc = parse_yaml(path.read_text(encoding="utf-8"), str(path))
     except DefinitionError as err:
+        hint = "keys of one mapping start in the same column, and so do the '-' of one list"
         f.problems.append(Problem(f.shown(path), err.line or 0, err.problem,
-                                  "keys of one mapping start in the same column, and so do the '-' of one list"))
+                                  hint if err.problem.startswith("not valid YAML") else ""))
         return
     except UnicodeDecodeError:
         f.problems.append(Problem(f.shown(path), 0, "not UTF-8 text", "save the file as UTF-8"))
+        return
+    except OSError as exc:
+        f.problems.append(Problem(f.shown(path), 0, f"cannot be read: {exc.strerror}", ""))
         return
     kind = schema.kind_of(path, f.path)
     found = schema.validate(kind, doc, f.shown(path)) if kind else []

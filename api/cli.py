@@ -41,9 +41,16 @@ def init(database_url: DbOption = None,
     from workflows import ROOT
 
     db = _database(database_url)
-    report = init_database(db, ROOT)
+    report = init_database(db, ROOT, document_kinds=_document_kinds())
     typer.echo(f"数据库 database: {db.url.render_as_string(hide_password=True)} — migrations at head")
+    refused = []
     for name, r in report.items():
+        if "problems" in r:
+            refused.append(name)
+            typer.echo(f"专班 {name}: 未载入 NOT loaded — {len(r['problems'])} 个问题 problem(s):")
+            for line in r["problems"]:
+                typer.echo(f"  {line}")
+            continue
         typer.echo(f"专班 {name}: organisation {'loaded' if r['organisation_changed'] else 'unchanged'}, "
                    f"{r['definitions_published']} of {r['definitions']} definitions newly published")
     if demo:
@@ -55,6 +62,68 @@ def init(database_url: DbOption = None,
             shown = a.password if a.password else "（已存在，密码不变 / exists, password unchanged）"
             typer.echo(f"  {a.username:<12} {shown:<18} {a.unit:<18} {','.join(a.roles):<28} {a.name}")
     _warn_harfbuzz()
+    if refused:
+        typer.echo(f"未载入的专班 refused: {', '.join(refused)} (gongzhi check 列出全部问题 / lists every problem)",
+                   err=True)
+        sys.exit(1)
+
+
+def _document_kinds() -> frozenset[str]:
+    from documents.contexts import kinds
+
+    return frozenset(kinds())
+
+
+@app.command()
+def check(folder: Annotated[str | None, typer.Argument(
+        help="a task force folder (default: every folder under workflows/)")] = None) -> None:
+    """检查机制文件（不连接数据库）/ check a task force's files without a database: every problem at once,
+    one per line as file:line: what is wrong — what is allowed."""
+    from pathlib import Path
+
+    from engine.bootstrap import task_force_folders
+    from engine.check import check_folder, check_root
+    from workflows import ROOT
+
+    kinds = _document_kinds()
+    if folder is None:
+        found = [p for ps in check_root(ROOT, document_kinds=kinds).values() for p in ps]
+    else:
+        here = Path(folder)
+        if not here.is_dir():
+            typer.echo(f"{folder}: 不是文件夹 not a folder", err=True)
+            sys.exit(2)
+        others = [o for o in task_force_folders(ROOT) if o.resolve() != here.resolve()]
+        found = check_folder(here, others=others, document_kinds=kinds)
+    for problem in found:
+        typer.echo(str(problem))
+    if found:
+        typer.echo(f"{len(found)} 个问题 problem(s)")
+        sys.exit(1)
+    typer.echo("无问题 / no problems")
+
+
+@app.command()
+def schema(out_dir: Annotated[str, typer.Argument(help="where to write <kind>.schema.json")] = "schema",
+           markdown: Annotated[bool, typer.Option("--markdown", help="print the reference tables of "
+                                                   "workflows/README.md instead")] = False) -> None:
+    """写出各类机制文件的 JSON Schema / write one JSON Schema per kind of mechanism file (for editors)."""
+    import json
+    from pathlib import Path
+
+    from engine import schema as schemas
+
+    if markdown:
+        from engine.schema.tables import tables
+
+        typer.echo(tables(), nl=False)
+        return
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    for kind, spec in schemas.KINDS.items():
+        path = out / f"{kind}.schema.json"
+        path.write_text(json.dumps(schemas.json_schema(kind), ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+        typer.echo(f"{path}  {spec.pattern}: {spec.title}")
 
 
 user_app = typer.Typer(help="账号 / user accounts", no_args_is_help=True)

@@ -23,6 +23,7 @@ from pathlib import Path
 from sqlalchemy import Connection
 
 from db.repositories import time as trepo
+from engine import schema
 from engine.definition import Definition
 from engine.errors import DefinitionError
 from engine.loader import parse_yaml
@@ -39,6 +40,7 @@ def parse_optional(path: Path, definitions: Iterable[Definition]) -> dict[str, f
         return {}
     source = str(path)
     doc = parse_yaml(path.read_text(encoding="utf-8"), source) or {}
+    schema.refuse("worklist", doc, source)
     if not isinstance(doc, dict) or set(doc) - {"optional"}:
         raise DefinitionError(source, None, "a worklist file holds one key, `optional:`, workflow → list of events")
     events: dict[str, set[str]] = {}

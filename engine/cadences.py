@@ -20,6 +20,7 @@ from sqlalchemy import Connection, select
 from db.models import TaskForceUnit, Unit
 from db.repositories import background as trepo_bg
 from db.repositories import time as trepo
+from engine import schema
 from engine.calendar import WorkCalendar
 from engine.cases import SYSTEM, Cases
 from engine.errors import DefinitionError
@@ -64,6 +65,7 @@ def parse_cadences(path: Path) -> list[Cadence]:
         return []
     source = str(path)
     doc = parse_yaml(path.read_text(encoding="utf-8"), source)
+    schema.refuse("cadences", doc, source)
     out, seen = [], set()
     for c in (doc or {}).get("cadences") or []:
         def fail(problem: str, node=c):

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from db.repositories import time as trepo
+from engine import schema
 from engine.cases import SYSTEM, Cases
 from engine.errors import DefinitionError
 from engine.loader import parse_yaml
@@ -39,6 +40,7 @@ def _plain(value: Any) -> Any:
 def read_items(path: Path) -> tuple[str, list[dict[str, Any]]]:
     source = str(path)
     doc = parse_yaml(path.read_text(encoding="utf-8"), source)
+    schema.refuse("items", doc, source)
     if not isinstance(doc, dict) or not isinstance(doc.get("workflow"), str) or not isinstance(doc.get("items"), list):
         raise DefinitionError(source, None, "an items file is a mapping with 'workflow' and a list 'items'")
     seen: set[str] = set()

@@ -44,13 +44,17 @@ NAME_RE = re.compile(r"^[a-z][a-z0-9_]*$")
 
 
 class _Map(dict):
-    """A mapping that remembers the line it started on."""
+    """A mapping that remembers the line it started on, and the line of each key."""
 
     line: int | None = None
+    lines: dict[Any, int] | None = None
 
 
 class _List(list):
+    """A list that remembers the line it started on, and the line of each entry."""
+
     line: int | None = None
+    lines: list[int] | None = None
 
 
 class _LineLoader(yaml.SafeLoader):
@@ -61,17 +65,20 @@ def _construct_mapping(loader: _LineLoader, node: yaml.MappingNode) -> _Map:
     loader.flatten_mapping(node)
     result = _Map()
     result.line = node.start_mark.line + 1
+    result.lines = {}
     for key_node, value_node in node.value:
         key = loader.construct_object(key_node, deep=True)
         if key in result:
             raise DefinitionError(loader.name, key_node.start_mark.line + 1, f"duplicate key {key!r}")
         result[key] = loader.construct_object(value_node, deep=True)
+        result.lines[key] = key_node.start_mark.line + 1
     return result
 
 
 def _construct_sequence(loader: _LineLoader, node: yaml.SequenceNode) -> _List:
     result = _List(loader.construct_object(child, deep=True) for child in node.value)
     result.line = node.start_mark.line + 1
+    result.lines = [child.start_mark.line + 1 for child in node.value]
     return result
 
 
@@ -87,7 +94,11 @@ def parse_yaml(text: str, source: str) -> Any:
         return loader.get_single_data()
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
-        raise DefinitionError(source, mark.line + 1 if mark else None, f"not valid YAML: {exc}") from exc
+        what = " ".join(str(getattr(exc, "problem", None) or exc).split())
+        context = getattr(exc, "context", None)
+        if context:
+            what += f" ({' '.join(context.split())})"
+        raise DefinitionError(source, mark.line + 1 if mark else None, f"not valid YAML: {what}") from exc
     finally:
         loader.dispose()
 
@@ -336,11 +347,17 @@ class _Checker:
 
 
 def load_definition(
-    text: str, source: str = "<memory>", *, org_roles: Iterable[str] | None = None
+    text: str, source: str = "<memory>", *, org_roles: Iterable[str] | None = None, structure: bool = True
 ) -> Definition:
-    """Parse and check one definition. `org_roles`, when given, are the roles the organisation defines."""
+    """Parse and check one definition. `org_roles`, when given, are the roles the organisation defines.
+    The structure is checked against the schema (engine/schema/definition.py) first: the first problem
+    is raised, with every one found in `problems` (`gongzhi check` prints them all)."""
     c = _Checker(source, org_roles)
     doc = parse_yaml(text, source)
+    if structure:
+        from engine import schema
+
+        schema.refuse("definition", doc, source)
     c.mapping(doc, "a definition")
     c.unknown_keys(doc, {"name", "version", "title", "description", "number_prefix", "roles", "states",
                          "events", "create", "deadlines", "due_soon_days"}, "the definition")
@@ -503,4 +520,5 @@ def load_definition_file(path: Path, *, org_roles: Iterable[str] | None = None) 
 
 def definition_from_spec(spec: Mapping[str, Any], source: str = "<database>") -> Definition:
     """Rebuild a definition from the parsed form stored with a published version."""
-    return load_definition(json.dumps(spec, ensure_ascii=False), source)
+    # A published spec was checked against the schema when it was published (and cannot change since).
+    return load_definition(json.dumps(spec, ensure_ascii=False), source, structure=False)

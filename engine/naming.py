@@ -38,6 +38,7 @@ from sqlalchemy import Connection, select
 
 from db.models import Jurisdiction, TaskForceUnit, Unit
 from db.repositories import time as trepo
+from engine import schema
 from engine.actors import Actor
 from engine.definition import Definition, FieldSpec
 from engine.errors import BadPayload, DefinitionError, UnitNotAllowed
@@ -195,6 +196,7 @@ def parse_naming(path: Path, definitions: list[Definition], org: Organisation) -
         return NamingRules()
     source = str(path)
     doc = parse_yaml(path.read_text(encoding="utf-8"), source) or {}
+    schema.refuse("naming", doc, source)
     if not isinstance(doc, dict) or set(doc) - {"naming"}:
         raise DefinitionError(source, None, "a naming file holds one key, `naming:`, workflow → party role → rule")
     by_name: dict[str, list[Definition]] = {}

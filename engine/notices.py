@@ -37,6 +37,7 @@ from sqlalchemy import Connection
 from db.repositories import channels as channels_repo
 from db.repositories import notices as repo
 from db.repositories import time as trepo
+from engine import schema
 from engine.definition import Definition
 from engine.errors import DefinitionError
 from engine.loader import NAME_RE, parse_yaml
@@ -75,6 +76,7 @@ def parse_notifications(path: Path, definitions: Mapping[str, Definition], org_r
         return []
     source = str(path)
     doc = parse_yaml(path.read_text(encoding="utf-8"), source) or {}
+    schema.refuse("notifications", doc, source)
     if not isinstance(doc, dict) or set(doc) - {"notifications"}:
         raise DefinitionError(source, None, "a notifications file holds one key, `notifications:`, a list of rules")
     rules: list[Rule] = []

@@ -12,11 +12,13 @@ from typing import Any
 from sqlalchemy import Connection, delete, insert, select, update
 
 from db.models import Jurisdiction, TaskForce, TaskForcePosition, TaskForceUnit, Unit
+from engine import schema
 from engine.errors import DefinitionError
 from engine.loader import NAME_RE, content_hash, parse_yaml
+from engine.schema.organisation import POSITIONS  # one list of each, in the schema
+from engine.schema.organisation import UNIT_KINDS as _UNIT_KINDS
 
-POSITIONS = ("组长", "常务副组长", "副组长", "成员")
-UNIT_KINDS = frozenset({"government", "department", "procuratorate", "office", "other"})
+UNIT_KINDS = frozenset(_UNIT_KINDS)
 
 
 @dataclass(frozen=True)
@@ -38,6 +40,7 @@ class Organisation:
 def parse_organisation(path: Path) -> Organisation:
     source = str(path)
     doc = parse_yaml(path.read_text(encoding="utf-8"), source)
+    schema.refuse("organisation", doc, source)
 
     def fail(node: Any, problem: str):
         raise DefinitionError(source, getattr(node, "line", None), problem)

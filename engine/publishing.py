@@ -41,13 +41,13 @@ def read_task_force(folder: Path) -> TaskForceFiles:
         seen.add(d.key)
     latest = {d.name: d for d in sorted(defs, key=lambda d: d.version)}
     for d in defs:
-        _check_references(d, latest, org)
+        check_references(d, latest, org)
     rules = parse_notifications(folder / "notifications.yaml", latest, frozenset(org.role_codes))
     naming = parse_naming(folder / "naming.yaml", defs, org)
     return TaskForceFiles(org, defs, rules, naming, parse_optional(folder / WORKLIST_FILE, defs))
 
 
-def _check_references(d: Definition, latest: dict[str, Definition], org: Organisation) -> None:
+def check_references(d: Definition, latest: dict[str, Definition], org: Organisation) -> None:
     """What one definition says of another (the ladder it opens) must hold in this task force."""
     for dl in d.deadlines.values():
         sup = dl.supervise

@@ -321,7 +321,7 @@ def test_a_missing_rule_is_an_error(tmp_path, change, problem):
     ("coordinator: {kinds: [office], through: [report_to_office, object]}",
      "coordinator: {kinds: [office], through: [report_to_office, object, fly]}", "through lists events"),
     ("coordinator: {kinds: [office], through: [report_to_office, object]}",
-     "coordinator: {kinds: [bureau]}", "kinds must list unit kinds"),
+     "coordinator: {kinds: [bureau]}", "kinds entry 'bureau' is not allowed — allowed: government, department"),
     ("coordinator: {kinds: [office], through: [report_to_office, object]}",
      "coordinator: {colour: red}", "unknown key"),
     ("coordinator: {kinds: [office], through: [report_to_office, object]}",

@@ -57,7 +57,7 @@ def test_good_definition_loads():
         (bad("  - {name: a, initial: true}", "  - {name: a}"), 8, "exactly one state must be initial, found 0"),
         (bad("  - {name: b}", "  - {name: a}"), 9, "duplicate state 'a'"),
         (bad("create: {roles: [office]}", "create: {roles: [handler]}"), 6, "only organisation roles can open"),
-        (bad("version: 1", "version: one"), 1, "version must be a positive integer"),
+        (bad("version: 1", "version: one"), 2, "version must be a positive integer"),  # the key's own line
         ("name: t\nname: u\n", 2, "duplicate key 'name'"),
         ("name: [unclosed\n", 2, "not valid YAML"),
     ],

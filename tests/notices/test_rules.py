@@ -116,7 +116,8 @@ MISTAKES = [
     ("workflow: referral\n    when: refer\n    to: [{role: nobody}]", 2, "'nobody' is no organisation role"),
     ("workflow: referral\n    when: refer\n    to: [{party: receiver}]\n    title: 移送{titel}", 2,
      "unknown placeholder {titel}"),
-    ("workflow: referral\n    on: refer\n    to: [{party: receiver}]", 2, "unknown key"),
+    # YAML reads an unquoted `on` as true; the problem names the key's own line.
+    ("workflow: referral\n    on: refer\n    to: [{party: receiver}]", 4, "unknown key True (YAML reads"),
 ]
 
 

@@ -40,18 +40,32 @@ def test_the_guide_builds_a_mechanism_that_loads_runs_and_migrates(tmp_path, mon
     assert written == ["workflows/river_patrol/organisation.yaml",
                        "workflows/river_patrol/definitions/patrol_task.v1.yaml",
                        "workflows/river_patrol/cadences.yaml", "workflows/river_patrol/tasks.yaml"]
+    runner = CliRunner()
+
+    # Step 5: `gongzhi check` on the folder with ten mistakes, run from the repository as written,
+    # prints exactly what the guide shows (every problem at once) and exits 1.
+    listed = blocks(section)
+    at = next(i for i, (lang, body) in enumerate(listed) if lang == "sh" and "gongzhi check tests/" in body)
+    line = listed[at][1].strip()
+    shown_lang, shown = listed[at + 1]
+    assert shown_lang == "text" and shown.count("\n") == 11
+    monkeypatch.chdir(REPO)
+    checked = runner.invoke(app, shlex.split(line)[1:])
+    assert checked.exit_code == 1, checked.output
+    assert checked.output == shown
+
     root = tmp_path / "workflows"
     monkeypatch.setattr(workflows, "ROOT", root)
     monkeypatch.chdir(tmp_path)
     url = f"sqlite:///{tmp_path / 'guide.sqlite3'}"
-    runner = CliRunner()
 
     def gongzhi(line: str) -> str:
-        result = runner.invoke(app, [*shlex.split(line)[1:], "--database-url", url])
+        words = shlex.split(line)[1:]
+        result = runner.invoke(app, words if words[0] == "check" else [*words, "--database-url", url])
         assert result.exit_code == 0, (line, result.output)
         return result.output
 
-    commands = next(body for lang, body in blocks(section) if lang == "sh").splitlines()
+    commands = next(body for lang, body in blocks(section) if lang == "sh" and "gongzhi init" in body).splitlines()
     outputs = {}
     for line in commands:
         if line == "scripts/diagrams":
@@ -60,12 +74,13 @@ def test_the_guide_builds_a_mechanism_that_loads_runs_and_migrates(tmp_path, mon
             assert (root / "river_patrol" / "diagrams" / "patrol_task.md").is_file()
         else:
             outputs[line.split()[1]] = gongzhi(line)
+    assert outputs["check"].strip() == "无问题 / no problems"
     assert "专班 river_patrol: organisation loaded, 1 of 1 definitions newly published" in outputs["init"]
     assert outputs["load-items"].startswith("1 ")
     assert outputs["schedule"].startswith("12 ")
     assert outputs["verify"].startswith("OK: 13 cases")
 
-    # Step 6: version 2 renames `open`; the guide's migrate-cases command, a dry run, then --apply.
+    # Step 7: version 2 renames `open`; the guide's migrate-cases command, a dry run, then --apply.
     v1 = root / "river_patrol" / "definitions" / "patrol_task.v1.yaml"
     v2 = v1.read_text(encoding="utf-8").replace("version: 1", "version: 2").replace("name: open", "name: in_progress") \
         .replace("from: open", "from: in_progress")

@@ -127,7 +127,7 @@ def test_gongzhi_init_names_the_refused_task_force_and_loads_the_others(tmp_path
     monkeypatch.setattr(workflows, "ROOT", root)
     result = CliRunner().invoke(app, ["init", "--database-url", f"sqlite:///{tmp_path / 'init.sqlite3'}"])
     assert result.exit_code == 1, result.output
-    assert "专班 xiangtan: organisation loaded, 1 of 1 definitions newly published" in result.output
+    assert "专班 xiangtan: organisation loaded, 2 of 2 definitions newly published" in result.output  # key_task v1 and v2
     assert "专班 river_patrol: 未载入 NOT loaded — 8 个问题 problem(s):" in result.output
     assert "river_patrol/cadences.yaml:7: unknown key 'untill'" in result.output
     assert "Traceback" not in result.output

@@ -32,6 +32,7 @@ from engine.errors import (
     RoleNotHeld,
     StaleVersion,
 )
+from engine.figures import Figures
 from engine.history import GENESIS, row_hash
 from engine.loader import definition_from_spec
 from engine.machine import CompiledEvent, CompiledMachine
@@ -68,6 +69,7 @@ class Cases:
         self._machines: dict[int, CompiledMachine] = {}
         self.notifier = Notifier()
         self.naming = Naming()
+        self.figures = Figures()
         self._spawn_sets: dict[int, dict[str, tuple[SpawnSet, ...]]] = {}
 
     # --- look-ups ---------------------------------------------------------------------------
@@ -175,6 +177,8 @@ class Cases:
         repo.replace_parties(conn, case_id, clean_parties, clean_parties.keys())
         for named, kwargs in m.create_effects:
             named.fn(ctx, **kwargs)
+        # The task force's `unique` keys, written in this transaction: a duplicate is refused here.
+        self.figures.claim_unique(conn, task_force, d.name, case_id, ctx.data, ctx.parties)
         ops = [d.create.deadlines, d.states[initial].deadlines]  # opening, then entering the initial state
         if any(ops):
             due = self.deadlines.apply(conn, case_id=case_id, definition=d, ops=[o for o in ops if o],

@@ -11,6 +11,7 @@ from db.repositories import definitions as repo
 from engine.clock import Clock
 from engine.definition import Definition, Invocation
 from engine.errors import DefinitionError
+from engine.figures import FiguresSpec, check_uses, parse_figures, store_figures
 from engine.loader import load_definition_file
 from engine.naming import NamingRules, parse_naming, store_naming
 from engine.notices import Rule, parse_notifications, store_rules
@@ -23,11 +24,13 @@ class TaskForceFiles:
     definitions: list[Definition]
     notifications: list[Rule]
     naming: NamingRules
+    figures: FiguresSpec = FiguresSpec()
 
 
 def read_task_force(folder: Path) -> TaskForceFiles:
-    """Parse and check a task force folder: organisation.yaml, definitions/*.yaml, notifications.yaml
-    and naming.yaml (who may name which units into which party role)."""
+    """Parse and check a task force folder: organisation.yaml, definitions/*.yaml, notifications.yaml,
+    naming.yaml (who may name which units into which party role) and figures.yaml (figures across
+    cases, and which cases are unique)."""
     org = parse_organisation(folder / "organisation.yaml")
     defs = [load_definition_file(p, org_roles=org.role_codes)
             for p in sorted((folder / "definitions").glob("*.yaml"))]
@@ -41,7 +44,9 @@ def read_task_force(folder: Path) -> TaskForceFiles:
         _check_references(d, latest, org)
     rules = parse_notifications(folder / "notifications.yaml", latest, frozenset(org.role_codes))
     naming = parse_naming(folder / "naming.yaml", defs, org)
-    return TaskForceFiles(org, defs, rules, naming)
+    figures = parse_figures(folder / "figures.yaml", defs, (u["code"] for u in org.units))
+    check_uses(figures, defs)
+    return TaskForceFiles(org, defs, rules, naming, figures)
 
 
 def _check_references(d: Definition, latest: dict[str, Definition], org: Organisation) -> None:
@@ -90,6 +95,7 @@ def load_task_force(conn: Connection, folder: Path, clock: Clock) -> dict[str, i
     published = sum(publish(conn, files.organisation.code, d, clock)[1] for d in files.definitions)
     store_rules(conn, files.organisation.code, files.notifications)
     store_naming(conn, files.organisation.code, files.naming)
+    store_figures(conn, files.organisation.code, files.figures)
     return {"organisation_changed": int(changed), "definitions_published": published,
             "definitions": len(files.definitions)}
 

@@ -56,6 +56,7 @@ NUMERIC = frozenset({"integer", "number", "boolean"})
 CREATED = "@created"  # a period field: the day the case was opened (local)
 SELECTION_KEYS = frozenset({"workflow", "title", "state", "states", "open", "closed", "period", "party", "link"})
 FIGURE_KEYS = frozenset({"title", "of", "value", "unit"})
+COMPARISONS = (">", ">=", "<", "<=", "==", "!=")  # the `op` of the guard `figure`
 
 
 @dataclass(frozen=True)
@@ -346,6 +347,10 @@ def check_uses(spec: FiguresSpec, definitions: Iterable[Definition]) -> None:
             if fig is None:
                 raise DefinitionError(d.source, None, f"{inv.name}: unknown figure {name!r}; figures.yaml declares "
                                                       f"{', '.join(sorted(spec.figures)) or 'none'}")
+            op = inv.kwargs().get("op", "==")
+            if inv.name == "figure" and op not in COMPARISONS:
+                raise DefinitionError(d.source, None, f"figure {name!r}: op {op!r} is not one of "
+                                                      f"{' '.join(COMPARISONS)}")
             if fig.of not in (None, d.name):
                 raise DefinitionError(d.source, None, f"{inv.name}: figure {name!r} is a figure of each {fig.of} "
                                                       f"case, not of {d.name}")

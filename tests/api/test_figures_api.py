@@ -46,7 +46,9 @@ def test_figures_and_a_duplicate_month_over_http(eco, client, login):
 
     r = client.get("/figures", headers=office)
     assert r.status_code == 200
-    assert r.json() == [{"name": "open_reports", "title": "待确认的月度考核（全专班）", "unit": "件", "value": 2}]
+    assert r.json() == [{"name": "open_reports", "title": "待确认的月度考核（全专班）", "unit": "件", "value": 2},
+                        {"name": "open_by_county", "title": "各县待确认", "unit": "件",
+                         "value": {"e_a_gov": 1, "e_b_gov": 1}}]
     assert client.get("/figures", headers=login("eco_a")).status_code == 403
 
     for case in client.get("/cases", headers=office, params={"workflow": "monitoring"}).json()["items"]:

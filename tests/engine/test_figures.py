@@ -105,11 +105,13 @@ def test_task_force_figures_count_every_open_case(eco):
     a = _month(eco, "e_a_gov", "2026-01", 90)
     _month(eco, "e_b_gov", "2026-01", 80)
     with eco.db.read() as conn:
-        assert eco.figures.evaluate(conn, "eco") == {"open_reports": 2}
+        assert eco.figures.evaluate(conn, "eco") == {"open_reports": 2,
+                                                      "open_by_county": {"e_a_gov": 1, "e_b_gov": 1}}
     eco.fire(a, "withdraw", OFFICE)
     with eco.db.read() as conn:
         table = eco.figures.table(conn, "eco")
-    assert table == [{"name": "open_reports", "title": "待确认的月度考核（全专班）", "unit": "件", "value": 1}]
+    assert table == [{"name": "open_reports", "title": "待确认的月度考核（全专班）", "unit": "件", "value": 1},
+                     {"name": "open_by_county", "title": "各县待确认", "unit": "件", "value": {"e_b_gov": 1}}]
 
 
 def test_a_second_case_for_the_same_county_and_month_is_refused(eco):

@@ -29,13 +29,15 @@ concurrent creations cannot both pass. The key applies across every version of t
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import threading
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -46,7 +48,7 @@ from db.repositories import time as trepo
 from engine.context import LOCAL_TZ
 from engine.definition import Definition
 from engine.errors import DefinitionError, DuplicateCase, NotFound
-from engine.figures_grammar import Expr, GrammarError, Names, Scope, Value, compile_expr, plain
+from engine.figures_grammar import Expr, GrammarError, Names, Scope, Value, compile_expr, number, plain
 from engine.loader import NAME_RE, parse_yaml
 
 SETTING_PREFIX = "figures:"
@@ -94,6 +96,20 @@ class FiguresSpec:
     figures: dict[str, Figure] = field(default_factory=dict)
     unique: dict[str, tuple[str, ...]] = field(default_factory=dict)  # workflow → key parts
     raw: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    @functools.cached_property
+    def reads(self) -> dict[str, tuple[str, ...]]:
+        """Selection → every field some figure folds over it: fetched together, once per evaluation."""
+        out: dict[str, set[str]] = {}
+        for f in self.figures.values():
+            for selection, name in f.expr.reads:
+                out.setdefault(selection, set()).add(name)
+        return {s: tuple(sorted(names)) for s, names in out.items()}
+
+    @functools.cached_property
+    def grouped(self) -> frozenset[str]:
+        """The selections some figure folds `by` a party role (their parties are fetched too)."""
+        return frozenset(s for f in self.figures.values() for s in f.expr.grouped)
 
     def of(self, workflow: str | None) -> list[Figure]:
         """The figures evaluated for a case of `workflow` (None: the task force's own)."""
@@ -376,46 +392,84 @@ class InContext:
 class _Evaluation(Scope):
     def __init__(self, conn: Connection, task_force: str, spec: FiguresSpec, case: InContext | None) -> None:
         self.conn, self.task_force, self.spec, self.case = conn, task_force, spec, case
-        self.values: dict[str, Value] = {}
-        self.selected: dict[str, list] = {}
+        self.computed: dict[str, Value] = {}
+        self.narrowed: dict[str, repo.Narrowing | None] = {}
+        self.fetched: dict[str, dict[str, list]] = {}
 
     def figure(self, name: str) -> Value:
-        if name not in self.values:
-            self.values[name] = self.spec.figures[name].expr(self)
-        return self.values[name]
+        if name not in self.computed:
+            self.computed[name] = self.spec.figures[name].expr(self)
+        return self.computed[name]
 
     def field(self, name: str) -> Value:
-        from engine.figures_grammar import number
+        """A number, else the text recorded (a period such as 2026-03), else None."""
+        raw = self.case.data.get(name) if self.case is not None else None
+        value = number(raw)
+        return value if value is not None or not isinstance(raw, str) else raw
 
-        return number(self.case.data.get(name)) if self.case is not None else None
+    def count(self, selection: str, by: str | None) -> Value:
+        found = self._rows(selection)
+        if by is None:
+            return Decimal(len(found["parties"]))
+        out: dict[str, Decimal] = {}
+        for parties in found["parties"]:
+            for unit in dict.fromkeys(parties.get(by) or ()):
+                out[unit] = out.get(unit, Decimal(0)) + 1
+        return dict(sorted(out.items()))
 
-    def cases(self, selection: str) -> list:
-        found = self.selected.get(selection)
-        if found is None:
-            found = self.selected[selection] = self._select(self.spec.selections[selection])
-        return found
+    def values(self, selection: str, field: str, by: str | None) -> list:
+        found = self._rows(selection)
+        if by is None:
+            return [(None, v) for v in found[field]]
+        return [(unit, v) for parties, v in zip(found["parties"], found[field], strict=True)
+                for unit in dict.fromkeys(parties.get(by) or ())]
 
-    def _select(self, sel: Selection) -> list:
+    def _rows(self, selection: str) -> dict[str, list]:
+        """The selected cases as columns — "parties" and each field some figure folds, as decimals —
+        fetched once per evaluation."""
+        if selection not in self.fetched:
+            fields = self.spec.reads.get(selection, ())
+            by = selection in self.spec.grouped
+            n = self._narrowing(selection)
+            rows = [] if n is None else repo.rows(self.conn, n, fields, by)
+            columns: dict[str, list] = {"parties": [(r[0] or {}) if by else {} for r in rows]}
+            for i, name in enumerate(fields, 1):
+                columns[name] = [number(r[i]) for r in rows]
+            self.fetched[selection] = columns
+        return self.fetched[selection]
+
+    def _narrowing(self, selection: str) -> repo.Narrowing | None:
+        """The selection for this case in context, once per evaluation; None when it holds nothing."""
+        if selection not in self.narrowed:
+            self.narrowed[selection] = self._narrow(self.spec.selections[selection])
+        return self.narrowed[selection]
+
+    def _narrow(self, sel: Selection) -> repo.Narrowing | None:
         units = None
         if sel.party_unit is not None:
-            units = [sel.party_unit]
+            units = (sel.party_unit,)
         elif sel.party_same_as is not None:
-            units = list((self.case.parties if self.case else {}).get(sel.party_same_as) or ())
+            units = tuple((self.case.parties if self.case else {}).get(sel.party_same_as) or ())
             if not units:
-                return []
+                return None
         ids = None
         if sel.link_kind is not None:
             if self.case is None:
-                return []
-            ids = repo.linked_ids(self.conn, self.case.id, sel.link_kind, sel.link_direction)
-        rows = repo.selected(self.conn, task_force=self.task_force, workflow=sel.workflow, states=sel.states,
-                             closed=sel.closed, party_role=sel.party_role, units=units, ids=ids)
+                return None
+            ids = tuple(repo.linked_ids(self.conn, self.case.id, sel.link_kind, sel.link_direction))
+        prefixes = created = None
         if sel.period_in is not None:
             period = _period_text(sel.period_in(self))
             if period is None:
-                return []
-            rows = [r for r in rows if _in_period(r, sel.period_field, period)]
-        return [(r.data, r.parties) for r in rows]
+                return None
+            if sel.period_field == CREATED:
+                created = _window(period)
+                if created is None:
+                    return None
+            else:
+                prefixes = (sel.period_field, _prefixes(period))
+        return repo.Narrowing(self.task_force, sel.workflow, sel.states, sel.closed, sel.party_role, units, ids,
+                              prefixes, created)
 
 
 def _period_text(value: Value) -> str | None:
@@ -427,20 +481,36 @@ def _period_text(value: Value) -> str | None:
     return str(int(value))
 
 
-def _in_period(row: Any, field_name: str, period: str) -> bool:
-    if field_name == CREATED:
-        value = row.created_at.astimezone(LOCAL_TZ).date().isoformat()
-    else:
-        value = row.data.get(field_name)
-        if isinstance(value, datetime):
-            value = value.date().isoformat()
-    if value is None:
-        return False
-    value = str(value)
-    if "-Q" in period:  # a quarter: 2026-Q2
-        year, q = period.split("-Q", 1)
-        return value[:4] == year and value[5:7].isdigit() and (int(value[5:7]) - 1) // 3 + 1 == int(q)
-    return value.startswith(period)
+def _window(period: str) -> tuple[datetime, datetime] | None:
+    """A year (2026), month (2026-03), day (2026-03-05) or quarter (2026-Q2) as a UTC window of local days."""
+    try:
+        if "-Q" in period:
+            year, q = (int(x) for x in period.split("-Q", 1))
+            start, months = date(year, 3 * q - 2, 1), 3
+        elif len(period) == 4:
+            start, months = date(int(period), 1, 1), 12
+        elif len(period) == 7:
+            start, months = date(int(period[:4]), int(period[5:7]), 1), 1
+        else:
+            day = date.fromisoformat(period)
+            return _local_midnight(day), _local_midnight(day + timedelta(days=1))
+    except ValueError:
+        return None
+    end = date(start.year + (start.month - 1 + months) // 12, (start.month - 1 + months) % 12 + 1, 1)
+    return _local_midnight(start), _local_midnight(end)
+
+
+def _local_midnight(day: date) -> datetime:
+    return datetime(day.year, day.month, day.day, tzinfo=LOCAL_TZ).astimezone(UTC)
+
+
+def _prefixes(period: str) -> tuple[str, ...]:
+    """The texts a recorded date or YYYY-MM of the period starts with: a quarter is its three months."""
+    if "-Q" in period:
+        year, _, q = period.partition("-Q")
+        if q.isdigit() and 1 <= int(q) <= 4:
+            return tuple(f"{year}-{m:02d}" for m in range(3 * int(q) - 2, 3 * int(q) + 1))
+    return (period,)
 
 
 class Figures:

@@ -55,8 +55,13 @@ class Scope:
     def field(self, name: str) -> Value:
         raise NotImplementedError
 
-    def cases(self, selection: str) -> list[tuple[Mapping[str, Any], Mapping[str, list[str]]]]:
-        """(data, parties) of each selected case."""
+    def count(self, selection: str, by: str | None) -> Value:
+        """How many cases the selection holds (by: unit → how many of them that unit is `by` on)."""
+        raise NotImplementedError
+
+    def values(self, selection: str, field: str, by: str | None) -> list[tuple[str | None, Any]]:
+        """(unit, recorded value of `field`) of each selected case — once per unit in the `by` role, or
+        with unit None when there is no `by`."""
         raise NotImplementedError
 
 
@@ -67,6 +72,8 @@ class Expr:
     figures: frozenset[str]  # figures this one reads (for cycles and load order)
     selections: frozenset[str]
     fields: frozenset[str]  # fields of the case in context
+    reads: frozenset[tuple[str, str]] = frozenset()  # (selection, field) its aggregates fold
+    grouped: frozenset[str] = frozenset()  # selections it folds by a party role
 
     def __call__(self, scope: Scope) -> Value:
         return self.run(scope)
@@ -78,6 +85,8 @@ def number(value: Any) -> Value:
         return None if value is None else Decimal(int(value))
     if isinstance(value, Decimal):
         return value
+    if value in ("true", "false"):  # a truth value read as JSON text (PostgreSQL ->>)
+        return Decimal(value == "true")
     if isinstance(value, int | float | str):
         try:
             out = Decimal(str(value))
@@ -100,9 +109,11 @@ def compile_expr(text: Any, names: Names) -> Expr:
         tree = ast.parse(source.strip(), mode="eval")
     except SyntaxError as exc:
         raise GrammarError(f"cannot parse {text!r}: {exc.msg} at column {exc.offset}") from exc
-    used = {"figures": set(), "selections": set(), "fields": set()}
+    used: dict[str, set] = {"figures": set(), "selections": set(), "fields": set(), "reads": set(),
+                            "grouped": set()}
     run = _Compiler(names, used).node(tree.body)
-    return Expr(text, run, frozenset(used["figures"]), frozenset(used["selections"]), frozenset(used["fields"]))
+    return Expr(text, run, frozenset(used["figures"]), frozenset(used["selections"]), frozenset(used["fields"]),
+                frozenset(used["reads"]), frozenset(used["grouped"]))
 
 
 _BIN = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/"}
@@ -144,7 +155,10 @@ class _Compiler:
                 values = [t(s) for t in terms]
                 if any(v is None or isinstance(v, dict) for v in values):
                     return False
-                return all(op(a, b) for op, a, b in zip(ops, values, values[1:], strict=False))
+                try:
+                    return all(op(a, b) for op, a, b in zip(ops, values, values[1:], strict=False))
+                except TypeError:  # a text against a number: neither less nor more
+                    return False
             return compare
         if isinstance(n, ast.IfExp):
             test, yes, no = self.node(n.test), self.node(n.body), self.node(n.orelse)
@@ -204,6 +218,7 @@ class _Compiler:
             if len(rest) != 1 or not isinstance(rest[0], ast.Name):
                 raise GrammarError(f"{fn}({selection}, FIELD) needs one recorded field of the selected cases")
             field = rest[0].id
+            self.used["reads"].add((selection, field))
             numeric = self.names.numeric.get(selection)
             if numeric is not None and field not in numeric:
                 raise GrammarError(f"{field!r} is not a number field of the cases of {selection!r}; number fields: "
@@ -213,28 +228,25 @@ class _Compiler:
             if kw.arg != "by" or not (isinstance(kw.value, ast.Constant) and isinstance(kw.value.value, str)):
                 raise GrammarError(f"{fn}() over a selection takes only by=\"ROLE\" (a party role)")
             by = kw.value.value
+            self.used["grouped"].add(selection)
             roles = self.names.roles.get(selection)
             if roles is not None and by not in roles:
                 raise GrammarError(f"by={by!r}: not a party role of the cases of {selection!r}; roles: "
                                    f"{', '.join(sorted(roles))}")
 
         def run(s: Scope) -> Value:
-            rows = s.cases(selection)
+            if fn == "count":
+                return s.count(selection, by)
+            # Recorded values are folded here, as decimals: a database would sum binary floats.
+            groups: dict[str | None, list[Decimal]] = {}
+            for unit, raw in s.values(selection, field, by):
+                values = groups.setdefault(unit, [])
+                if (v := number(raw)) is not None:
+                    values.append(v)
             if by is None:
-                return reduce(fn, rows, field)
-            groups: dict[str, list] = {}
-            for data, parties in rows:
-                for unit in dict.fromkeys(parties.get(by) or ()):
-                    groups.setdefault(unit, []).append((data, parties))
-            return {unit: reduce(fn, group, field) for unit, group in sorted(groups.items())}
+                return _fold(fn, groups.get(None, []))
+            return {unit: _fold(fn, values) for unit, values in sorted(groups.items())}
         return run
-
-
-def reduce(fn: str, rows: list, field: str | None) -> Value:
-    if fn == "count":
-        return Decimal(len(rows))
-    values = [v for data, _ in rows if (v := number(data.get(field))) is not None]
-    return _fold(fn, values)
 
 
 def _fold(fn: str, values: list[Decimal]) -> Value:
@@ -261,9 +273,9 @@ def arith(op: str, a: Value, b: Value) -> Value:
         keys = list(dict.fromkeys([*(a if isinstance(a, dict) else ()), *(b if isinstance(b, dict) else ())]))
         return {k: arith(op, a.get(k) if isinstance(a, dict) else a, b.get(k) if isinstance(b, dict) else b)
                 for k in keys}
+    a, b = number(a), number(b)  # truth values count as 1 and 0, a text as nothing
     if a is None or b is None:
         return None
-    a, b = Decimal(a), Decimal(b)  # truth values count as 1 and 0
     if op == "+":
         return a + b
     if op == "-":

@@ -25,8 +25,20 @@ class _Scope(Scope):
     def field(self, name):
         return self.fields.get(name)
 
-    def cases(self, selection):
-        return self.rows
+    # What the database answers (db/repositories/figures.py), from a list of (data, parties).
+    def count(self, selection, by):
+        if by is None:
+            return Decimal(len(self.rows))
+        out = {}
+        for _, parties in self.rows:
+            for unit in parties.get(by, []):
+                out[unit] = out.get(unit, 0) + 1
+        return {u: Decimal(n) for u, n in sorted(out.items())}
+
+    def values(self, selection, field, by):
+        if by is None:
+            return [(None, data.get(field)) for data, _ in self.rows]
+        return [(unit, data.get(field)) for data, parties in self.rows for unit in parties.get(by, [])]
 
 
 def run(text, **scope):

@@ -211,3 +211,35 @@ def test_a_guard_naming_an_unknown_figure_is_refused_at_load(tmp_path):
     path.write_text(path.read_text("utf-8").replace("name: months_open", "name: months_opn"), "utf-8")
     with pytest.raises(DefinitionError, match="unknown figure 'months_opn'; figures.yaml declares"):
         read_task_force(folder)
+
+
+def test_selections_by_unit_and_by_the_day_a_case_was_opened(eco, tmp_path):
+    folder = _broken(tmp_path, "figures:\n", """  county_a:
+    workflow: monitoring
+    party: {role: county, unit: e_a_gov}
+  opened_2027: {workflow: monitoring, period: {field: "@created", in: 2027}}
+  opened_2026: {workflow: monitoring, period: {field: "@created", in: 2026}}
+figures:
+  a_months: count(county_a)
+  a_score: sum(county_a, score)
+  opened_this_year: count(opened_2027)
+  opened_last_year: count(opened_2026)
+""")
+    with eco.db.write() as conn:
+        load_task_force(conn, folder, eco.clock)
+    for county, month, score in (("e_a_gov", "2026-01", 90), ("e_a_gov", "2026-02", 80.5), ("e_b_gov", "2026-01", 70)):
+        _month(eco, county, month, score)
+    with eco.db.read() as conn:
+        got = Cases(eco.db, eco.clock).figures.evaluate(
+            conn, "eco", ["a_months", "a_score", "opened_this_year", "opened_last_year"])
+    # The clock reads 5 January 2027 (Beijing): every case was opened in 2027.
+    assert got == {"a_months": 2, "a_score": Decimal("170.5"), "opened_this_year": 3, "opened_last_year": 0}
+
+
+def test_periods_as_prefixes_and_windows():
+    from engine.figures import _prefixes, _window
+
+    assert _prefixes("2026") == ("2026",) and _prefixes("2026-Q2") == ("2026-04", "2026-05", "2026-06")
+    since, until = _window("2026-Q4")
+    assert (since.isoformat(), until.isoformat()) == ("2026-09-30T16:00:00+00:00", "2026-12-31T16:00:00+00:00")
+    assert _window("2026-03")[1].isoformat() == "2026-03-31T16:00:00+00:00" and _window("nonsense") is None

@@ -107,9 +107,13 @@ class FiguresSpec:
         return {s: tuple(sorted(names)) for s, names in out.items()}
 
     @functools.cached_property
-    def grouped(self) -> frozenset[str]:
-        """The selections some figure folds `by` a party role (their parties are fetched too)."""
-        return frozenset(s for f in self.figures.values() for s in f.expr.grouped)
+    def grouped(self) -> dict[str, tuple[str, ...]]:
+        """Selection → the party roles figures fold it `by`."""
+        out: dict[str, set[str]] = {}
+        for f in self.figures.values():
+            for selection, role in f.expr.grouped:
+                out.setdefault(selection, set()).add(role)
+        return {s: tuple(sorted(roles)) for s, roles in out.items()}
 
     def of(self, workflow: str | None) -> list[Figure]:
         """The figures evaluated for a case of `workflow` (None: the task force's own)."""
@@ -394,7 +398,8 @@ class _Evaluation(Scope):
         self.conn, self.task_force, self.spec, self.case = conn, task_force, spec, case
         self.computed: dict[str, Value] = {}
         self.narrowed: dict[str, repo.Narrowing | None] = {}
-        self.fetched: dict[str, dict[str, list]] = {}
+        self.fetched: dict[tuple[str, str | None], list[tuple]] = {}
+        self.counted: dict[tuple[str, str | None], Value] = {}
 
     def figure(self, name: str) -> Value:
         if name not in self.computed:
@@ -407,36 +412,45 @@ class _Evaluation(Scope):
         value = number(raw)
         return value if value is not None or not isinstance(raw, str) else raw
 
+    # Each selection costs one query: a count (by a role, or not) when no figure folds its fields, else
+    # its rows with every folded field — per unit when figures fold it by one role.
     def count(self, selection: str, by: str | None) -> Value:
-        found = self._rows(selection)
+        if not self.spec.reads.get(selection):
+            key = (selection, by)
+            if key not in self.counted:
+                n = self._narrowing(selection)
+                found = (({} if by else 0) if n is None else repo.count(self.conn, n, by))
+                self.counted[key] = ({u: Decimal(c) for u, c in found.items()} if by else Decimal(found))
+            return self.counted[key]
         if by is None:
-            return Decimal(len(found["parties"]))
+            return Decimal(len(self._per_case(selection)))
         out: dict[str, Decimal] = {}
-        for parties in found["parties"]:
-            for unit in dict.fromkeys(parties.get(by) or ()):
-                out[unit] = out.get(unit, Decimal(0)) + 1
+        for row in self._fetch(selection, by):
+            if row[1] is not None:
+                out[row[1]] = out.get(row[1], Decimal(0)) + 1
         return dict(sorted(out.items()))
 
     def values(self, selection: str, field: str, by: str | None) -> list:
-        found = self._rows(selection)
+        i = 2 + self.spec.reads[selection].index(field)
         if by is None:
-            return [(None, v) for v in found[field]]
-        return [(unit, v) for parties, v in zip(found["parties"], found[field], strict=True)
-                for unit in dict.fromkeys(parties.get(by) or ())]
+            return [(None, row[i]) for row in self._per_case(selection)]
+        return [(row[1], row[i]) for row in self._fetch(selection, by) if row[1] is not None]
 
-    def _rows(self, selection: str) -> dict[str, list]:
-        """The selected cases as columns — "parties" and each field some figure folds, as decimals —
-        fetched once per evaluation."""
-        if selection not in self.fetched:
+    def _per_case(self, selection: str) -> list[tuple]:
+        roles = self.spec.grouped.get(selection, ())
+        if len(roles) != 1:
+            return self._fetch(selection, None)
+        seen: set[int] = set()
+        return [r for r in self._fetch(selection, roles[0]) if not (r[0] in seen or seen.add(r[0]))]
+
+    def _fetch(self, selection: str, role: str | None) -> list[tuple]:
+        key = (selection, role)
+        if key not in self.fetched:
             fields = self.spec.reads.get(selection, ())
-            by = selection in self.spec.grouped
             n = self._narrowing(selection)
-            rows = [] if n is None else repo.rows(self.conn, n, fields, by)
-            columns: dict[str, list] = {"parties": [(r[0] or {}) if by else {} for r in rows]}
-            for i, name in enumerate(fields, 1):
-                columns[name] = [number(r[i]) for r in rows]
-            self.fetched[selection] = columns
-        return self.fetched[selection]
+            rows = [] if n is None else repo.rows(self.conn, n, fields, role)
+            self.fetched[key] = [(r[0], r[1], *(number(v) for v in r[2:])) for r in rows]
+        return self.fetched[key]
 
     def _narrowing(self, selection: str) -> repo.Narrowing | None:
         """The selection for this case in context, once per evaluation; None when it holds nothing."""

@@ -73,7 +73,7 @@ class Expr:
     selections: frozenset[str]
     fields: frozenset[str]  # fields of the case in context
     reads: frozenset[tuple[str, str]] = frozenset()  # (selection, field) its aggregates fold
-    grouped: frozenset[str] = frozenset()  # selections it folds by a party role
+    grouped: frozenset[tuple[str, str]] = frozenset()  # (selection, party role) it folds by
 
     def __call__(self, scope: Scope) -> Value:
         return self.run(scope)
@@ -228,7 +228,7 @@ class _Compiler:
             if kw.arg != "by" or not (isinstance(kw.value, ast.Constant) and isinstance(kw.value.value, str)):
                 raise GrammarError(f"{fn}() over a selection takes only by=\"ROLE\" (a party role)")
             by = kw.value.value
-            self.used["grouped"].add(selection)
+            self.used["grouped"].add((selection, by))
             roles = self.names.roles.get(selection)
             if roles is not None and by not in roles:
                 raise GrammarError(f"by={by!r}: not a party role of the cases of {selection!r}; roles: "

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Connection, and_, exc, insert, null, or_, select
+from sqlalchemy import Connection, and_, exc, func, insert, null, or_, select
 
 from db.models import Case, CaseKey, CaseLink, CaseParty, Definition
 
@@ -58,12 +58,29 @@ def _ids(n: Narrowing):
     return q
 
 
-def rows(conn: Connection, n: Narrowing, fields: tuple[str, ...], parties: bool) -> list[tuple]:
-    """(parties or None, then the recorded value of each of `fields`) of each selected case: one query
-    however many figures fold the selection. Each value is read out of the JSON alone, never the whole
-    case data; the parties only when asked (a figure `by` a role)."""
-    cols = [cases_t.c.parties if parties else null(), *(cases_t.c.data[f].as_string() for f in fields)]
-    return list(conn.execute(select(*cols).where(cases_t.c.id.in_(select(_ids(n).subquery().c.id)))))
+def count(conn: Connection, n: Narrowing, by: str | None = None) -> int | dict[str, int]:
+    """How many cases; by a party role: unit → how many of them it holds that role on."""
+    ids = _ids(n).subquery()
+    if by is None:
+        return conn.execute(select(func.count()).select_from(ids)).scalar_one()
+    q = (select(parties_t.c.unit_code, func.count(func.distinct(parties_t.c.case_id)))
+         .where(parties_t.c.role == by, parties_t.c.case_id.in_(select(ids.c.id)))
+         .group_by(parties_t.c.unit_code).order_by(parties_t.c.unit_code))
+    return dict(conn.execute(q).all())
+
+
+def rows(conn: Connection, n: Narrowing, fields: tuple[str, ...], role: str | None) -> list[tuple]:
+    """(case id, unit in `role` or None, then the recorded value of each of `fields`) of each selected
+    case — once per unit holding `role`, once with None when none does. One query however many figures
+    fold the selection; each value is read out of the JSON alone, never the whole case data."""
+    values = [cases_t.c.data[f].as_string() for f in fields]
+    ids = select(_ids(n).subquery().c.id)
+    if role is None:
+        q = select(cases_t.c.id, null(), *values)
+    else:
+        q = select(cases_t.c.id, parties_t.c.unit_code, *values).outerjoin(
+            parties_t, and_(parties_t.c.case_id == cases_t.c.id, parties_t.c.role == role))
+    return list(conn.execute(q.where(cases_t.c.id.in_(ids))))
 
 
 def linked_ids(conn: Connection, case_id: int, kind: str, direction: str) -> list[int]:

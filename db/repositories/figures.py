@@ -32,11 +32,15 @@ class Narrowing:
 
 
 def _ids(n: Narrowing):
-    """The ids of the cases of `workflow` (any version) in the task force, narrowed by state, open or
+    return _narrowed(select(cases_t.c.id), n)
+
+
+def _narrowed(q, n: Narrowing):
+    """`q` over the cases of `workflow` (any version) in the task force, narrowed by state, open or
     closed, a party role (held by one of `units`, when given), a set of ids, a recorded field whose text
     starts with a prefix (a period: "2026" takes "2026-03") and a window of creation."""
-    q = (select(cases_t.c.id).join(defs_t, defs_t.c.id == cases_t.c.definition_id)
-         .where(cases_t.c.task_force_code == n.task_force, defs_t.c.name == n.workflow))
+    versions = select(defs_t.c.id).where(defs_t.c.task_force_code == n.task_force, defs_t.c.name == n.workflow)
+    q = q.where(cases_t.c.task_force_code == n.task_force, cases_t.c.definition_id.in_(versions))
     if n.states is not None:
         q = q.where(cases_t.c.state.in_(sorted(n.states)))
     if n.closed is not None:
@@ -74,13 +78,12 @@ def rows(conn: Connection, n: Narrowing, fields: tuple[str, ...], role: str | No
     case — once per unit holding `role`, once with None when none does. One query however many figures
     fold the selection; each value is read out of the JSON alone, never the whole case data."""
     values = [cases_t.c.data[f].as_string() for f in fields]
-    ids = select(_ids(n).subquery().c.id)
     if role is None:
         q = select(cases_t.c.id, null(), *values)
     else:
-        q = select(cases_t.c.id, parties_t.c.unit_code, *values).outerjoin(
+        q = select(cases_t.c.id, parties_t.c.unit_code, *values).select_from(cases_t).outerjoin(
             parties_t, and_(parties_t.c.case_id == cases_t.c.id, parties_t.c.role == role))
-    return list(conn.execute(q.where(cases_t.c.id.in_(ids))))
+    return list(conn.execute(_narrowed(q, n)))
 
 
 def linked_ids(conn: Connection, case_id: int, kind: str, direction: str) -> list[int]:

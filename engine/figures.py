@@ -440,8 +440,11 @@ class _Evaluation(Scope):
         roles = self.spec.grouped.get(selection, ())
         if len(roles) != 1:
             return self._fetch(selection, None)
-        seen: set[int] = set()
-        return [r for r in self._fetch(selection, roles[0]) if not (r[0] in seen or seen.add(r[0]))]
+        key = (selection, "")
+        if key not in self.fetched:  # one row per case, from the rows per unit
+            seen: set[int] = set()
+            self.fetched[key] = [r for r in self._fetch(selection, roles[0]) if not (r[0] in seen or seen.add(r[0]))]
+        return self.fetched[key]
 
     def _fetch(self, selection: str, role: str | None) -> list[tuple]:
         key = (selection, role)

@@ -81,6 +81,8 @@ class Expr:
 
 def number(value: Any) -> Value:
     """A recorded value as a decimal (None when it is not a number)."""
+    if type(value) is Decimal:  # the common case, folded thousands of times: first and cheapest
+        return value
     if value is None or isinstance(value, bool):
         return None if value is None else Decimal(int(value))
     if isinstance(value, Decimal):

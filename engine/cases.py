@@ -32,7 +32,7 @@ from engine.errors import (
     RoleNotHeld,
     StaleVersion,
 )
-from engine.figures import Figures
+from engine.figures import RECORDED, Figures
 from engine.history import GENESIS, row_hash
 from engine.loader import definition_from_spec
 from engine.machine import CompiledEvent, CompiledMachine
@@ -253,6 +253,12 @@ class Cases:
                 reason = named.fn(ctx, **kwargs)
                 if reason:
                     raise GuardFailed(named.name, reason)
+            # Figures an effect records are computed now and written into the event's own row, so a
+            # replay (a document rebuilt later) reads the value of this moment, never a new one.
+            recorded = self.figures.recorded(ctx, ev.effects)
+            if recorded:
+                note = {**(note or {}), RECORDED: recorded}
+                ctx.payload = {**clean, RECORDED: recorded}
         role = next((r for r in ev.spec.roles if r in held), None)
         seq = case.version + 1
         row = self.history_row(case.id, seq, "event", event, case.state, dest, actor, role,

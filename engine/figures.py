@@ -52,6 +52,8 @@ from engine.figures_grammar import Expr, GrammarError, Names, Scope, Value, comp
 from engine.loader import NAME_RE, parse_yaml
 
 SETTING_PREFIX = "figures:"
+# The key of an event's history row holding the figures its `record_figure` effects recorded.
+RECORDED = "_figures"
 REFRESH_SECONDS = 30.0
 # Truth values add up as 1 and 0: sum(selection, met) counts the cases that met a target.
 NUMERIC = frozenset({"integer", "number", "boolean"})
@@ -371,6 +373,9 @@ def check_uses(spec: FiguresSpec, definitions: Iterable[Definition]) -> None:
             if inv.name == "figure" and op not in COMPARISONS:
                 raise DefinitionError(d.source, None, f"figure {name!r}: op {op!r} is not one of "
                                                       f"{' '.join(COMPARISONS)}")
+            if inv in d.create.effects and inv.name == "record_figure":
+                raise DefinitionError(d.source, None, f"record_figure {name!r}: figures are recorded by an event, "
+                                                      "not when the case is opened")
             if fig.of not in (None, d.name):
                 raise DefinitionError(d.source, None, f"{inv.name}: figure {name!r} is a figure of each {fig.of} "
                                                       f"case, not of {d.name}")
@@ -566,6 +571,16 @@ class Figures:
         values = self.evaluate(conn, task_force, None, case)
         return [{"name": f.name, "title": f.title, "unit": f.unit, "value": plain(values[f.name])}
                 for f in spec.of(case.workflow if case else None)]
+
+    def recorded(self, ctx: Any, effects: Iterable[tuple[Any, Mapping[str, Any]]]) -> dict[str, Any]:
+        """key → the figure each `record_figure` effect of an event records, computed now (plain data)."""
+        out: dict[str, Any] = {}
+        for named, kwargs in effects:
+            if named.name == "record_figure":
+                from engine.registry import figure_now
+
+                out[kwargs.get("key") or kwargs["name"]] = plain(figure_now(ctx, kwargs["name"]))
+        return out
 
     def claim_unique(self, conn: Connection, task_force: str, workflow: str, case_id: int,
                      data: Mapping[str, Any], parties: Mapping[str, list[str]]) -> None:

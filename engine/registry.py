@@ -532,7 +532,7 @@ _OPS = {">": lambda a, b: a > b, ">=": lambda a, b: a >= b, "<": lambda a, b: a 
         "==": lambda a, b: a == b, "!=": lambda a, b: a != b}
 
 
-def _figure(ctx: FireContext, name: str) -> Any:
+def figure_now(ctx: FireContext, name: str) -> Any:
     from engine.figures import InContext
 
     here = cases_repo.load(ctx.conn, ctx.case_id)
@@ -551,7 +551,7 @@ def figure(ctx: FireContext, *, name: str, op: str = "==", value: Any = True, re
 
     from engine.figures_grammar import plain
 
-    got = _figure(ctx, name)
+    got = figure_now(ctx, name)
     compare = _OPS.get(op)
     if compare is None:
         return f"unknown comparison {op!r}; one of {' '.join(_OPS)}"
@@ -563,8 +563,11 @@ def figure(ctx: FireContext, *, name: str, op: str = "==", value: Any = True, re
 
 @effect("record_figure")
 def record_figure(ctx: FireContext, *, name: str, key: str = "") -> None:
-    """Record a figure (figures.yaml) of this case, as computed now, in the case data (under `key`,
-    default the figure's name): the settlement keeps the shares it was drawn up with."""
-    from engine.figures_grammar import plain
+    """Record a figure (figures.yaml) of this case, as computed when the event fires, in the case data
+    (under `key`, default the figure's name): the settlement keeps the shares it was drawn up with. The
+    value is computed before the event's row is written and kept in it (engine/cases.py), so replaying
+    the case reads the same value."""
+    from engine.figures import RECORDED
 
-    ctx.set_data(key or name, plain(_figure(ctx, name)))
+    key = key or name
+    ctx.set_data(key, (ctx.payload.get(RECORDED) or {}).get(key))

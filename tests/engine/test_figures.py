@@ -14,6 +14,7 @@ import pytest
 from sqlalchemy import func, select
 
 from db.models import Case, CaseKey
+from documents import records
 from engine.actors import Actor
 from engine.cases import Cases
 from engine.clock import FixedClock
@@ -99,6 +100,15 @@ def test_the_settlement_figures_equal_the_hand_computation(eco):
     recorded = {unit: Decimal(str(v)) for unit, v in settled.data["shares"].items()}
     assert recorded == HAND_SHARES and sum(recorded.values()) == Decimal(FUND)
     assert settled.data["year_scores"] == {"e_a_gov": 1090, "e_b_gov": 1026, "e_c_gov": 855}
+
+    # The values are kept in the event's row: a replay (a document rebuilt later) reads the same shares
+    # even after the months have changed, and the hash chain holds.
+    eco.fire(_month(eco, "e_a_gov", "2026-13", 100), "confirm", OFFICE)  # another "month" of 2026 counts now
+    with eco.db.read() as conn:
+        assert _figures(eco, settled, ["months_confirmed"]) == {"months_confirmed": 37}
+        replayed = records.load(conn, settled.id)
+    assert {u: Decimal(str(v)) for u, v in replayed.data["shares"].items()} == HAND_SHARES
+    assert eco.verify() == []
 
 
 def test_task_force_figures_count_every_open_case(eco):

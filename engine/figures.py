@@ -32,6 +32,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
+import re
 import threading
 import time
 from collections.abc import Iterable, Mapping
@@ -57,7 +58,8 @@ RECORDED = "_figures"
 REFRESH_SECONDS = 30.0
 # Truth values add up as 1 and 0: sum(selection, met) counts the cases that met a target.
 NUMERIC = frozenset({"integer", "number", "boolean"})
-CREATED = "@created"  # a period field: the day the case was opened (local)
+CREATED = "@created"
+PERIOD_RE = re.compile(r"^\d{4}(-Q[1-4]|-\d{2}(-\d{2})?)?$")  # a period field: the day the case was opened (local)
 SELECTION_KEYS = frozenset({"workflow", "title", "state", "states", "open", "closed", "period", "party", "link"})
 FIGURE_KEYS = frozenset({"title", "of", "value", "unit"})
 COMPARISONS = (">", ">=", "<", "<=", "==", "!=")  # the `op` of the guard `figure`
@@ -232,10 +234,16 @@ def read_figures(doc: Any, source: str, known: _Known | None) -> FiguresSpec:
             if wf_fields is not None and period_field != CREATED and period_field not in wf_fields:
                 fail(period, f"{what}: {wf} has no field {period_field!r}; fields: {', '.join(sorted(wf_fields))}"
                              f", or {CREATED} (the day the case was opened)")
-            try:
-                period_in = compile_expr(period["in"], Names(frozenset(), frozenset(), None, {}, {}))
-            except GrammarError as exc:
-                fail(period, f"{what}: period in: {exc}")
+            given = period["in"]
+            if isinstance(given, date):  # YAML reads 2026-03-05 as a date
+                given = given.isoformat()
+            if isinstance(given, str) and PERIOD_RE.match(given):  # a period written out: 2026-03, 2026-Q2
+                period_in = Expr(given, lambda s, text=given: text, frozenset(), frozenset(), frozenset())
+            else:
+                try:
+                    period_in = compile_expr(given, Names(frozenset(), frozenset(), None, {}, {}))
+                except GrammarError as exc:
+                    fail(period, f"{what}: period in: {exc}")
         party_role = party_unit = same_as = None
         if spec.get("party") is not None:
             party = spec["party"]
@@ -350,10 +358,13 @@ def _check_cycles(figures: Mapping[str, Figure], source: str, raw: Any) -> None:
 
 
 def _plain(data: Any) -> Any:
+    """The file as JSON-able data (it is stored as a setting): a date YAML read becomes its ISO text."""
     if isinstance(data, Mapping):
         return {k: _plain(v) for k, v in data.items()}
     if isinstance(data, list):
         return [_plain(v) for v in data]
+    if isinstance(data, date):
+        return data.isoformat()
     return data
 
 

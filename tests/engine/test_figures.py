@@ -229,7 +229,9 @@ def test_selections_by_unit_and_by_the_day_a_case_was_opened(eco, tmp_path):
     party: {role: county, unit: e_a_gov}
   opened_2027: {workflow: monitoring, period: {field: "@created", in: 2027}}
   opened_2026: {workflow: monitoring, period: {field: "@created", in: 2026}}
+  second_quarter: {workflow: monitoring, period: {field: month, in: 2026-Q2}}
 figures:
+  q2_months: count(second_quarter)
   a_months: count(county_a)
   a_score: sum(county_a, score)
   opened_this_year: count(opened_2027)
@@ -237,13 +239,15 @@ figures:
 """)
     with eco.db.write() as conn:
         load_task_force(conn, folder, eco.clock)
-    for county, month, score in (("e_a_gov", "2026-01", 90), ("e_a_gov", "2026-02", 80.5), ("e_b_gov", "2026-01", 70)):
+    for county, month, score in (("e_a_gov", "2026-01", 90), ("e_a_gov", "2026-02", 80.5), ("e_b_gov", "2026-01", 70),
+                                 ("e_c_gov", "2026-04", 1), ("e_c_gov", "2026-06", 1), ("e_c_gov", "2026-07", 1)):
         _month(eco, county, month, score)
     with eco.db.read() as conn:
         got = Cases(eco.db, eco.clock).figures.evaluate(
-            conn, "eco", ["a_months", "a_score", "opened_this_year", "opened_last_year"])
+            conn, "eco", ["a_months", "a_score", "opened_this_year", "opened_last_year", "q2_months"])
     # The clock reads 5 January 2027 (Beijing): every case was opened in 2027.
-    assert got == {"a_months": 2, "a_score": Decimal("170.5"), "opened_this_year": 3, "opened_last_year": 0}
+    assert got == {"a_months": 2, "a_score": Decimal("170.5"), "opened_this_year": 6, "opened_last_year": 0,
+                   "q2_months": 2}
 
 
 def test_periods_as_prefixes_and_windows():

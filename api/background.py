@@ -31,8 +31,8 @@ from db.session import Database
 from db.settings import Settings
 from engine.bootstrap import task_force_folders
 from engine.cadences import Cadence, materialise, parse_cadences
-from engine.calendar import LOCAL_TZ
 from engine.cases import Cases
+from engine.localtime import local_date
 from engine.organisation import parse_organisation
 
 log = logging.getLogger("gongzhi.background")
@@ -83,7 +83,7 @@ class Background:
         from engine.calendar_sync import sync_calendar  # holiday years `gongzhi init` stored meanwhile
 
         done = self._isolated("calendar", None, lambda: sync_calendar(self.cases))
-        today = self.cases.clock.now().astimezone(LOCAL_TZ).date()
+        today = local_date(self.cases.clock.now())
         retry_due = self._failures_due()
         if self._materialised_on != today or retry_due:
             for code, cadences in self._cadences().items():

@@ -334,9 +334,9 @@ def clock(interval: Annotated[float, typer.Option(help="seconds between rounds")
     (--task-force limits the cadences; due timers of every task force fire)."""
     import time as _time
 
-    from engine.calendar import LOCAL_TZ
     from engine.calendar_sync import sync_calendar
     from engine.cases import Cases
+    from engine.localtime import LOCAL_TZ
     from engine.scheduler import schedule as run_schedule
     from engine.timers import run_due
     from workflows import ROOT

@@ -32,6 +32,7 @@ from engine.errors import (
     NotAllowed,
     NotAssignee,
     NotFound,
+    OwnerMissing,
     RoleNotHeld,
     StaleVersion,
     UnitNotAllowed,
@@ -105,6 +106,8 @@ def _engine_zh(exc: EngineError) -> str:
         return f"案件已被他人更新（当前第 {d['current_version']} 版，状态 {d['state']}），请刷新后重试"
     if isinstance(exc, GuardFailed):
         return f"前置条件“{d['guard']}”不满足：{d['reason']}"
+    if isinstance(exc, OwnerMissing):
+        return d["reason_zh"]
     if isinstance(exc, UnitNotAllowed):
         return f"“{d['field']}”所选单位不能担任该角色：{d['reason_zh']}"
     if isinstance(exc, BadPayload):

@@ -6,7 +6,7 @@ import os
 from datetime import time
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -23,6 +23,10 @@ DEFAULT_ATTACHMENT_TYPES = (
 )
 
 
+# The one zone gongzhi shows (engine.localtime.LOCAL_TZ); db does not import the engine.
+_LOCAL_ZONE = "Asia/Shanghai"
+
+
 class Settings(BaseSettings):
     """Every knob gongzhi reads from the environment."""
 
@@ -35,7 +39,6 @@ class Settings(BaseSettings):
     database_url: str = ""
     host: str = "127.0.0.1"
     port: int = 8000
-    timezone: str = "Asia/Shanghai"
 
     # --- accounts and sessions
     token_ttl_hours: int = Field(12, ge=1, le=24 * 30)
@@ -95,6 +98,19 @@ class Settings(BaseSettings):
     notify_backoff_seconds: int = Field(60, ge=1)  # the n-th retry waits 2^(n-1) times this
     # How long a worker holds a notice it is sending; a worker that dies mid-send leaves it held this long.
     notify_lease_seconds: int = Field(600, ge=1, le=86400)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _refuse_timezone(cls, data: Any) -> Any:
+        # There was a GONGZHI_TIMEZONE that nothing read; the product shows Beijing time by design
+        # (engine/localtime.py), so a deployment that set another zone is told so rather than ignored.
+        given = (data.get("timezone") if isinstance(data, dict) else None) or os.environ.get("GONGZHI_TIMEZONE")
+        if given is not None and given != _LOCAL_ZONE:
+            raise ValueError(
+                f"GONGZHI_TIMEZONE={given!r} 不再读取：共治始终按北京时间（{_LOCAL_ZONE}）显示和计算时间，与服务器时区无关；"
+                f"请删除该设置 / GONGZHI_TIMEZONE is no longer read: gongzhi always shows and counts time in "
+                f"Beijing time ({_LOCAL_ZONE}) whatever the server's zone; remove the setting")
+        return data
 
     @model_validator(mode="after")
     def _check_notify(self) -> Settings:

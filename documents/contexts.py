@@ -101,7 +101,7 @@ from dateutil.relativedelta import relativedelta
 
 from documents.records import CaseRecord, MissingData, freeze
 from documents.render import UnknownKind, cn_date
-from engine.context import LOCAL_TZ
+from engine.localtime import moment_of, to_local
 
 
 @dataclass(frozen=True, slots=True)
@@ -172,17 +172,18 @@ def cn_numeral(n: int) -> str:
 
 
 def as_date(value: Any) -> dt.date:
-    if isinstance(value, dt.datetime):
+    """A recorded date, or the Beijing day of a recorded date-time (not the first ten characters of its
+    text: 2026-03-11T20:00:00Z falls on 12 March in Beijing)."""
+    if isinstance(value, dt.datetime) or (isinstance(value, str) and len(value) > 10):
         return local_time(value).date()
     if isinstance(value, dt.date):
         return value
-    return dt.date.fromisoformat(str(value)[:10])
+    return dt.date.fromisoformat(str(value))
 
 
 def local_time(value: Any) -> dt.datetime:
-    """A stored date-time in Beijing time (one without a zone is taken to be Beijing time already)."""
-    moment = value if isinstance(value, dt.datetime) else dt.datetime.fromisoformat(str(value))
-    return moment.replace(tzinfo=LOCAL_TZ) if moment.tzinfo is None else moment.astimezone(LOCAL_TZ)
+    """A stored date-time in Beijing time (one without a zone is Beijing time: `engine.localtime.aware`)."""
+    return to_local(moment_of(value if isinstance(value, dt.datetime) else str(value)))
 
 
 def cn_datetime(value: Any) -> str:

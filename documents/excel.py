@@ -18,8 +18,9 @@ from openpyxl.styles import Alignment, Border, Font, Side
 from documents.contexts import PROBLEM_COLUMNS, problem_rows
 from documents.records import CaseRecord
 from documents.render import cn_date
-from engine.calendar import LOCAL_TZ
+from engine.localtime import local_date
 
+LOOKBACKS = "lookbacks"  # the case data key the look-back table reads (documents/contexts.py)
 LOOKBACK_COLUMNS = ("问题序号", "所在地", "水源地名称", "已整改问题具体情况", "“回头看”情况", "是否完成整治", "备注")
 PROBLEM_LIST_COLUMNS = ("序号", *PROBLEM_COLUMNS)
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -30,7 +31,7 @@ _BORDER = Border(left=_THIN, right=_THIN, top=_THIN, bottom=_THIN)
 
 def lookback_rows(record: CaseRecord) -> list[list[Any]]:
     """One row per problem, with its latest look-back (empty cells where none is recorded yet)."""
-    latest = {int(entry["problem_no"]): entry for entry in record.get("lookbacks") or ()}
+    latest = {int(entry["problem_no"]): entry for entry in record.get(LOOKBACKS) or ()}
     rows = []
     for no, problem in enumerate(record.require("problems"), 1):
         done = latest.get(no)
@@ -87,7 +88,7 @@ def workbook(sheet: str, columns: Sequence[str], rows: Sequence[Sequence[Any]], 
 
 def keeps_lookbacks(definition: Any) -> bool:
     """A mechanism whose events record look-backs in the key `lookback_rows` reads keeps this table."""
-    return any(e.name == "append_item" and e.kwargs().get("key") == "lookbacks"
+    return any(e.name == "append_item" and e.kwargs().get("key") == LOOKBACKS
                for ev in definition.events.values() for e in ev.effects)
 
 
@@ -110,7 +111,7 @@ def due_list_xlsx(rows: Sequence[Mapping[str, Any]]) -> bytes:
     备注, so a sheet passed on keeps the warning with the date."""
     out = []
     for no, r in enumerate(rows, 1):
-        due = cn_date(r["due_at"].astimezone(LOCAL_TZ).date())
+        due = cn_date(local_date(r["due_at"]))
         out.append([no, r["number"], r["title"], r["workflow"], r["state"], r["unit"],
                     f"{due}（暂定）" if r.get("provisional_reason") else due,
                     r["days_overdue"] or "", r.get("provisional_reason") or ""])

@@ -30,6 +30,8 @@ from weasyprint.text import ffi as weasyprint_ffi
 from weasyprint.text.fonts import FontConfiguration
 from weasyprint.urls import FatalURLFetchingError, URLFetcher, URLFetcherResponse
 
+from engine.localtime import local_date, moment_of
+
 __all__ = [
     "DOCUMENTS_DIR",
     "KINDS",
@@ -185,8 +187,11 @@ class PackagedFilesFetcher(URLFetcher):
 
 
 def cn_date(value: dt.date | str) -> str:
-    """Format a date as GB/T 9704 wants it: Arabic numerals, full year, no leading zeros."""
-    if isinstance(value, str):
+    """Format a date as GB/T 9704 wants it: Arabic numerals, full year, no leading zeros. A moment is
+    written as its Beijing day."""
+    if isinstance(value, dt.datetime) or (isinstance(value, str) and len(value) > 10):
+        value = local_date(moment_of(value))
+    elif isinstance(value, str):
         value = dt.date.fromisoformat(value)
     if not isinstance(value, dt.date):
         raise TypeError(f"not a date: {value!r}")

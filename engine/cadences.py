@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -20,10 +20,11 @@ from sqlalchemy import Connection, select
 from db.models import TaskForceUnit, Unit
 from db.repositories import background as trepo_bg
 from db.repositories import time as trepo
-from engine.calendar import LOCAL_TZ, WorkCalendar
+from engine.calendar import WorkCalendar
 from engine.cases import SYSTEM, Cases
 from engine.errors import DefinitionError
 from engine.loader import NAME_RE, parse_yaml
+from engine.localtime import at_local, local_date
 
 EVERY = ("month", "quarter", "half_year", "year")
 _CN_Q = "一二三四"
@@ -145,8 +146,7 @@ def due_day(cadence: Cadence, period: Period, calendar: WorkCalendar) -> date:
         return last_month.replace(day=min(int(due["day_of_month"]), period.end.day))
     if "after_period_end" in due:
         rule = due["after_period_end"]
-        end_local = datetime.combine(period.end, time(12), tzinfo=LOCAL_TZ)
-        return calendar.add(end_local, int(rule["amount"]), rule["unit"]).at.astimezone(LOCAL_TZ).date()
+        return local_date(calendar.add(at_local(period.end, time(12)), int(rule["amount"]), rule["unit"]).at)
     return period.end
 
 
@@ -205,4 +205,4 @@ def _unit_name(conn: Connection, code: str) -> str:
 
 
 def local_midnight(day: date) -> datetime:
-    return datetime.combine(day, time(0, 5), tzinfo=LOCAL_TZ).astimezone(UTC)
+    return at_local(day, time(0, 5))

@@ -19,8 +19,8 @@ a restart (``engine.calendar_sync``).
 
 Counting rules (DOMAIN.md §2.3, §9.1)
 -------------------------------------
-All inputs are timezone-aware datetimes. Day arithmetic happens in local time, Asia/Shanghai.
-All outputs are aware datetimes in UTC.
+All inputs are timezone-aware datetimes. Day arithmetic happens in local time, Asia/Shanghai
+(``engine.localtime``, which owns the zone and the end-of-day rule). All outputs are aware datetimes in UTC.
 
 * ``hour``: ``start + timedelta(hours=n)``, absolute elapsed time; the calendar is not consulted.
 * ``working_day``: the start day never counts; counting starts on the next local day and counts
@@ -36,7 +36,8 @@ All outputs are aware datetimes in UTC.
   的最后一日"). The same holiday extension as ``calendar_day`` then applies.
 
 A deadline expressed in days or months is **the end of its local due day**: 23:59:59.999999
-Asia/Shanghai (民法典 Art. 203: "期间的最后一日的截止时间为二十四时"), returned in UTC. An act is on
+Asia/Shanghai (民法典 Art. 203: "期间的最后一日的截止时间为二十四时"; ``engine.localtime.end_of_local_day``),
+returned in UTC. An act is on
 time when its timestamp is ``<= due.at``.
 
 ``Due.provisional`` is True when the result depends on whether some day is a working day and that
@@ -51,29 +52,26 @@ import functools
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import yaml
 from dateutil.relativedelta import relativedelta
 
+from engine.localtime import LOCAL_TZ, end_of_local_day, local_date, to_local
+
 __all__ = [
     "DEFAULT_CALENDAR_DIR",
-    "LOCAL_TZ",
     "UNITS",
     "CalendarDataError",
     "Due",
     "WorkCalendar",
     "YearSchedule",
     "default_calendar",
-    "end_of_local_day",
-    "local_date",
 ]
 
-LOCAL_TZ = ZoneInfo("Asia/Shanghai")
 UNITS: tuple[str, ...] = ("hour", "calendar_day", "working_day", "month")
 DEFAULT_CALENDAR_DIR = Path(__file__).resolve().parent.parent / "workflows" / "calendar"
 
@@ -96,21 +94,6 @@ def _require_aware(dt: datetime, what: str) -> None:
         raise TypeError(f"{what} must be a datetime, got {type(dt).__name__}")
     if dt.tzinfo is None or dt.utcoffset() is None:
         raise ValueError(f"{what} must be timezone-aware, got naive {dt!r}")
-
-
-def local_date(value: date | datetime) -> date:
-    """The Asia/Shanghai calendar date of an aware datetime; a plain date is returned unchanged."""
-    if isinstance(value, datetime):
-        _require_aware(value, "datetime")
-        return value.astimezone(LOCAL_TZ).date()
-    if isinstance(value, date):
-        return value
-    raise TypeError(f"expected a date or an aware datetime, got {type(value).__name__}")
-
-
-def end_of_local_day(d: date) -> datetime:
-    """23:59:59.999999 Asia/Shanghai on local day ``d``, as an aware UTC datetime."""
-    return datetime.combine(d, time.max, tzinfo=LOCAL_TZ).astimezone(UTC)
 
 
 def _is_weekend(d: date) -> bool:
@@ -143,11 +126,14 @@ class Due:
     provisional: bool = False
     # The years without a schedule that the result depends on (what a provisional deadline waits for).
     missing_years: frozenset[int] = field(default=frozenset(), compare=False)
+    # A period in days or months: the day its count ends, before a rest day or holiday there moves the
+    # end to the next working day. Time excluded later is added to this day, not to the moved one.
+    last_day: date | None = field(default=None, compare=False)
 
     @property
     def local_date(self) -> date:
         """The due day in Asia/Shanghai."""
-        return self.at.astimezone(LOCAL_TZ).date()
+        return local_date(self.at)
 
 
 def _parse_date(value: Any, where: str) -> date:
@@ -426,9 +412,12 @@ class WorkCalendar:
             else:
                 d = start_day + relativedelta(months=amount)
             consulted.add(d.year)
+            last_day = d
             while not self.is_working_day(d):  # 法定休假日 at the end: next working day
                 d += _ONE_DAY
                 consulted.add(d.year)
+            missing = frozenset(consulted - self._years)
+            return Due(at=end_of_local_day(d), provisional=bool(missing), missing_years=missing, last_day=last_day)
         else:
             raise ValueError(f"unknown unit {unit!r}; expected one of {', '.join(UNITS)}")
 
@@ -449,7 +438,7 @@ class WorkCalendar:
             raise TypeError(f"n must be an int, got {n!r}")
         if n < 0:
             raise ValueError(f"n must be >= 0, got {n}")
-        local = due.astimezone(LOCAL_TZ)
+        local = to_local(due)
         if n == 0:
             return local.astimezone(UTC)
         d = local.date()

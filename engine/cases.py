@@ -21,7 +21,7 @@ from engine.calendar import WorkCalendar, default_calendar
 from engine.clock import Clock, SystemClock
 from engine.context import FireContext
 from engine.deadlines import SYSTEM_ACTOR, DeadlineKeeper
-from engine.definition import DeadlineSpec
+from engine.definition import DeadlineSpec, Definition
 from engine.errors import (
     BadPayload,
     ClockBehind,
@@ -29,6 +29,7 @@ from engine.errors import (
     GuardFailed,
     NotAllowed,
     NotFound,
+    OwnerMissing,
     RoleNotHeld,
     StaleVersion,
 )
@@ -186,6 +187,7 @@ class Cases:
             if not ctx.due_changed:
                 ctx.set_due(due.due_at)
             due_role = due.due_role
+            self._check_owners(conn, case_id, d, ops, ctx.parties)
         else:
             due_role = None
         record = {"title": title.strip(), "parties": ctx.parties, "fields": fields}
@@ -276,6 +278,8 @@ class Cases:
                 due_role = due.due_role
             for named, kwargs in ev.effects:
                 named.fn(ctx, **kwargs)
+            if ops:
+                self._check_owners(conn, case.id, m.definition, ops, ctx.parties)
         closed = dest in m.final
         values = {
             "state": dest, "version": seq, "head_hash": row.hash, "updated_at": now,
@@ -396,6 +400,22 @@ class Cases:
             if isinstance(case, int):
                 case = self.load_in(conn, case)
             return self.machine(conn, case.definition_id).allowed(case.state, actor.roles_on(case.parties))
+
+    @staticmethod
+    def _check_owners(conn: Connection, case_id: int, d: Definition, ops, parties: Mapping[str, list[str]]) -> None:
+        """Refuse the event when a deadline it runs is owed by a party role that holds no unit (after the
+        event's own effects, which may name one)."""
+        for op in ops:
+            if not op:
+                continue
+            for name in (*op.start, *op.reset, *op.resume, *(n for n, _ in op.extend)):
+                spec = d.deadlines[name]
+                if spec.owner is None or parties.get(spec.owner):
+                    continue
+                row = trepo.get_deadline(conn, case_id, name)
+                if row is not None and row.status in ("running", "paused"):
+                    raise OwnerMissing(spec.owner, d.roles[spec.owner].title or spec.owner, name,
+                                       spec.title or name)
 
     def open_events_in(self, conn: Connection, case: CaseRow | CaseRecord, actor: Actor) -> list[str]:
         """The events `actor` may fire now: allowed from the state to a role held, less those a guard

@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection
 
+from engine import localtime
 from engine.actors import Actor
 
-LOCAL_TZ = ZoneInfo("Asia/Shanghai")
 _UNSET: Any = object()
 
 
@@ -50,12 +49,6 @@ class FireContext:
     def due_changed(self) -> bool:
         return self.new_due is not _UNSET
 
-    @staticmethod
-    def local_date(moment: datetime) -> date:
-        return moment.astimezone(LOCAL_TZ).date()
-
-    @staticmethod
-    def end_of_local_day(day: date) -> datetime:
-        """The last instant of a local (Asia/Shanghai) day, in UTC: deadlines in days end at midnight."""
-        start_next = datetime.combine(day + timedelta(days=1), time(0), tzinfo=LOCAL_TZ)
-        return (start_next - timedelta(microseconds=1)).astimezone(UTC)
+    # Guards and effects reach the local-time rules through the context they are given.
+    local_date = staticmethod(localtime.local_date)
+    end_of_local_day = staticmethod(localtime.end_of_local_day)

@@ -14,8 +14,9 @@ from sqlalchemy import Connection
 
 from db.repositories import time as trepo
 from engine.actors import Actor
-from engine.calendar import LOCAL_TZ, WorkCalendar, end_of_local_day, local_date
+from engine.calendar import WorkCalendar
 from engine.definition import DeadlineOps, DeadlineSpec, Definition, DurationRule
+from engine.localtime import at_local, end_of_local_day, local_date, moment_of
 
 RUNNING, PAUSED = "running", "paused"
 SYSTEM_ACTOR = Actor("system", None, frozenset({"system"}), name="系统")
@@ -28,20 +29,21 @@ class DueChange:
 
 
 def _as_date(value: Any) -> date:
-    return value if isinstance(value, date) and not isinstance(value, datetime) else date.fromisoformat(str(value)[:10])
+    if isinstance(value, datetime) or (isinstance(value, str) and len(value) > 10):
+        return local_date(moment_of(value))  # a date-time's Beijing day, not its text's first ten characters
+    return value if isinstance(value, date) else date.fromisoformat(str(value))
 
 
 def _local_noon(day: date) -> datetime:
     # A day given without a time (date of service) starts the clock that day; the day itself never counts.
-    return datetime.combine(day, time(12), tzinfo=LOCAL_TZ).astimezone(UTC)
+    return at_local(day, time(12))
 
 
 def _start_at(value: Any) -> datetime:
     """A date starts a clock at local noon that day; a date-time (e.g. when an anomaly was detected),
     at that moment — naive ones are Beijing time."""
     if isinstance(value, datetime) or (isinstance(value, str) and len(value) > 10):
-        moment = value if isinstance(value, datetime) else datetime.fromisoformat(value)
-        return (moment if moment.tzinfo else moment.replace(tzinfo=LOCAL_TZ)).astimezone(UTC)
+        return moment_of(value).astimezone(UTC)
     return _local_noon(_as_date(value))
 
 
@@ -76,6 +78,8 @@ class DeadlineKeeper:
         used = {"amount": rule.amount, "unit": rule.unit, "flag": rule.when_flag}
         if due.provisional:
             used["missing_years"] = sorted(due.missing_years)  # what the page says it waits for
+        if due.last_day is not None:
+            used["last_day"] = due.last_day.isoformat()  # where excluded time is added (see _resume)
         return due.at, due.provisional, used
 
     def warn_at(self, spec: DeadlineSpec, started: datetime, due: datetime) -> datetime | None:
@@ -184,7 +188,9 @@ class DeadlineKeeper:
         elif unit == "hour":
             due = row.due_at + (now - row.paused_at)
         else:
-            due = self._resumed_day_due(row.due_at, row.paused_at, now)
+            due, last_day = self._resumed_day_due(row.due_at, row.rule.get("last_day"), row.paused_at, now)
+            if last_day is not None:
+                trepo.set_deadline(conn, case_id, spec.name, rule={**row.rule, "last_day": last_day.isoformat()})
         trepo.set_deadline(conn, case_id, spec.name, status=RUNNING, paused_at=None, due_at=due)
         if row.warn_at is not None:
             warn = row.warn_at + (due - row.due_at)
@@ -193,17 +199,23 @@ class DeadlineKeeper:
                 trepo.arm(conn, case_id, spec.name, "warn", warn, now)
         trepo.arm(conn, case_id, spec.name, "expire", due, now)
 
-    def _resumed_day_due(self, due_at: datetime, paused_at: datetime, now: datetime) -> datetime:
+    def _resumed_day_due(self, due_at: datetime, last_day: str | None, paused_at: datetime,
+                         now: datetime) -> tuple[datetime, date | None]:
         """A period in days or months keeps its own rules after a pause: the local days the clock stood
         still are added to its last day, which then moves off a rest day or holiday to the next working
-        day, and ends at 24:00 that day (民法典 Art. 203) — never at the wall-clock time of the resumption."""
+        day, and ends at 24:00 that day (民法典 Art. 203) — never at the wall-clock time of the resumption.
+        The last day is the one the count ended on (`last_day`), not the day a holiday moved it to: the
+        holiday only postpones the end, it is not part of the period (a month ending on 1 October, with
+        ten days excluded, ends on 11 October, or the next working day — not ten days after 8 October).
+        Clocks started before `last_day` was kept fall back to their due day. Returns the due moment and
+        the new last day."""
         lost = (local_date(now) - local_date(paused_at)).days
         if lost <= 0:
-            return due_at
-        day = local_date(due_at) + timedelta(days=lost)
-        if not self.calendar.is_working_day(day):
-            day = self.calendar.next_working_day(day)
-        return end_of_local_day(day)
+            return due_at, None
+        base = date.fromisoformat(last_day) if last_day else local_date(due_at)
+        counted = base + timedelta(days=lost)
+        day = counted if self.calendar.is_working_day(counted) else self.calendar.next_working_day(counted)
+        return end_of_local_day(day), counted
 
     @staticmethod
     def current_due(conn: Connection, case_id: int, definition: Definition) -> DueChange:
@@ -221,7 +233,7 @@ class DeadlineKeeper:
 
 def provisional_reason(rule: Mapping[str, Any] | None, due_at: datetime) -> str:
     """Why a deadline is only provisional, in the words the pages, feeds and exports show."""
-    years = list((rule or {}).get("missing_years") or [due_at.astimezone(LOCAL_TZ).year])
+    years = list((rule or {}).get("missing_years") or [local_date(due_at).year])
     return f"暂定：{'、'.join(f'{y}年' for y in years)}节假日安排尚未公布，按周末推算"
 
 

@@ -92,6 +92,22 @@ class UnitNotAllowed(BadPayload):
         self.units, self.rule, self.reason_zh = list(units), rule, reason_zh
 
 
+class OwnerMissing(BadPayload):
+    """A deadline would run with nobody to owe it: its owner party role holds no unit on the case.
+
+    Work that belongs to no one would sit on nobody's 我的待办 and climb nobody's ladder."""
+
+    code = "deadline_owner_missing"
+    message_zh = "期限无人承担"
+
+    def __init__(self, role: str, role_title: str, deadline: str, deadline_title: str) -> None:
+        super().__init__(f"parties.{role}", f"deadline {deadline!r} is owed by the party role {role!r}, "
+                                            "which holds no unit on this case")
+        self.reason_zh = (f"期限“{deadline_title}”由{role_title}承担，但本案件未指定{role_title}，"
+                          f"请先指定{role_title}")
+        self.details.update(role=role, deadline=deadline, reason_zh=self.reason_zh)
+
+
 class StaleVersion(EngineError):
     code = "stale_version"
     message_zh = "案件已被他人更新，请刷新后重试"

@@ -1,15 +1,23 @@
-"""iCalendar (RFC 5545) feeds: meetings and deadlines for a unit or a whole task force."""
+"""iCalendar (RFC 5545) feeds: meetings and deadlines for a unit or a whole task force.
+
+A meeting's time is written in Beijing time with ``TZID=Asia/Shanghai``, and the feed carries that zone's
+VTIMEZONE (RFC 5545 §3.2.19 requires one per TZID used), so a calendar application on any machine shows
+09:30 for a 09:30 meeting. A deadline is an all-day event on its Beijing due day.
+"""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import date, timedelta
 
 from icalendar import Calendar, Event
 from sqlalchemy import Connection, and_, false, select
 
 from db.models import Case, CaseParty, Definition
-from engine.calendar import LOCAL_TZ
 from engine.deadlines import provisional_dues
+from engine.localtime import local_date, moment_of, to_local
+
+# The VTIMEZONE's rules cover these years; before 1992 Asia/Shanghai kept summer time, which no case needs.
+_ZONE_FROM, _ZONE_UNTIL = date(2000, 1, 1), date(2100, 1, 1)
 
 
 def feed(conn: Connection, *, task_force: str, unit: str | None = None, name: str = "共治") -> bytes:
@@ -37,14 +45,15 @@ def feed(conn: Connection, *, task_force: str, unit: str | None = None, name: st
         ev.add("description", f"{number}（{workflow}，{state}）" + (f"\n{reason}" if reason else ""))
         ev.add("dtstamp", due_at)
         if meeting_at:
-            start = datetime.fromisoformat(meeting_at).astimezone(LOCAL_TZ)
+            start = to_local(moment_of(meeting_at))
             ev.add("dtstart", start)
             ev.add("dtend", start + timedelta(hours=2))
             ev.add("categories", ["会议"])
         else:
-            day = due_at.astimezone(LOCAL_TZ).date()
+            day = local_date(due_at)
             ev.add("dtstart", day)
             ev.add("dtend", day + timedelta(days=1))
             ev.add("categories", ["期限"])
         cal.add_component(ev)
+    cal.add_missing_timezones(first_date=_ZONE_FROM, last_date=_ZONE_UNTIL)
     return cal.to_ical()

@@ -14,12 +14,24 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, create_model
 from transitions import Machine
 
-from engine import registry
+from engine import localtime, registry
 from engine.definition import LIST_LIMIT, DeadlineOps, Definition, EventSpec, FieldSpec
 from engine.errors import BadPayload
 
 # Dates feed deadline arithmetic (the end of a local day): year 9999 would overflow it.
 _Date = Annotated[dt.date, Field(ge=dt.date(1900, 1, 1), le=dt.date(2999, 12, 31))]
+
+
+def _moment(value: dt.datetime) -> dt.datetime:
+    # Every way into case data passes here (JSON API, page forms, CLI, items files, simulation): a time
+    # written without a zone is Beijing time, so what is recorded never depends on the server's TZ.
+    moment = localtime.aware(value)
+    if not 1900 <= moment.year <= 2999:
+        raise ValueError("must lie in 1900-2999")
+    return moment
+
+
+_Moment = Annotated[dt.datetime, AfterValidator(_moment)]
 
 
 
@@ -42,7 +54,7 @@ _PY_TYPES: dict[str, Any] = {
     "integer": Annotated[int, Field(ge=-(2**53), le=2**53)],
     "boolean": bool,
     "date": _Date,
-    "datetime": dt.datetime,
+    "datetime": _Moment,
     "unit": _CODE,
     "units": Annotated[list[_CODE], Field(max_length=LIST_LIMIT)],  # type: ignore[valid-type]
 }

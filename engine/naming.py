@@ -291,6 +291,15 @@ def _check_against(source: str, definitions: list[Definition], rules: NamingRule
                 # kinds need only meet; the clock's ladder below has nobody to refuse, so they must fit.
                 for role, here in (args.get("inherit") or {}).items():
                     _check_inherits(fail, rules, d.name, here, child.name, role, strict=False)
+        # Work that belongs to no one: a clock started when the case opens, owed by a role that only
+        # later events may fill, would run on nobody's list (a running case is also refused at the event).
+        opening = [*d.create.deadlines.start, *d.states[d.initial].deadlines.start]
+        for name in opening:
+            owner = d.deadlines[name].owner
+            rule = rules.rule(d.name, owner) if owner else None
+            if rule is not None and rule.through is not None and CREATE not in rule.through:
+                fail(f"deadline {name!r} starts when the case opens and is owed by {owner!r}, which its rule "
+                     f"lets only {', '.join(sorted(rule.through))} set: nobody would owe it")
         for dl in d.deadlines.values():
             if dl.supervise is not None:
                 for role, here in dl.supervise.parties:

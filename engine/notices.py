@@ -37,10 +37,10 @@ from sqlalchemy import Connection
 from db.repositories import channels as channels_repo
 from db.repositories import notices as repo
 from db.repositories import time as trepo
-from engine.context import LOCAL_TZ
 from engine.definition import Definition
 from engine.errors import DefinitionError
 from engine.loader import NAME_RE, parse_yaml
+from engine.localtime import moment_of, to_local
 
 SETTING_PREFIX = "notifications:"
 # Notes the engine itself writes on a case; rules may name them as causes.
@@ -144,9 +144,7 @@ def _fill(template: str, values: Mapping[str, str]) -> str:
 def _zh(at: datetime | str | None) -> str:
     if not at:
         return ""
-    if isinstance(at, str):
-        at = datetime.fromisoformat(at)
-    local = at.astimezone(LOCAL_TZ)
+    local = to_local(moment_of(at))
     return f"{local.year}年{local.month}月{local.day}日"
 
 

@@ -8,6 +8,8 @@ from pathlib import Path
 from sqlalchemy import Connection
 
 from db.repositories import definitions as repo
+from engine.awaited import FILE as WORKLIST_FILE
+from engine.awaited import parse_optional, store_optional
 from engine.clock import Clock
 from engine.definition import Definition, Invocation
 from engine.errors import DefinitionError
@@ -24,13 +26,14 @@ class TaskForceFiles:
     definitions: list[Definition]
     notifications: list[Rule]
     naming: NamingRules
+    optional: dict[str, frozenset[str]]  # worklist.yaml: events that put no case on 我的待办
     figures: FiguresSpec = FiguresSpec()
 
 
 def read_task_force(folder: Path) -> TaskForceFiles:
     """Parse and check a task force folder: organisation.yaml, definitions/*.yaml, notifications.yaml,
-    naming.yaml (who may name which units into which party role) and figures.yaml (figures across
-    cases, and which cases are unique)."""
+    naming.yaml (who may name which units into which party role), worklist.yaml (engine/awaited.py)
+    and figures.yaml (figures across cases, and which cases are unique: engine/figures.py)."""
     org = parse_organisation(folder / "organisation.yaml")
     defs = [load_definition_file(p, org_roles=org.role_codes)
             for p in sorted((folder / "definitions").glob("*.yaml"))]
@@ -46,7 +49,7 @@ def read_task_force(folder: Path) -> TaskForceFiles:
     naming = parse_naming(folder / "naming.yaml", defs, org)
     figures = parse_figures(folder / "figures.yaml", defs, (u["code"] for u in org.units))
     check_uses(figures, defs)
-    return TaskForceFiles(org, defs, rules, naming, figures)
+    return TaskForceFiles(org, defs, rules, naming, parse_optional(folder / WORKLIST_FILE, defs), figures)
 
 
 def _check_references(d: Definition, latest: dict[str, Definition], org: Organisation) -> None:
@@ -95,6 +98,7 @@ def load_task_force(conn: Connection, folder: Path, clock: Clock) -> dict[str, i
     published = sum(publish(conn, files.organisation.code, d, clock)[1] for d in files.definitions)
     store_rules(conn, files.organisation.code, files.notifications)
     store_naming(conn, files.organisation.code, files.naming)
+    store_optional(conn, files.organisation.code, files.optional)
     store_figures(conn, files.organisation.code, files.figures)
     return {"organisation_changed": int(changed), "definitions_published": published,
             "definitions": len(files.definitions)}

@@ -16,9 +16,10 @@ from typing import Any
 from db.repositories import cases as cases_repo
 from db.repositories import time as time_repo
 from db.repositories import units as units_repo
-from engine.context import LOCAL_TZ, FireContext
+from engine.context import FireContext
 from engine.deadlines import SYSTEM_ACTOR
 from engine.errors import GuardFailed
+from engine.localtime import moment_of, start_of_local_day, to_local
 
 
 @dataclass(frozen=True)
@@ -176,15 +177,12 @@ def not_before(ctx: FireContext, *, field: str, reason: str = "") -> str | None:
     value = value_of(ctx, field)
     if value in (None, ""):
         return None
-    if isinstance(value, str) and len(value) > 10:
-        moment = datetime.fromisoformat(value)
-        if moment.tzinfo is None:
-            moment = moment.replace(tzinfo=LOCAL_TZ)
+    if isinstance(value, datetime) or (isinstance(value, str) and len(value) > 10):
+        moment = moment_of(value)
     else:
-        day = _as_date(value)
-        moment = datetime(day.year, day.month, day.day, tzinfo=LOCAL_TZ)
+        moment = start_of_local_day(_as_date(value))
     if ctx.now < moment:
-        local = moment.astimezone(LOCAL_TZ)
+        local = to_local(moment)
         when = f"{local.year}年{local.month}月{local.day}日 {local:%H:%M}"
         return f"{reason or '时间未到，暂不能办理'}（{when}）"
     return None
@@ -192,10 +190,8 @@ def not_before(ctx: FireContext, *, field: str, reason: str = "") -> str | None:
 
 def _local_day(value: Any) -> date:
     """The local day of a payload date, or of a date-time (which may carry its own zone)."""
-    if isinstance(value, str) and len(value) > 10:
-        value = datetime.fromisoformat(value)
-    if isinstance(value, datetime) and value.tzinfo is not None:
-        return FireContext.local_date(value)
+    if isinstance(value, datetime) or (isinstance(value, str) and len(value) > 10):
+        return FireContext.local_date(moment_of(value))
     return _as_date(value)
 
 

@@ -21,11 +21,11 @@ from db.repositories import time as trepo
 from db.session import Database
 from engine.bootstrap import task_force_folders
 from engine.cadences import Cadence, local_midnight, materialise, parse_cadences
-from engine.calendar import LOCAL_TZ, end_of_local_day
 from engine.calendar_sync import sync_calendar
 from engine.cases import Cases
 from engine.clock import FixedClock
 from engine.errors import ClockConflict
+from engine.localtime import end_of_local_day, local_date, start_of_local_day, to_local
 from engine.timers import TickReport, run_due
 
 SIM_KEY = "sim_clock"
@@ -92,7 +92,7 @@ def tick(cases: Cases, clock: FixedClock, root: Path, until: date, start: date |
     cadences of `task_forces` are materialised when given; due timers fire for every task force, since
     time is one for the whole deployment."""
     cadences = all_cadences(root, task_forces)
-    day = sim_position(cases) or start or datetime.now(LOCAL_TZ).date()
+    day = sim_position(cases) or start or local_date(datetime.now(UTC))
     report = ScheduleReport()
     while day <= until:
         clock.set(local_midnight(day))
@@ -130,8 +130,7 @@ def simulated_position(conn) -> datetime | None:
     sim = trepo.get_setting(conn, SIM_KEY)
     if sim:
         # The stored date is the next day to simulate: everything before it has happened.
-        found.append(datetime.combine(date.fromisoformat(sim["date"]), datetime.min.time(),
-                                      tzinfo=LOCAL_TZ).astimezone(UTC))
+        found.append(start_of_local_day(date.fromisoformat(sim["date"])))
     return max(found) if found else None
 
 
@@ -160,10 +159,10 @@ def claim_clock(db: Database, mode: str, *, by: str = "", force: bool = False, n
             return
         position = simulated_position(conn)
         if current.get("mode") != REAL and position is not None and position > now and not force:
-            shown = position.astimezone(LOCAL_TZ)
+            shown = to_local(position)
             raise ClockConflict(
                 f"this database was simulated up to {shown:%Y-%m-%d %H:%M} (Asia/Shanghai), ahead of the real time "
-                f"{now.astimezone(LOCAL_TZ):%Y-%m-%d %H:%M}; on real time its cases' history would run backwards. "
+                f"{to_local(now):%Y-%m-%d %H:%M}; on real time its cases' history would run backwards. "
                 "Serve another database, or wait until real time passes the simulation",
                 f"该数据库已模拟运行至 {shown.year}年{shown.month}月{shown.day}日 {shown:%H:%M}，晚于当前真实时间，"
                 "按真实时间运行会使案件记录时间倒流。请改用其他数据库，或待真实时间超过模拟进度后再启动",

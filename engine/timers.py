@@ -14,6 +14,7 @@ from sqlalchemy import Connection
 from db.repositories import time as trepo
 from engine.cases import SYSTEM, Cases
 from engine.errors import EngineError
+from engine.localtime import local_date
 
 MAX_ATTEMPTS = 8
 RETRY_BACKOFF = timedelta(seconds=30)  # doubled with each failure
@@ -102,7 +103,7 @@ def _process(conn: Connection, cases: Cases, timer, report: TickReport) -> None:
         ladder = cases.start_in(
             conn, task_force=case.task_force_code, workflow=sup.workflow, actor=SYSTEM,
             title=f"督办：{case.title}", parties={r: u for r, u in parties.items() if u},
-            payload={"item": case.number, "deadline": spec.title, "due": deadline.due_at.date().isoformat()})
+            payload={"item": case.number, "deadline": spec.title, "due": local_date(deadline.due_at).isoformat()})
         trepo.link(conn, case.id, ladder.id, "supervision", now, spec.name)
         cases.annotate_in(conn, case, "supervision_opened", SYSTEM, {"ladder_case": ladder.number,
                                                                      "deadline": spec.name})

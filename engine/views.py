@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import Connection, and_, false, select
 
 from db.models import Case, CaseHistory, CaseLink, CaseParty, Deadline, Definition, Jurisdiction, Unit
+from engine.localtime import start_of_local_day, to_local
 
 
 @dataclass(frozen=True)
@@ -159,15 +160,13 @@ def in_states(conn: Connection, task_force: str, workflow: str, states: tuple[st
         .order_by(c.c.number))]
 
 
-def entries_by_month(conn: Connection, task_force: str, workflow: str, year: int,
-                     tz) -> dict[int, Counter]:
-    """Month (1-12, local time) → how many cases of `workflow` were opened ("created") and entered each state.
+def entries_by_month(conn: Connection, task_force: str, workflow: str, year: int) -> dict[int, Counter]:
+    """Month (1-12, Beijing time) → how many cases of `workflow` were opened ("created") and entered each state.
 
     Counts only, so it may be published: no titles, units or payloads leave this function.
     """
     c, d, h = Case.__table__, Definition.__table__, CaseHistory.__table__
-    since = datetime(year, 1, 1, tzinfo=tz)
-    until = datetime(year + 1, 1, 1, tzinfo=tz)
+    since, until = start_of_local_day(date(year, 1, 1)), start_of_local_day(date(year + 1, 1, 1))
     rows = conn.execute(
         select(h.c.kind, h.c.to_state, h.c.at)
         .select_from(h.join(c, c.c.id == h.c.case_id).join(d, d.c.id == c.c.definition_id))
@@ -175,6 +174,6 @@ def entries_by_month(conn: Connection, task_force: str, workflow: str, year: int
                h.c.kind.in_(("create", "event"))))
     months: dict[int, Counter] = defaultdict(Counter)
     for kind, to_state, at in rows:
-        month = at.astimezone(tz).month
+        month = to_local(at).month
         months[month]["created" if kind == "create" else to_state] += 1
     return dict(months)

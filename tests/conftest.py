@@ -19,6 +19,7 @@ from sqlalchemy.engine import make_url
 from db.models import (
     AccountChange,
     CadenceRun,
+    CalendarFeed,
     Case,
     CaseAssignment,
     CaseHistory,
@@ -41,6 +42,7 @@ from db.models import (
     SignInAttempt,
     Timer,
     WorkerHeartbeat,
+    WorkVisit,
 )
 from db.session import Database
 from engine.actors import Actor
@@ -148,11 +150,12 @@ def _loaded(backend, fresh_url):
 def db(_loaded) -> Database:
     """The loaded database, with every case removed before the test."""
     with _loaded.write() as conn:
-        for model in (AccountChange, CaseRead, CaseShare, CaseAssignment, Delegation, SignInAttempt, Delivery, NoticeRead, Notice, Channel, JobFailure, WorkerHeartbeat, Document, OutboxItem, Timer, Deadline, CaseLink, CadenceRun, Setting, CaseHistory, CaseKey, CaseParty,
+        for model in (WorkVisit, CalendarFeed, AccountChange, CaseRead, CaseShare, CaseAssignment, Delegation, SignInAttempt, Delivery, NoticeRead, Notice, Channel, JobFailure, WorkerHeartbeat, Document, OutboxItem, Timer, Deadline, CaseLink, CadenceRun, Setting, CaseHistory, CaseKey, CaseParty,
                       Case, Sequence):
-            # Rules stored at load (notifications, naming, figures) stay: they belong to the folders, not to a test.
+            # Rules stored at load (notifications, naming, worklist, figures) stay: they belong to the folders, not to a test.
             conn.execute(delete(model.__table__).where(~Setting.key.startswith("notifications:")
                                                        & ~Setting.key.startswith("naming:")
+                                                       & ~Setting.key.startswith("worklist:")
                                                        & ~Setting.key.startswith("figures:"))
                          if model is Setting else delete(model.__table__))
     return _loaded
@@ -177,7 +180,7 @@ BGOV = Actor.of("bg-1", "t_b_gov", "member", name="乙市政府赵六")
 
 def local(y: int, m: int, d: int, hh: int = 10, mm: int = 0) -> datetime:
     """An aware datetime in Asia/Shanghai."""
-    from engine.calendar import LOCAL_TZ
+    from engine.localtime import LOCAL_TZ
 
     return datetime(y, m, d, hh, mm, tzinfo=LOCAL_TZ)
 
@@ -185,6 +188,29 @@ def local(y: int, m: int, d: int, hh: int = 10, mm: int = 0) -> datetime:
 def end_of(y: int, m: int, d: int) -> datetime:
     from datetime import date
 
-    from engine.calendar import end_of_local_day
+    from engine.localtime import end_of_local_day
 
     return end_of_local_day(date(y, m, d))
+
+
+@pytest.fixture(scope="session")
+def simulated_two_lakes(backend, fresh_url):
+    """One simulated year of the two-lakes mechanism per backend, run to 30 June 2026 (the half the
+    lists are busiest in), shared by the tests that check 我的待办 against the engine. The clock stands
+    at the simulation's end; tests that act on it add their own cases and judge against the engine."""
+    import importlib.util
+    import sys
+
+    from engine.cases import Cases
+    from workflows import ROOT
+
+    db = Database(fresh_url(backend))
+    init_database(db, ROOT)
+    spec = importlib.util.spec_from_file_location("simulation_two_lakes_shared", ROOT / "two_lakes" / "simulation.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    clock = FixedClock(datetime(2026, 1, 1, tzinfo=UTC))
+    module.run(Cases(db, clock), clock, year=2026, seed=1, root=ROOT, until=datetime(2026, 6, 30).date())
+    yield db, clock
+    db.dispose()

@@ -38,8 +38,9 @@ from db.repositories import channels as channels_repo
 from db.repositories import deliveries as repo
 from db.session import Database
 from db.settings import Settings
-from engine.calendar import LOCAL_TZ, WorkCalendar
+from engine.calendar import WorkCalendar
 from engine.clock import Clock
+from engine.localtime import at_local, local_date, start_of_local_day, to_local
 
 log = logging.getLogger(__name__)
 
@@ -64,13 +65,13 @@ class Outcome:
 
 
 def _at(day: dt.date, when: dt.time) -> dt.datetime:
-    return dt.datetime.combine(day, when, tzinfo=LOCAL_TZ).astimezone(dt.UTC)
+    return at_local(day, when)
 
 
 def next_send_time(now: dt.datetime, calendar: WorkCalendar, hours: tuple[dt.time, dt.time]) -> dt.datetime:
     """`now` when it lies in working hours of a working day (Beijing time), else the next working start."""
     start, end = hours
-    local = now.astimezone(LOCAL_TZ)
+    local = to_local(now)
     day, clock_time = local.date(), local.time().replace(tzinfo=None)
     if calendar.is_working_day(day):
         if start <= clock_time < end:
@@ -84,19 +85,18 @@ def next_morning(now: dt.datetime, calendar: WorkCalendar, settings: Settings) -
     """When a channel that reached its daily cap may send again: the next (working, with quiet hours on)
     day's start of work."""
     start, _ = settings.work_hours()
-    day = now.astimezone(LOCAL_TZ).date()
+    day = local_date(now)
     if settings.notify_quiet_hours:
         return _at(calendar.next_working_day(day), start)
     return _at(day + dt.timedelta(days=1), start)
 
 
 def _day_start(now: dt.datetime) -> dt.datetime:
-    local = now.astimezone(LOCAL_TZ)
-    return dt.datetime.combine(local.date(), dt.time(0), tzinfo=LOCAL_TZ).astimezone(dt.UTC)
+    return start_of_local_day(local_date(now))
 
 
 def _zh(when: dt.datetime) -> str:
-    local = when.astimezone(LOCAL_TZ)
+    local = to_local(when)
     return f"{local.year}年{local.month}月{local.day}日 {local:%H:%M}"
 
 

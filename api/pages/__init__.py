@@ -8,16 +8,29 @@ from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 
-from api.pages import cases, channels, notices, office, operations, people, search, unit_work
+from api.pages import (
+    calendar_feed,
+    cases,
+    channels,
+    notices,
+    office,
+    operations,
+    people,
+    search,
+    unit_work,
+    work,
+)
 from api.pages.render import page
 from api.pages.session import BadCsrf, OfficeOnly, SignInNeeded, login_url
 
 
 def install(app: FastAPI) -> None:
     """Add the page routers and turn "not signed in" and a stale form into pages, not JSON."""
+    app.include_router(work.router)
     app.include_router(cases.router)
     app.include_router(unit_work.router)
     app.include_router(office.router)
+    app.include_router(calendar_feed.router)
     app.include_router(notices.router)
     app.include_router(search.router)
     app.include_router(channels.router)

@@ -1,4 +1,4 @@
-"""Pages for everyone signed in: sign-in, 我的待办, a case with the forms for what I may do now, a new case."""
+"""Pages for everyone signed in: sign-in, a case with the forms for what I may do now, a new case."""
 
 from __future__ import annotations
 
@@ -130,21 +130,6 @@ def logout(request: Request, user: PageUserDep, csrf_token: Annotated[str, Form(
     response.delete_cookie(SESSION_COOKIE)
     response.delete_cookie(CSRF_COOKIE)
     return response
-
-
-@router.get("/", response_class=HTMLResponse)
-def my_work(request: Request, user: PageUserDep) -> HTMLResponse:
-    services = _services(request)
-    now = services.clock.now()
-    with services.db.read() as conn:
-        waiting = views.my_work(conn, user.access, now)
-        others = [c for c in views.my_open_cases(conn, user.access, now, unit=user.viewer.unit)
-                  if c["id"] not in {w.case_id for w in waiting}]
-        new = views.creatable(conn, user.access)
-    counts = {"overdue": sum(1 for w in waiting if w.days is not None and w.days < 0),
-              "today": sum(1 for w in waiting if w.days == 0),
-              "week": sum(1 for w in waiting if w.days is not None and 0 <= w.days <= 7)}
-    return page(request, "work.html", waiting=waiting, others=others, creatable=new, now=now, counts=counts)
 
 
 def _case_page(request: Request, user: PageUser, case_id: int, *, open_event: str = "",

@@ -10,8 +10,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from engine.context import LOCAL_TZ
 from engine.definition import LIST_LIMIT, FieldSpec
+from engine.localtime import aware, moment_of, to_local
 
 ITEM_ROWS = 3  # an `items` field draws at least this many rows (a page without script adds none)
 REQUIRED = "此项必填"
@@ -123,9 +123,7 @@ def _one(spec: FieldSpec, value: Any) -> tuple[Any, str | None]:
             moment = datetime.fromisoformat(text)
         except ValueError:
             return None, "请填写日期和时间"
-        if moment.tzinfo is None:  # the browser's datetime-local is Beijing time
-            return moment.isoformat(timespec="minutes") + ":00+08:00", None
-        return moment.isoformat(), None
+        return aware(moment).isoformat(), None  # the browser's datetime-local has no zone: Beijing time
     if kind == "choice" and spec.choices and text not in spec.choices:
         return None, "请从列表中选择"
     return text, None
@@ -159,10 +157,9 @@ def _as_typed(spec: FieldSpec, value: Any) -> Any:
         return [str(v) for v in value] if isinstance(value, list) else [str(value)]
     if spec.type == "datetime" and isinstance(value, str):
         try:
-            moment = datetime.fromisoformat(value)
+            local = to_local(moment_of(value))
         except ValueError:
             return value
-        local = moment.astimezone(LOCAL_TZ) if moment.tzinfo else moment
         return local.strftime("%Y-%m-%dT%H:%M")  # what datetime-local shows
     return str(value)
 

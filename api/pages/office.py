@@ -13,10 +13,11 @@ from api.deps import Services
 from api.pages import office_sheets, views
 from api.pages.render import page
 from api.pages.session import OfficeOnly, PageUser, PageUserDep
+from db.repositories import calendar_feeds
 from db.repositories import organisation as org_repo
 from documents import excel, records
-from engine.context import LOCAL_TZ
 from engine.errors import NotFound
+from engine.localtime import local_date, to_local
 
 router = APIRouter(include_in_schema=False)
 # What the public page counts: the problem list's cases, found (opened), rectified (asked to be closed
@@ -56,6 +57,15 @@ def overdue_xlsx(request: Request, user: OfficeUserDep) -> Response:
     return office_sheets.download(office_sheets.overdue_sheets(by_unit, by_place), "overdue", now)
 
 
+@router.get("/office/ledgers", response_class=HTMLResponse)
+def ledgers(request: Request, user: OfficeUserDep) -> HTMLResponse:
+    """The mechanisms' own tables, one download per case that keeps one (e.g. seed 002's 回头看统计表)."""
+    services = _services(request)
+    with services.db.read() as conn:
+        rows = views.ledger_cases(conn, user.access, services.clock.now())
+    return page(request, "ledgers.html", rows=rows)
+
+
 @router.get("/office/ladder", response_class=HTMLResponse)
 def ladder(request: Request, user: OfficeUserDep) -> HTMLResponse:
     services = _services(request)
@@ -77,7 +87,7 @@ def ladder_xlsx(request: Request, user: OfficeUserDep) -> Response:
 def scorecards(request: Request, user: PageUserDep, year: Annotated[int | None, Query(ge=2000, le=2999)] = None
                ) -> HTMLResponse:
     services = _services(request)
-    year = year or services.clock.now().astimezone(LOCAL_TZ).year
+    year = year or local_date(services.clock.now()).year
     with services.db.read() as conn:
         rows = views.scorecards(conn, user.access, year)
         # The task force's declared figures (figures.yaml) put every unit side by side: the office's.
@@ -91,7 +101,7 @@ def scorecards_xlsx(request: Request, user: PageUserDep,
                     year: Annotated[int | None, Query(ge=2000, le=2999)] = None) -> Response:
     services = _services(request)
     now = services.clock.now()
-    year = year or now.astimezone(LOCAL_TZ).year
+    year = year or local_date(now).year
     with services.db.read() as conn:
         rows = views.scorecards(conn, user.access, year)
     return office_sheets.download(office_sheets.scorecard_sheet(year, rows), f"scorecards-{year}", now)
@@ -99,21 +109,23 @@ def scorecards_xlsx(request: Request, user: PageUserDep,
 
 @router.get("/office/calendar", response_class=HTMLResponse)
 def calendar(request: Request, user: PageUserDep,
-             month: Annotated[str | None, Query(pattern=r"^\d{4}-\d{2}$")] = None) -> HTMLResponse:
+             month: Annotated[str | None, Query(pattern=r"^\d{4}-\d{2}$")] = None,
+             feed: Annotated[str, Query(pattern=r"^(|revoked)$")] = "") -> HTMLResponse:
     services = _services(request)
     now = services.clock.now()
-    local = now.astimezone(LOCAL_TZ)
+    local = to_local(now)
     year, mon = (int(month[:4]), int(month[5:])) if month else (local.year, local.month)
     if not 1 <= mon <= 12:
         year, mon = local.year, local.month
     with services.db.read() as conn:
         days = views.calendar(conn, user.access, now, year, mon)
         creatable = dict(views.creatable(conn, user.access))
+        feed_since = calendar_feeds.active(conn, user.me.user_id) if user.me.user_id > 0 else None
     weeks = cal.Calendar(firstweekday=0).monthdayscalendar(year, mon)
     prev = f"{year - 1}-12" if mon == 1 else f"{year}-{mon - 1:02d}"
     nxt = f"{year + 1}-01" if mon == 12 else f"{year}-{mon + 1:02d}"
     return page(request, "calendar.html", year=year, month=mon, weeks=weeks, days=days, prev=prev, next=nxt,
-                creatable=creatable)
+                creatable=creatable, feed_since=feed_since, feed_revoked=feed == "revoked")
 
 
 @router.get("/case/{case_id}/lookback.xlsx")
@@ -155,7 +167,7 @@ def public_index(request: Request) -> Response:
 def public(request: Request, task_force: Annotated[str, Path(max_length=40, pattern=r"^[a-z0-9_]+$")],
            year: Annotated[int | None, Query(ge=2000, le=2999)] = None) -> HTMLResponse:
     services = _services(request)
-    today = services.clock.now().astimezone(LOCAL_TZ)
+    today = to_local(services.clock.now())
     year = year or today.year
     with services.db.read() as conn:
         force = org_repo.task_force(conn, task_force)

@@ -11,7 +11,7 @@ from fastapi.responses import Response
 
 from api.pages.views import OverdueRow
 from documents.excel import XLSX, Sheet, workbook_of
-from engine.context import LOCAL_TZ
+from engine.localtime import to_local
 
 
 def overdue_sheets(by_unit: Sequence[OverdueRow], by_place: Sequence[OverdueRow]) -> list[Sheet]:
@@ -32,6 +32,6 @@ def scorecard_sheet(year: int, rows: Sequence[dict[str, Any]]) -> list[Sheet]:
 
 
 def download(sheets: list[Sheet], stem: str, now: datetime) -> Response:
-    name = f"{stem}-{now.astimezone(LOCAL_TZ):%Y%m%d}.xlsx"
+    name = f"{stem}-{to_local(now):%Y%m%d}.xlsx"
     return Response(workbook_of(sheets), media_type=XLSX,
                     headers={"Content-Disposition": f'attachment; filename="{name}"'})

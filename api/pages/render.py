@@ -1,4 +1,6 @@
-"""One Jinja2 environment for the pages (autoescape on), and how dates and deadlines read in Chinese."""
+"""One Jinja2 environment for the pages (autoescape on), and how dates and deadlines read in Chinese.
+
+Times read in Beijing time by `engine.localtime`'s rules: a recorded time without a zone is Beijing time."""
 
 from __future__ import annotations
 
@@ -11,7 +13,7 @@ from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 from api.pages.forms import item_rows
-from engine.context import LOCAL_TZ
+from engine.localtime import local_date, moment_of, to_local
 from engine.thumbnails import IMAGE_TYPES, PREVIEWABLE
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
@@ -23,11 +25,11 @@ def zh_date(value: datetime | date | str | None) -> str:
         return ""
     if isinstance(value, str):
         try:
-            value = datetime.fromisoformat(value) if "T" in value else date.fromisoformat(value)
+            value = moment_of(value) if "T" in value else date.fromisoformat(value)
         except ValueError:
             return value
     if isinstance(value, datetime):
-        value = value.astimezone(LOCAL_TZ).date() if value.tzinfo else value.date()
+        value = local_date(moment_of(value))
     return f"{value.year}年{value.month}月{value.day}日"
 
 
@@ -35,12 +37,10 @@ def zh_datetime(value: datetime | str | None) -> str:
     """2026年3月1日 09:30 (Asia/Shanghai)."""
     if value is None or value == "":
         return ""
-    if isinstance(value, str):
-        try:
-            value = datetime.fromisoformat(value)
-        except ValueError:
-            return value
-    local = value.astimezone(LOCAL_TZ) if value.tzinfo else value
+    try:
+        local = to_local(moment_of(value))
+    except ValueError:
+        return str(value)
     return f"{zh_date(local)} {local:%H:%M}"
 
 
@@ -48,7 +48,7 @@ def days_left(due: datetime | None, now: datetime) -> int | None:
     """Calendar days from today to the due day (Asia/Shanghai); negative when overdue."""
     if due is None:
         return None
-    return (due.astimezone(LOCAL_TZ).date() - now.astimezone(LOCAL_TZ).date()).days
+    return (local_date(due) - local_date(now)).days
 
 
 def days_text(days: int | None) -> str:

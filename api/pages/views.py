@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import Connection
@@ -16,22 +16,27 @@ from api.pages.forms import Widget, typed_values, widgets
 from api.pages.render import days_left, zh_date, zh_datetime
 from db.repositories import assignments as assign_repo
 from db.repositories import attachments as attachments_repo
+from db.repositories import case_queries
 from db.repositories import cases as cases_repo
 from db.repositories import organisation as org_repo
 from db.repositories import time as time_repo
 from db.repositories.case_queries import CaseFilter
+from documents import excel
 from engine import delegation, views, worklist
 from engine.access import CaseAccess
 from engine.acting import ACTOR_NAME, ON_BEHALF_OF, user_id_of
 from engine.assignment import NOTES as WORK_NOTES
 from engine.deadlines import provisional_dues, provisional_reason
 from engine.definition import DUE_SOON_DAYS, Definition, FieldSpec
+from engine.localtime import LOCAL_TZ, moment_of, start_of_local_day, to_local
 from engine.notices import CLOCK_NOTES
 
 FAR = datetime(2999, 1, 1, tzinfo=UTC)
 # The card a ladder level reads as; which states are at which level is the definitions' (a state's
 # `colour`), so a mechanism whose ladder uses other names colours its own states.
 CARDS = {"red": "红牌", "yellow": "黄牌"}
+# The data key a meeting's set time is recorded under (the calendar shows the meeting on that day).
+MEETING_TIME = "meeting_at"
 
 
 @dataclass(frozen=True)
@@ -102,24 +107,38 @@ class WorkItem:
     # 分办 inside my unit: "" (mine, or not yet assigned), "代张三办理", "已分办给王五"; `rank` orders by it
     assignment: str = ""
     rank: int = 1
+    also: str = ""  # the titles of the optional events also open to me (“亦可：回头看”)
+    received: datetime | None = None  # when the case entered the state that awaits me
+    fresh: bool = False  # 新到: changed since my last sitting at 我的待办
 
 
 def state_colour(conn: Connection, access: CaseAccess, row: Any) -> str:
     """The alarm the case's own state raises ("" | yellow | red), as its definition declares."""
     if row.closed:
         return ""
-    spec = access.machine(conn, row).definition.states.get(row.state)
+    return _colour_of(conn, access, row.definition_id, row.state)
+
+
+def _colour_of(conn: Connection, access: CaseAccess, definition_id: int, state: str) -> str:
+    spec = access.cases.machine(conn, definition_id).definition.states.get(state)
     return spec.colour if spec else ""
 
 
+def ladder_levels(conn: Connection, access: CaseAccess, rows: list[Any]) -> dict[int, str]:
+    """Case id → the highest alarm of the case and the open cases linked to it (its supervision):
+    "" | yellow | red — for a page of cases in two statements, not two per case."""
+    linked = case_queries.linked_open_states(conn, [r.id for r in rows])
+    out = {}
+    for row in rows:
+        levels = {state_colour(conn, access, row)}
+        levels.update(_colour_of(conn, access, d, s) for d, s in linked.get(row.id, ()))
+        out[row.id] = "red" if "red" in levels else ("yellow" if "yellow" in levels else "")
+    return out
+
+
 def ladder_level(conn: Connection, access: CaseAccess, row: Any) -> str:
-    """The highest alarm of the case and the open cases linked to it (its supervision): "" | yellow | red."""
-    levels = {state_colour(conn, access, row)}
-    for _direction, _kind, other, _number in views.links(conn, row.id):
-        linked = cases_repo.load(conn, other)
-        if linked is not None and not linked.closed:
-            levels.add(state_colour(conn, access, linked))
-    return "red" if "red" in levels else ("yellow" if "yellow" in levels else "")
+    """The ladder level of one case (see ladder_levels)."""
+    return ladder_levels(conn, access, [row])[row.id]
 
 
 def colour(days: int | None, level: str, soon: int = DUE_SOON_DAYS) -> str:
@@ -131,56 +150,97 @@ def colour(days: int | None, level: str, soon: int = DUE_SOON_DAYS) -> str:
     return "green"
 
 
-def my_work(conn: Connection, access: CaseAccess, now: datetime) -> list[WorkItem]:
-    """Every open case where I can act now (an event open to my unit or a role I hold), and every one
-    whose running deadline my unit owes; soonest due first."""
-    acts = {a.case_id: a for a in worklist.actionable(conn, access)}
-    owed = {i.case_id: i for i in views.due_items(conn, FAR, task_force=access.viewer.task_force,
-                                                  unit=access.viewer.unit)}
+WORK_SORTS = {"due": "按期限", "received": "按收到时间", "workflow": "按类型"}
+
+
+@dataclass
+class WorkPage:
+    """One page of 我的待办, with the counters and the size of the whole list."""
+
+    items: list[WorkItem]
+    total: int
+    counts: dict[str, int]
+    fresh: int  # how many of the whole list are 新到
+
+
+def _work_key(sort: str, titles: dict[int, str]):
+    def key(a: worklist.Actionable):
+        r = a.record
+        due = (r.due_at is None, r.due_at or FAR)
+        if sort == "received":  # newest arrival first: when the case entered the state that awaits me
+            return (-r.state_entered_at.timestamp(), r.id)
+        if sort == "workflow":
+            return (titles[a.case_id], *due, r.id)
+        return (*due, r.id)
+    return key
+
+
+def my_work(conn: Connection, access: CaseAccess, now: datetime, *, sort: str = "due", page: int = 1,
+            per_page: int = 50, since: datetime | None = None) -> WorkPage:
+    """Every open case where I am awaited to act now (an awaited event open to my unit or a role I
+    hold), sorted, one page of it drawn in full; the counters and 新到 (changed after `since`) count
+    the whole list."""
+    acts = worklist.actionable(conn, access, judge=False)
+    titles = {a.case_id: access.machine(conn, a.record).definition.title for a in acts}
+    by = _work_key(sort if sort in WORK_SORTS else "due", titles)
+    ranks = assignment_ranks(conn, access, [a.case_id for a in acts])
+    acts.sort(key=lambda a: (ranks.get(a.case_id, (1, ""))[0], by(a)))
+    days = {a.case_id: days_left(a.record.due_at, now) for a in acts}
+    counts = {"overdue": sum(1 for d in days.values() if d is not None and d < 0),
+              "today": sum(1 for d in days.values() if d == 0),
+              "week": sum(1 for d in days.values() if d is not None and 0 <= d <= 7)}
+    latest = case_queries.latest_history_at(conn, [a.case_id for a in acts]) if since else {}
+    fresh = {c for c, at in latest.items() if at > since} if since else set()
+    shown = worklist.judged(conn, access, acts[(page - 1) * per_page: page * per_page])
+    provisional = provisional_dues(conn, [a.case_id for a in shown])
     out = []
-    provisional = provisional_dues(conn, set(acts) | set(owed))
-    for case_id in dict.fromkeys([*acts, *owed]):
-        record = access.record(conn, case_id)
+    levels = ladder_levels(conn, access, [a.record for a in shown])
+    for a in shown:
+        record = a.record
         d = access.machine(conn, record).definition
-        due = owed[case_id].due_at if case_id in owed else record.due_at
-        days = days_left(due, now)
-        level = ladder_level(conn, access, record)
-        todo = "、".join(acts[case_id].titles) if case_id in acts else "按期办理"
-        out.append(WorkItem(case_id, record.number, record.title, d.title, d.states[record.state].title,
-                            due, days, colour(days, level, d.due_soon_days), CARDS.get(level, ""), todo,
-                            provisional.get(case_id, "")))
-    mark_assignments(conn, access, out)
-    out.sort(key=lambda w: (w.rank, w.due_at is None, w.due_at or FAR, w.case_id))
+        level = levels[record.id]
+        rank, assignment = ranks.get(a.case_id, (1, ""))
+        item = WorkItem(a.case_id, record.number, record.title, d.title, d.states[record.state].title,
+                        record.due_at, days[a.case_id], colour(days[a.case_id], level, d.due_soon_days),
+                        CARDS.get(level, ""), "、".join(a.titles), provisional.get(a.case_id, ""),
+                        assignment, rank)
+        item.also = "、".join(a.also)
+        item.received = record.state_entered_at
+        item.fresh = a.case_id in fresh
+        out.append(item)
+    return WorkPage(out, len(acts), counts, len(fresh))
+
+
+def assignment_ranks(conn: Connection, access: CaseAccess, case_ids: list[int]) -> dict[int, tuple[int, str]]:
+    """Mine first (assigned to me, or to someone I stand in for today: 代X办理), then my unit's unassigned
+    work, then what the unit has handed to a colleague (已分办给X) — still listed, because its deadlines
+    are still the unit's and whoever handed it out follows it up from here. Unassigned cases are absent
+    (rank 1)."""
+    viewer = access.viewer
+    if viewer.unit is None or not case_ids:
+        return {}
+    assigned = assign_repo.assignees_in_unit(conn, case_ids, viewer.unit)
+    me = user_id_of(viewer.id)
+    standing_in = delegation.delegators_for(conn, viewer, access.cases.clock)
+    out = {}
+    for case_id, a in assigned.items():
+        if a.user_id == me:
+            out[case_id] = (0, "")
+        elif a.user_id in standing_in:
+            out[case_id] = (0, f"代{a.name}办理")
+        else:
+            out[case_id] = (2, f"已分办给{a.name}")
     return out
 
 
-def mark_assignments(conn: Connection, access: CaseAccess, items: list[WorkItem]) -> None:
-    """Mine first (assigned to me, or to someone I stand in for today: 代X办理), then my unit's unassigned
-    work, then what the unit has handed to a colleague (已分办给X) — still listed, because its deadlines
-    are still the unit's and whoever handed it out follows it up from here."""
-    viewer = access.viewer
-    if viewer.unit is None or not items:
-        return
-    assigned = assign_repo.assignees_in_unit(conn, [w.case_id for w in items], viewer.unit)
-    me = user_id_of(viewer.id)
-    standing_in = delegation.delegators_for(conn, viewer, access.cases.clock)
-    for w in items:
-        a = assigned.get(w.case_id)
-        if a is None:
-            continue
-        if a.user_id == me:
-            w.rank, w.assignment = 0, ""
-        elif a.user_id in standing_in:
-            w.rank, w.assignment = 0, f"代{a.name}办理"
-        else:
-            w.rank, w.assignment = 2, f"已分办给{a.name}"
-
-
 def my_open_cases(conn: Connection, access: CaseAccess, now: datetime, *, workflow: str | None = None,
-                  unit: str | None = None, limit: int | None = 100) -> list[dict[str, Any]]:
-    """My open cases, most recently handled first; `limit=None` reads every one in scope (the office's
+                  unit: str | None = None, state: str | None = None, limit: int | None = 100,
+                  due_from: datetime | None = None, due_before: datetime | None = None,
+                  or_holding: str | None = None) -> list[dict[str, Any]]:
+    """Open cases I may see, most recently handled first; `limit=None` reads every one in scope (the office's
     lists must not drop cases silently). Each carries its record, so callers need not read it again."""
-    f = CaseFilter(workflow=workflow, closed=False, unit=unit, sort="-updated_at", limit=limit)
+    f = CaseFilter(workflow=workflow, state=state, closed=False, unit=unit, sort="-updated_at", limit=limit,
+                   due_from=due_from, due_before=due_before, or_holding=or_holding)
     records, _ = access.search(conn, f, now)
     provisional = provisional_dues(conn, [r.id for r in records if r.due_at is not None])
     out = []
@@ -481,11 +541,9 @@ def ladder(conn: Connection, access: CaseAccess, now: datetime) -> list[dict[str
 
 
 def scorecards(conn: Connection, access: CaseAccess, year: int) -> list[dict[str, Any]]:
-    from engine.context import LOCAL_TZ
-
     org = Organisation(conn, access.viewer.task_force)
-    cards = views.scorecards(conn, access.viewer.task_force, datetime(year, 1, 1, tzinfo=LOCAL_TZ),
-                             datetime(year + 1, 1, 1, tzinfo=LOCAL_TZ))
+    cards = views.scorecards(conn, access.viewer.task_force, start_of_local_day(date(year, 1, 1)),
+                             start_of_local_day(date(year + 1, 1, 1)))
     if not access.viewer.office:
         cards = {u: c for u, c in cards.items() if u == access.viewer.unit}
     return [{"unit": org.name(c.unit), "met": c.deadlines_met, "late": c.deadlines_late,
@@ -495,28 +553,51 @@ def scorecards(conn: Connection, access: CaseAccess, year: int) -> list[dict[str
 
 
 def calendar(conn: Connection, access: CaseAccess, now: datetime, year: int, month: int) -> dict[int, list[dict]]:
-    """Day of month → the meetings (by meeting time, else latest date), inspections and duties due that month."""
-    from engine.context import LOCAL_TZ
-
+    """Day of month → the meetings (by meeting time, which is shown, else latest date), inspections and duties
+    due that month, in Beijing time."""
     days: dict[int, list[dict]] = defaultdict(list)
-    for c in my_open_cases(conn, access, now, limit=None):
+    start = datetime(year, month, 1, tzinfo=LOCAL_TZ)
+    end = datetime(year + (month == 12), month % 12 + 1, 1, tzinfo=LOCAL_TZ)
+    # Everything due in the month, and every case with a set meeting time (checked against the month below).
+    for c in my_open_cases(conn, access, now, limit=None, due_from=start.astimezone(UTC),
+                           due_before=end.astimezone(UTC), or_holding=MEETING_TIME):
         record = c["record"]
-        when = record.data.get("meeting_at")
+        when, time_text = record.data.get(MEETING_TIME), ""
         if when:
+            try:
+                when = moment_of(when)
+            except (TypeError, ValueError):
+                continue
+            time_text = f"{to_local(when):%H:%M}"
             c = {**c, "provisional": ""}  # the meeting's own time is shown, not a computed deadline
         else:
             when = c["due_at"]
-        if isinstance(when, str):
-            try:
-                when = datetime.fromisoformat(when)
-            except ValueError:
-                continue
         if when is None:
             continue
-        local = when.astimezone(LOCAL_TZ)
+        local = to_local(when)
         if (local.year, local.month) == (year, month):
-            days[local.day].append({**c, "at": local})
+            days[local.day].append({**c, "at": local, "time": time_text})
     return dict(days)
+
+
+def ledger_cases(conn: Connection, access: CaseAccess, now: datetime) -> list[dict[str, Any]]:
+    """Every case I may see (open or finished) whose workflow keeps the 回头看 table, newest first."""
+    from documents.excel import LOOKBACKS
+
+    out: list[dict[str, Any]] = []
+    seen: set[str] = set()
+    for row in access.definitions(conn):
+        d = access.cases.machine(conn, row.id).definition
+        if d.name in seen or not excel.keeps_lookbacks(d):
+            continue
+        seen.add(d.name)
+        records, _ = access.search(conn, CaseFilter(workflow=d.name, sort="-updated_at", limit=None), now)
+        for r in records:
+            rd = access.machine(conn, r).definition
+            out.append({"id": r.id, "number": r.number, "title": r.title, "workflow": rd.title,
+                        "workflow_name": r.workflow, "state": rd.states[r.state].title,
+                        "lookbacks": len(r.data.get(LOOKBACKS) or ())})
+    return out
 
 
 def by_stage(conn: Connection, access: CaseAccess, now: datetime, workflow: str) -> list[tuple[str, list[dict]]]:
@@ -534,9 +615,7 @@ def running_deadlines(conn: Connection, access: CaseAccess, now: datetime, workf
                       state: str) -> list[dict[str, Any]]:
     """Open cases of a workflow in a state, with their running deadlines counting down."""
     out = []
-    for c in my_open_cases(conn, access, now, workflow=workflow, limit=None):
-        if c["state_name"] != state:
-            continue
+    for c in my_open_cases(conn, access, now, workflow=workflow, state=state, limit=None):
         record = c["record"]
         d = access.machine(conn, record).definition
         for row in time_repo.deadlines_of(conn, c["id"]):
@@ -551,9 +630,7 @@ def running_deadlines(conn: Connection, access: CaseAccess, now: datetime, workf
 
 def disclosure(conn: Connection, task_force: str, year: int, workflow: str, rectified: str,
                closed: str) -> list[dict[str, int]]:
-    from engine.context import LOCAL_TZ
-
-    months = views.entries_by_month(conn, task_force, workflow, year, LOCAL_TZ)
+    months = views.entries_by_month(conn, task_force, workflow, year)
     return [{"month": m, "found": months.get(m, Counter())["created"],
              "rectified": months.get(m, Counter())[rectified], "closed": months.get(m, Counter())[closed]}
             for m in range(1, 13)]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import UTC, date, datetime, time
+from datetime import date, datetime
 from typing import Annotated
 from urllib.parse import quote
 
@@ -33,10 +33,10 @@ from db.repositories import time as time_repo
 from db.repositories.case_queries import CaseFilter
 from engine.access import CaseAccess
 from engine.assignment import record_first_read
-from engine.context import LOCAL_TZ
 from engine.deadlines import provisional_dues
 from engine.errors import StaleVersion
 from engine.export import export_in
+from engine.localtime import start_of_local_day
 
 router = APIRouter(prefix="/cases", tags=["cases"])
 CaseId = Annotated[int, Path(ge=1, le=2**63 - 1)]
@@ -86,7 +86,7 @@ def _case_reply(conn: Connection, access: CaseAccess, case_id: int, now: datetim
 def _local_midnight(day: date, field: str) -> datetime:
     if not date(1900, 1, 1) <= day <= date(2999, 12, 31):
         raise ApiError(422, "validation_error", f"{field} 超出范围", f"{field} must lie in 1900-2999", field=field)
-    return datetime.combine(day, time(0), tzinfo=LOCAL_TZ).astimezone(UTC)
+    return start_of_local_day(day)
 
 
 @router.get("", response_model=CasePage, responses=errors(401, 422),

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time
+from datetime import date, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Response
@@ -16,8 +16,8 @@ from db.repositories import cases as cases_repo
 from db.repositories import organisation as org_repo
 from documents.excel import XLSX, due_list_xlsx
 from engine import ical, views
-from engine.context import LOCAL_TZ
 from engine.deadlines import provisional_dues
+from engine.localtime import end_of_local_day, local_date, start_of_local_day
 
 router = APIRouter(tags=["time"])
 UnitCode = Annotated[str | None, Query(max_length=40, pattern=r"^[A-Za-z0-9_\-]+$")]
@@ -28,7 +28,7 @@ def _end_of(day: date | None, now: datetime) -> datetime:
         return now
     if not date(1900, 1, 1) <= day <= date(2999, 12, 31):
         raise ApiError(422, "validation_error", "日期超出范围", "the date must lie in 1900-2999", field="as_of")
-    return datetime.combine(day, time(23, 59, 59, 999999), tzinfo=LOCAL_TZ).astimezone(UTC)
+    return end_of_local_day(day)
 
 
 def _due(access, services, as_of: date | None, unit: str | None, jurisdiction: str | None,
@@ -44,7 +44,7 @@ def _due(access, services, as_of: date | None, unit: str | None, jurisdiction: s
         for item in items:
             case = cases_repo.load(conn, item.case_id)
             if case is not None and access.visible(conn, case):
-                days = (moment.astimezone(LOCAL_TZ).date() - item.due_at.astimezone(LOCAL_TZ).date()).days
+                days = (local_date(moment) - local_date(item.due_at)).days
                 reason = provisional.get(item.case_id)
                 out.append((DueItemRead(**item.__dict__, days_overdue=max(days, 0) if item.overdue else 0,
                                         provisional=reason is not None, provisional_reason=reason),
@@ -78,8 +78,7 @@ def due_work_xlsx(access: AccessDep, services: ServicesDep, as_of: date | None =
             summary="年度考核：各单位按期办结率、逾期与督办 / per-unit scorecards for a year")
 def unit_scorecards(access: AccessDep, services: ServicesDep,
                year: Annotated[int, Query(ge=2000, le=2999)] = 2026) -> list[ScorecardRead]:
-    since = datetime(year, 1, 1, tzinfo=LOCAL_TZ)
-    until = datetime(year + 1, 1, 1, tzinfo=LOCAL_TZ)
+    since, until = start_of_local_day(date(year, 1, 1)), start_of_local_day(date(year + 1, 1, 1))
     with services.db.read() as conn:
         cards = views.scorecards(conn, access.viewer.task_force, since, until)
     # The office assesses every unit; a unit sees its own record.

@@ -1,6 +1,6 @@
 """All tables; importing this module registers them on Base.metadata."""
 
-from db.models.accounts import AccountChange, ApiKey, AuthToken, SignInAttempt, User
+from db.models.accounts import AccountChange, ApiKey, AuthToken, CalendarFeed, SignInAttempt, User, WorkVisit
 from db.models.assignments import CaseAssignment, CaseRead, CaseShare, Delegation
 from db.models.attachments import Attachment
 from db.models.background import JobFailure, WorkerHeartbeat
@@ -46,6 +46,8 @@ __all__ = [
     "OutboxItem",
     "Sequence",
     "SignInAttempt",
+    "CalendarFeed",
+    "WorkVisit",
     "TaskForce",
     "TaskForcePosition",
     "TaskForceUnit",

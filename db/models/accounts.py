@@ -92,3 +92,26 @@ class AccountChange(Base):
     change: Mapped[str] = mapped_column(String(20))
     # What it was and became (roles, unit); never a password.
     detail: Mapped[dict] = mapped_column(JsonType)
+class WorkVisit(Base):
+    """When a person last looked at 我的待办: cases changed since are marked 新到.
+
+    `marks_since` is the visit before the current sitting, so the markers stay while the person pages
+    through the list and clear at the next sitting (engine-free; see api/pages/work.py)."""
+
+    __tablename__ = "work_visits"
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    seen_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    marks_since: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+
+
+class CalendarFeed(Base):
+    """A person's iCalendar subscription: calendar programs fetch it without a session, so the URL
+    carries a random token; only its SHA-256 is kept. Revoked feeds answer 404."""
+
+    __tablename__ = "calendar_feeds"
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)

@@ -16,10 +16,10 @@ def test_definitions_of_my_task_force(api):
     listed = api.get("gy_sthjj", "/definitions").json()
     names = {d["name"] for d in listed}
     assert {"referral", "api_briefing"} <= names and "ticket" not in names  # ticket belongs to toy
-    # Both published versions are listed; new cases take the latest.
+    # Every published version is listed; new cases take the latest.
     versions = {d["version"]: d for d in listed if d["name"] == "referral"}
-    assert sorted(versions) == [1, 2] and versions[1]["latest"] is False
-    referral = versions[2]
+    assert sorted(versions) == [1, 2, 3] and not versions[1]["latest"] and not versions[2]["latest"]
+    referral = versions[3]
     assert referral["latest"] is True and referral["task_force"] == "two_lakes"
     full = api.get("gy_sthjj", f"/definitions/{referral['id']}").json()
     assert full["states"][0] == {"name": "draft", "title": "草稿", "initial": True, "final": False}

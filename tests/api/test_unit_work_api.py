@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 import pytest
 
 from engine.cases import Cases
-from engine.context import LOCAL_TZ
+from engine.localtime import LOCAL_TZ
 from tests.api.conftest import PASSWORD
 
 COLLEAGUES = {"qz_zhang": "张三（清镇）", "qz_li": "李四（清镇）"}

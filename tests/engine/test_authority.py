@@ -271,9 +271,11 @@ def test_every_party_setting_place_refuses_an_unauthorised_unit(cases, db, place
 
 
 def test_rules_bind_cases_of_every_version(cases, db):
-    """Both published versions of the referral follow the same rules (v1 cases still run)."""
+    """Every published version of the referral follows the same rules (v1 cases still run)."""
     versions = {p.definition.version for p in PLACES if p.definition.name == "referral"}
-    assert versions == {1, 2}
+    packaged = {int(f.name.split(".v")[1].split(".")[0])
+                for f in (ROOT / "two_lakes" / "definitions").glob("referral.v*.yaml")}
+    assert versions == packaged and {1, 2, 3} <= versions
 
 
 # --- load-time checks -------------------------------------------------------------------------
@@ -334,6 +336,10 @@ def test_a_missing_rule_is_an_error(tmp_path, change, problem):
      "procuratorate: {kinds: [procuratorate], own_unit: true, through: [fly]}", "through lists events"),
     ("agency: {kinds: [government, department], through: [create]}\n  joint",
      "agency: {kinds: [government, department], through: []}\n  joint", "spawn opens hearing with 'agency'"),
+    # Work that belongs to no one: the meeting's hold_by runs from its opening, owed by its organiser.
+    ("organiser: {kinds: [government, department, office], member: true, through: [create]}\n    invited",
+     "organiser: {kinds: [government, department, office], member: true, through: [issue_notice]}\n    invited",
+     "deadline 'hold_by' starts when the case opens and is owed by 'organiser'"),
 ])
 def test_rules_that_contradict_the_definitions_are_errors_with_their_line(tmp_path, old, new, problem):
     assert old in PACKAGED

@@ -31,15 +31,13 @@ from hypothesis import strategies as st
 
 from engine.calendar import (
     DEFAULT_CALENDAR_DIR,
-    LOCAL_TZ,
     CalendarDataError,
     Due,
     WorkCalendar,
     YearSchedule,
     default_calendar,
-    end_of_local_day,
-    local_date,
 )
+from engine.localtime import LOCAL_TZ, end_of_local_day, local_date
 
 REPO = Path(__file__).resolve().parents[2]
 SEED = REPO / "scripts" / "seed-calendar"
@@ -562,3 +560,14 @@ def test_packaged_files_match_the_library(tmp_path: Path) -> None:
             assert (DEFAULT_CALENDAR_DIR / f"{y}.yaml").read_text(encoding="utf-8") == generated, y
             checked += 1
     assert checked
+
+
+def test_a_period_in_days_or_months_keeps_the_day_its_count_ended_on(cal: WorkCalendar) -> None:
+    # A month from 1 September ends on Thu 1 October, 国庆: the period ends on Thu 8 October, but the day
+    # its count ended on stays 1 October — time excluded later is added to that day, not to 8 October.
+    due = cal.add(datetime(2026, 9, 1, 23, 59, tzinfo=SH), 1, "month")
+    assert due.at == datetime(2026, 10, 8, 15, 59, 59, 999999, tzinfo=UTC)
+    assert due.last_day == date(2026, 10, 1)
+    due = cal.add(datetime(2026, 9, 28, 9, 0, tzinfo=SH), 3, "calendar_day")
+    assert (due.at.date(), due.last_day) == (date(2026, 10, 8), date(2026, 10, 1))
+    assert cal.add(datetime(2026, 9, 28, 9, 0, tzinfo=SH), 3, "working_day").last_day is None

@@ -136,7 +136,7 @@ def test_records_are_checked_field_by_field(cases):
 def test_a_clock_can_start_at_a_moment_given_with_the_case(cases, db):
     seen = datetime(2026, 3, 2, 7, 30, tzinfo=UTC)
     chore = cases.start(task_force="toy", workflow="chore", actor=OFFICE, title="异常",
-                        payload={"seen_at": seen.isoformat()})
+                        payload={"seen_at": seen.isoformat()}, parties={"doer": ["t_b_bureau"]})
     with db.read() as conn:
         due = conn.execute(select(Deadline.due_at).where(Deadline.case_id == chore.id,
                                                          Deadline.name == "alarm")).scalar_one()

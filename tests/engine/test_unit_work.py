@@ -13,8 +13,8 @@ from engine import delegation
 from engine.access import CaseAccess, Viewer
 from engine.acting import ON_BEHALF_OF
 from engine.assignment import UnitWork, case_work
-from engine.context import LOCAL_TZ
 from engine.errors import BadAssignee, NotActingUnit, NotAssignee, NotFound, StaleVersion, WorkConflict
+from engine.localtime import LOCAL_TZ
 from engine.worklist import actionable
 
 TF = "two_lakes"

@@ -1,25 +1,18 @@
 """我的待办 lists exactly the cases where the viewer can act now: checked against the engine, case by
-case, on a simulated half-year of the two-lakes mechanism, for the office, the convenor, a department,
+case, on the simulated two-lakes year (tests/conftest.py `simulated_two_lakes`), for the office, the convenor, a department,
 a district government and a procurator."""
 
 from __future__ import annotations
-
-import importlib.util
-import sys
-from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import select
 
 from db.models import Case
 from db.repositories import case_queries
-from db.session import Database
 from engine.access import CaseAccess, Viewer
-from engine.bootstrap import init_database
+from engine.awaited import optional_events
 from engine.cases import Cases
-from engine.clock import FixedClock
 from engine.worklist import actionable
-from workflows import ROOT
 
 VIEWERS = [
     Viewer("user:1", "办公室", "two_lakes_office", "two_lakes", frozenset({"office", "office_head"}), office=True),
@@ -30,23 +23,9 @@ VIEWERS = [
 ]
 
 
-@pytest.fixture(scope="module")
-def half_year(backend, fresh_url):
-    db = Database(fresh_url(backend))
-    init_database(db, ROOT)
-    spec = importlib.util.spec_from_file_location("simulation_two_lakes_worklist", ROOT / "two_lakes" / "simulation.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    clock = FixedClock(datetime(2026, 1, 1, tzinfo=UTC))
-    module.run(Cases(db, clock), clock, year=2026, seed=1, root=ROOT, until=datetime(2026, 6, 30).date())
-    yield db, clock
-    db.dispose()
-
-
 @pytest.mark.parametrize("viewer", VIEWERS, ids=[v.unit for v in VIEWERS])
-def test_my_work_is_every_case_where_i_can_act(half_year, viewer):
-    db, clock = half_year
+def test_my_work_is_every_case_where_i_can_act(simulated_two_lakes, viewer):
+    db, clock = simulated_two_lakes
     cases = Cases(db, clock)
     access = CaseAccess(cases, viewer)
     with db.read() as conn:
@@ -56,10 +35,16 @@ def test_my_work_is_every_case_where_i_can_act(half_year, viewer):
             record = case_queries.record(conn, case_id)
             if not access.visible(conn, record):
                 continue
+            # Awaited only: the events worklist.yaml calls optional put no case on the list, unless I owe its due date.
+            optional = optional_events(conn, record.task_force_code).get(record.workflow, frozenset())
             events = cases.open_events_in(conn, record, viewer.actor_on(record.task_force_code))
+            if viewer.unit not in record.parties.get(record.due_role or "", ()):  # unless my unit owes the due
+                events = [e for e in events if e not in optional]
             if events:
                 expected[case_id] = tuple(events)
     assert set(listed) == set(expected)
     assert all(listed[c].events == expected[c] for c in expected)
     if viewer.office:
-        assert len(expected) > 10  # the office decides a good deal in half a year
+        # At 30 June the office is awaited on an acknowledgement, a fund decision and a transfer proposal (meetings
+        # wait for their time — not_before — and optional events such as 回头看 are aside).
+        assert len(expected) >= 3

@@ -98,7 +98,8 @@ def test_the_deadline_owner_is_warned_and_told_of_expiry(cases, db, clock):
 def test_a_role_recipient_is_each_account_holding_it(cases, db):
     convenor_id, _ = _account(db, cases, "gy_gov", roles=("convenor",))
     member_id, _ = _account(db, cases, "gy_gov", roles=("member",))
-    f = Flow.start(cases, "meeting", OFFICE, "2026年第一季度专题会议", kind="topical", due="2026-03-31")
+    f = Flow.start(cases, "meeting", OFFICE, "2026年第一季度专题会议", kind="topical", due="2026-03-31",
+                   parties={"organiser": ["two_lakes_office"]})
     f.fire("propose_item", GY_STHJJ, "scheduled", item="红枫湖岸线整治", owner="gy_sthjj")
     told = [n for n in _notices(db, f.id) if n.rule == "meeting_item_proposed"]
     assert convenor_id in {n.user_id for n in told} and member_id not in {n.user_id for n in told}

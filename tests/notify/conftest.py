@@ -26,8 +26,9 @@ from aiosmtpd.controller import Controller
 from db.repositories import channels as channels_repo
 from db.repositories import outbox
 from db.settings import Settings
-from engine.calendar import LOCAL_TZ, default_calendar
+from engine.calendar import default_calendar
 from engine.clock import FixedClock
+from engine.localtime import LOCAL_TZ
 from tests.api.conftest import accounts, app, client  # noqa: F401  (the page tests' app over `db`)
 
 DING_SECRET = "SECtest0123456789abcdef"

@@ -39,7 +39,7 @@ def test_the_office_sees_what_the_background_is_doing(client, api, db, clock, se
     beats = table(html, "heartbeats")
     assert "时钟（周期性工作与计时器）" in beats and "gz-a" in beats and "101" in beats and "55" in beats
     assert "SMTP 连接超时" in beats and "已停滞" in beats and "正常" in beats
-    local = (now - timedelta(seconds=20)).astimezone(__import__("engine.calendar", fromlist=["LOCAL_TZ"]).LOCAL_TZ)
+    local = (now - timedelta(seconds=20)).astimezone(__import__("engine.localtime", fromlist=["LOCAL_TZ"]).LOCAL_TZ)
     assert f"{local.year}年{local.month}月{local.day}日 {local:%H:%M}" in beats  # Beijing time
     failures = table(html, "failures")
     assert "cadence:two_lakes:monthly_report" in failures and "缺少所属周期" in failures and "3次" in failures

@@ -47,7 +47,7 @@ def test_images_and_pdfs_open_in_the_browser_with_thumbnails_and_other_files_dow
 
 def test_the_ruling_forms_show_the_objection_and_a_case_picker_offers_the_meetings(client, api):
     meeting = api.create("office", "2026年第一季度联席会议专题会议", workflow="meeting",
-                         payload={"kind": "topical", "due": "2026-03-31"})
+                         payload={"kind": "topical", "due": "2026-03-31"}, parties={"organiser": ["two_lakes_office"]})
     case = api.referral("gy_sthjj", "gy_qz_gov")
     api.ok("gy_qz_gov", case["id"], "object", {"reason": "问题点位在花溪区", "proposed_unit": "gy_sthjj"})
     sign_in(client, "office")
@@ -63,7 +63,7 @@ def test_the_ruling_forms_show_the_objection_and_a_case_picker_offers_the_meetin
 
 def test_a_meeting_is_not_held_before_its_time_and_minutes_take_any_number_of_decisions(client, api, clock):
     m = api.create("office", "2026年第一季度联席会议专题会议", workflow="meeting",
-                   payload={"kind": "topical", "due": "2026-03-31"})
+                   payload={"kind": "topical", "due": "2026-03-31"}, parties={"organiser": ["two_lakes_office"]})
     api.ok("office", m["id"], "propose_item", {"item": "截污管网建设进展", "owner": "gy_qz_gov"})
     api.ok("convenor", m["id"], "approve_agenda")
     api.ok("office", m["id"], "issue_notice", {"meeting_name": "专题会议", "meeting_at": "2026-03-12T09:30:00+08:00",

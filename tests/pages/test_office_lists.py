@@ -26,7 +26,8 @@ def test_the_calendar_shows_every_meeting_due_in_the_month(client, db, clock):
     with db.write() as conn:
         for i in range(MANY):
             cases.start_in(conn, task_force="two_lakes", workflow="meeting", actor=OFFICE, title=f"临时会议{i}",
-                           payload={"kind": "ad_hoc", "due": "2026-03-20"})
+                           payload={"kind": "ad_hoc", "due": "2026-03-20"},
+                           parties={"organiser": ["two_lakes_office"]})
     sign_in(client, "office")
     html = client.get("/office/calendar?month=2026-03").text
     grid = re.search(r'data-testid="calendar">(.*?)</div>\s*<p class="muted">', html, re.S).group(1)

@@ -11,7 +11,7 @@ import pytest
 from api.accounts import Accounts, hasher
 from engine.actors import Actor
 from engine.cases import Cases
-from engine.context import LOCAL_TZ
+from engine.localtime import LOCAL_TZ
 from tests.pages.browser import PASSWORD, running_site
 from tests.pages.test_journeys import Person
 

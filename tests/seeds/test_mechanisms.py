@@ -20,9 +20,9 @@ from documents.excel import LOOKBACK_COLUMNS, lookback_xlsx
 from engine import views
 from engine.actors import Actor
 from engine.cadences import materialise, parse_cadences
-from engine.calendar import LOCAL_TZ
 from engine.errors import GuardFailed
 from engine.items import load_items
+from engine.localtime import LOCAL_TZ
 from tests.conftest import local
 from workflows import ROOT
 

@@ -24,7 +24,11 @@ from workflows import ROOT
 
 OFFICE = Actor.of("o-1", "two_lakes_office", "office", "office_head", name="办公室")
 GY_SWJ = Actor.of("m-1", "gy_swj", "member", name="贵阳市水务局")
-V1 = ROOT / "two_lakes" / "definitions" / "action_item.v1.yaml"
+# The newest packaged version, which new cases start on; the test publishes the version after it.
+PACKAGED = max((ROOT / "two_lakes" / "definitions").glob("action_item.v*.yaml"),
+               key=lambda p: int(p.name.split(".v")[1].split(".")[0]))
+CUR = int(PACKAGED.name.split(".v")[1].split(".")[0])
+NEXT = CUR + 1
 
 
 @pytest.fixture(scope="module")
@@ -36,9 +40,9 @@ def fresh(backend, fresh_url):
     db.dispose()
 
 
-def version_two() -> str:
-    """Version 2 renames 延期待批 and adds nothing else: a case waiting on an extension must be mapped."""
-    text = V1.read_text(encoding="utf-8").replace("version: 1", "version: 2")
+def next_version() -> str:
+    """The next version renames 延期待批 and adds nothing else: a case waiting on an extension must be mapped."""
+    text = PACKAGED.read_text(encoding="utf-8").replace(f"version: {CUR}", f"version: {NEXT}")
     return text.replace("extension_pending, title: 延期待批", "extension_requested, title: 已申请延期") \
                .replace("extension_pending", "extension_requested")
 
@@ -56,7 +60,7 @@ def test_publish_v2_migrate_half_both_groups_work_and_move_back(fresh, monkeypat
     v1_id = started[0].definition_id
 
     with db.write() as conn:
-        new_id, fresh_publish = publish(conn, "two_lakes", load_definition(version_two(), "v2"), clock)
+        new_id, fresh_publish = publish(conn, "two_lakes", load_definition(next_version(), "v2"), clock)
     assert fresh_publish and new_id != v1_id
     # New cases start on the latest version; running ones stay where they are.
     newer = cases.start(task_force="two_lakes", workflow="action_item", actor=OFFICE, title="新议定事项",
@@ -66,14 +70,14 @@ def test_publish_v2_migrate_half_both_groups_work_and_move_back(fresh, monkeypat
 
     chosen = [started[0].number, started[1].number]  # one waiting on an extension, one open
     with db.read() as conn:
-        refused = migration.plan(cases, conn, task_force="two_lakes", workflow="action_item", to_version=2,
+        refused = migration.plan(cases, conn, task_force="two_lakes", workflow="action_item", to_version=NEXT,
                                  numbers=chosen)
     assert [m.number for m in refused.moves if m.problem] == [started[0].number]
     assert "extension_pending" in refused.problems[0]
     with db.write() as conn, pytest.raises(migration.MigrationRefused):
         migration.apply(cases, conn, refused, SYSTEM)
     with db.read() as conn, pytest.raises(migration.MigrationRefused):
-        migration.plan(cases, conn, task_force="two_lakes", workflow="action_item", to_version=2,
+        migration.plan(cases, conn, task_force="two_lakes", workflow="action_item", to_version=NEXT,
                        numbers=chosen, mapping={"extension_pending": "no_such_state"})
     assert cases.get(started[0].id).definition_id == v1_id
 
@@ -81,12 +85,12 @@ def test_publish_v2_migrate_half_both_groups_work_and_move_back(fresh, monkeypat
     # rows dated on the machine's would lie after the ones that follow, which a history refuses.
     monkeypatch.setattr(SystemClock, "now", lambda self: clock.now())
     runner = CliRunner()
-    args = ["migrate-cases", "--task-force", "two_lakes", "--workflow", "action_item", "--to-version", "2",
+    args = ["migrate-cases", "--task-force", "two_lakes", "--workflow", "action_item", "--to-version", str(NEXT),
             "--case", chosen[0], "--case", chosen[1], "--map", "extension_pending=extension_requested",
             "--database-url", url, "--reason", "议定事项流程第2版"]
     result = runner.invoke(app, args)
     assert result.exit_code == 0, result.output
-    assert "extension_pending → v2 extension_requested" in result.output and "dry run" in result.output
+    assert f"extension_pending → v{NEXT} extension_requested" in result.output and "dry run" in result.output
     assert cases.get(started[0].id).definition_id == v1_id
     stranded = runner.invoke(app, args[:-6] + ["--database-url", url])
     assert stranded.exit_code == 2 and "REFUSED" in stranded.output
@@ -101,7 +105,7 @@ def test_publish_v2_migrate_half_both_groups_work_and_move_back(fresh, monkeypat
     assert [c.state for c in kept] == ["extension_pending", "extension_pending"]
     last = cases.history(moved[0].id)[-1]
     assert (last.kind, last.from_state, last.to_state) == ("migrate", "extension_pending", "extension_requested")
-    assert last.payload["from_version"] == 1 and last.payload["to_version"] == 2
+    assert last.payload["from_version"] == CUR and last.payload["to_version"] == NEXT
     assert last.payload["reason"] == "议定事项流程第2版"
     assert cases.verify() == []
     with db.read() as conn:  # a document's record replays the case across the move
@@ -119,9 +123,9 @@ def test_publish_v2_migrate_half_both_groups_work_and_move_back(fresh, monkeypat
     assert cases.replay(moved[0].id) == cases.get(moved[0].id).state == "done_reported"
     assert cases.verify() == []
 
-    # And back: the open one returns to version 1, its history showing both moves.
+    # And back: the open one returns to the version it started on, its history showing both moves.
     with db.write() as conn:
-        back = migration.plan(cases, conn, task_force="two_lakes", workflow="action_item", to_version=1,
+        back = migration.plan(cases, conn, task_force="two_lakes", workflow="action_item", to_version=CUR,
                               numbers=[moved[0].number])
         migration.apply(cases, conn, back, SYSTEM, "退回第1版")
     again = cases.get(moved[0].id)
@@ -131,4 +135,4 @@ def test_publish_v2_migrate_half_both_groups_work_and_move_back(fresh, monkeypat
     assert cases.get(again.id).state == "closed" and cases.get(again.id).closed
     assert cases.verify() == []
     with db.read() as conn:
-        assert defs_repo.row_of(conn, new_id) == ("two_lakes", "action_item", 2)
+        assert defs_repo.row_of(conn, new_id) == ("two_lakes", "action_item", NEXT)

@@ -35,9 +35,9 @@ class Flow:
 
     @classmethod
     def start(cls, cases: Cases, workflow: str, actor: Actor, title: str, *,
-              parties: Mapping[str, list[str]] | None = None, **payload: Any) -> Flow:
+              parties: Mapping[str, list[str]] | None = None, version: int | None = None, **payload: Any) -> Flow:
         case = cases.start(task_force=TF, workflow=workflow, actor=actor, title=title, parties=parties,
-                           payload=payload)
+                           payload=payload, version=version)
         return cls(cases, case)
 
     @property

@@ -18,14 +18,15 @@ from tests.pages.test_pages import sign_in
 from tests.workflows.flow import GY_CHIEF, GY_PROC, OFFICE, Flow
 
 
-def clue(cases):
+def clue(cases, version=2):
+    # Cases opened under v2 keep its rules after v3 is published (a published version never changes).
     c = Flow.start(cases, "pil_case", OFFICE, "清镇市红枫湖沿岸污水直排", facts="沿岸生活污水长期直排",
-                   procuratorate="gy_jcy", agency="gy_qz_gov", clue_type="国家机关转交")
+                   procuratorate="gy_jcy", agency="gy_qz_gov", clue_type="国家机关转交", version=version)
     return c
 
 
-def served(cases, served_on="2026-03-05", urgent=False):
-    c = clue(cases)
+def served(cases, served_on="2026-03-05", urgent=False, version=2):
+    c = clue(cases, version)
     c.fire("register_clue", GY_PROC, "evaluating")
     c.fire("decide_file", GY_CHIEF, "filed", agency="gy_qz_gov", harm="饮用水源受污染", duty="属地水污染防治职责")
     c.fire("serve_filing", GY_PROC, "investigating", served_on="2026-03-03")

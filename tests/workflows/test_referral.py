@@ -162,7 +162,8 @@ def test_a_flagged_cross_city_problem_cannot_be_referred_directly(cases):
 
 
 def meeting(cases, state_events=()):
-    m = Flow.start(cases, "meeting", OFFICE, "2026年第二季度联席会议专题会议", kind="topical", due="2026-06-30")
+    m = Flow.start(cases, "meeting", OFFICE, "2026年第二季度联席会议专题会议", kind="topical", due="2026-06-30",
+                   parties={"organiser": ["two_lakes_office"]})
     return m
 
 

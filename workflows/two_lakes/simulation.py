@@ -27,10 +27,10 @@ from db.repositories import units as units_repo
 from db.repositories.cases import CaseRow
 from engine.actors import Actor
 from engine.cadences import materialise
-from engine.calendar import LOCAL_TZ, end_of_local_day
 from engine.cases import Cases
 from engine.clock import FixedClock
 from engine.errors import EngineError
+from engine.localtime import LOCAL_TZ, end_of_local_day, local_date, moment_of
 from engine.scheduler import all_cadences, fire_through
 from engine.views import due_items, links, scorecards
 
@@ -395,10 +395,10 @@ RULES: dict[str, dict[str, list[Step]]] = {
                       payload=lambda s, c: {"result": "已按期完成", "evidence": ["完成情况报告"]}),
                  Step("request_extension", "party:responsible", when=("due", -10, -5), weight=0.08,
                       applies=lambda s, c: not c.data.get("asked"),
-                      payload=lambda s, c: {"new_due": (c.due_at.date() + timedelta(days=30)).isoformat(),
+                      payload=lambda s, c: {"new_due": (local_date(c.due_at) + timedelta(days=30)).isoformat(),
                                             "reason": "涉及工程建设，需延长工期"})],
         "extension_pending": [Step("grant_extension", "office_head", weight=0.7,
-                                   payload=lambda s, c: {"new_due": (c.due_at.date() + timedelta(days=30)).isoformat()}),
+                                   payload=lambda s, c: {"new_due": (local_date(c.due_at) + timedelta(days=30)).isoformat()}),
                               Step("deny_extension", "office_head", weight=0.3,
                                    payload=lambda s, c: {"reason": "理由不充分"})],
         "done_reported": [Step("verify_pass", "office", weight=0.9),
@@ -418,7 +418,7 @@ RULES: dict[str, dict[str, list[Step]]] = {
                  payload=lambda s, c: {"evidence": ["整改前后对比照片", "监测数据"]}),
         ],
         "extension_pending": [Step("grant_extension", "office_head", weight=0.6,
-                                   payload=lambda s, c: {"new_due": (c.due_at.date() + timedelta(days=30)).isoformat()}),
+                                   payload=lambda s, c: {"new_due": (local_date(c.due_at) + timedelta(days=30)).isoformat()}),
                               Step("deny_extension", "office_head", weight=0.4, payload=lambda s, c: {"reason": "不予延期"})],
         "close_requested": one("assign_verifiers", "office", payload=lambda s, c: {"verifiers": [s.rng.choice(
             [u for u in FOUR if u not in c.parties.get("responsible", [])])]}),
@@ -454,7 +454,7 @@ RULES: dict[str, dict[str, list[Step]]] = {
         "in_progress": [Step("report_result", "party:receiver", when=DUE_SOON, late=0.12, never=0.03,
                              payload=lambda s, c: {"result": "已办结", "evidence": ["办理情况报告"]})],
         "extension_pending": one("grant_extension", "office", payload=lambda s, c: {
-            "new_due": (c.due_at.date() + timedelta(days=20)).isoformat()}),
+            "new_due": (local_date(c.due_at) + timedelta(days=20)).isoformat()}),
         "result_reported": [Step("verify_pass", "office", weight=0.9),
                             Step("return_for_redo", "office", weight=0.1, payload=lambda s, c: {
                                 "reason": "办理不到位", "due": _due(s, 15, 20)})],
@@ -601,9 +601,11 @@ class Sim:
         with self.cases.db.read() as conn:
             return conn.execute(select(Case.id).where(Case.number == number)).scalar_one()
 
-    def start(self, workflow: str, actor: Actor, title: str, **payload: Any) -> CaseRow:
+    def start(self, workflow: str, actor: Actor, title: str, parties: dict[str, list[str]] | None = None,
+              **payload: Any) -> CaseRow:
         self._advance()
-        return self.cases.start(task_force=TF, workflow=workflow, actor=actor, title=title, payload=payload)
+        return self.cases.start(task_force=TF, workflow=workflow, actor=actor, title=title, payload=payload,
+                                parties=parties)
 
     def open_meeting(self) -> str:
         """The next meeting still taking agenda items within 45 days; else an ad hoc one is called."""
@@ -614,8 +616,9 @@ class Sim:
                 .where(Case.task_force_code == TF, Definition.name == "meeting", Case.due_at <= soon,
                        Case.state.in_(("scheduled", "agenda_approved"))).order_by(Case.due_at, Case.id)).scalar()
         if number is None:
+            # The office organises it: a meeting's holding deadline needs a unit that owes it.
             number = self.start("meeting", self.actor("office", None), f"{self.today:%Y年%-m月}联席会议临时会议",
-                                kind="ad_hoc", due=(self.today + timedelta(days=30)).isoformat(),
+                                parties={"organiser": [OFFICE_UNIT]}, kind="ad_hoc", due=(self.today + timedelta(days=30)).isoformat(),
                                 topic="研究跨市问题").number
         return number
 
@@ -674,11 +677,11 @@ class Sim:
             return Plan(case.version, None, None, recheck=self.today + timedelta(days=7) if rules else None)
         step = self.rng.choices(steps, [s.weight for s in steps])[0]
         kind, lo, hi = step.when
-        entered = max(case.state_entered_at.astimezone(LOCAL_TZ).date(), self.today)
+        entered = max(local_date(case.state_entered_at), self.today)
         if kind == "due" and case.due_at is not None:
-            day = case.due_at.astimezone(LOCAL_TZ).date() + timedelta(days=self.rng.randint(lo, hi))
+            day = local_date(case.due_at) + timedelta(days=self.rng.randint(lo, hi))
         elif kind == "meeting":
-            day = datetime.fromisoformat(case.data["meeting_at"]).astimezone(LOCAL_TZ).date()
+            day = local_date(moment_of(case.data["meeting_at"]))
         elif kind == "action":
             day = date.fromisoformat(case.data.get("action_date") or self.last(case, "action_date"))
         else:
@@ -692,7 +695,7 @@ class Sim:
         if roll < never:
             return Plan(case.version, None, step)
         if roll < never + step.late and case.due_at is not None:
-            day = case.due_at.astimezone(LOCAL_TZ).date() + timedelta(days=self.rng.randint(3, 45))
+            day = local_date(case.due_at) + timedelta(days=self.rng.randint(3, 45))
         day = self.workday(max(day, self.today))
         return Plan(case.version, datetime.combine(day, time(9), tzinfo=LOCAL_TZ), step)
 

@@ -1,7 +1,7 @@
 """case keys: one case per declared key (figures.yaml `unique`)
 
 Revision ID: fig_0001
-Revises: 0009
+Revises: 0008
 Create Date: 2026-12-02 15:50:00
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = 'fig_0001'
-down_revision: str | None = '0009'
+down_revision: str | None = '0008'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

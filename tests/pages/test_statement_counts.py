@@ -1,0 +1,59 @@
+"""我的待办 and 综合查询 run a fixed number of statements, however many cases the page shows: no query
+per line (the ladder colour of each line, its links, its record are read for the page at once)."""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+from datetime import timedelta
+
+from sqlalchemy import event, func, select
+
+from db.models import CaseLink
+from engine.cases import Cases
+from engine.timers import run_due
+from tests.pages.test_pages import sign_in
+
+
+@contextmanager
+def counted(db):
+    seen: list[str] = []
+
+    def count(_conn, _cursor, statement, *_args):
+        seen.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", count)
+    try:
+        yield seen
+    finally:
+        event.remove(db.engine, "before_cursor_execute", count)
+
+
+def _statements(client, db, path: str, **params) -> int:
+    client.get(path, params=params)  # warm: sign-in look-ups, compiled machines
+    with counted(db) as seen:
+        response = client.get(path, params=params)
+    assert response.status_code == 200, response.text
+    return len(seen)
+
+
+def _referrals(api, db, clock, n: int) -> None:
+    for i in range(n):
+        api.referral("gy_sthjj", "gy_qz_gov", title=f"统计语句事项{i}")
+    # Left unsigned past the 3 working days: the clock opens a supervision case linked to each, which
+    # the line's colour reads.
+    clock.advance(timedelta(days=6))
+    run_due(Cases(db, clock))
+
+
+def test_my_work_and_search_read_a_page_in_a_fixed_number_of_statements(client, api, db, clock):
+    sign_in(client, "gy_qz_gov")
+    client.get("/")  # a first sitting: both counted visits below are later ones, marking 新到 alike
+    _referrals(api, db, clock, 3)
+    few = {"/": _statements(client, db, "/"), "/search": _statements(client, db, "/search", q="统计语句")}
+    _referrals(api, db, clock, 9)
+    many = {"/": _statements(client, db, "/"), "/search": _statements(client, db, "/search", q="统计语句")}
+    assert many == few, (few, many)
+    page = client.get("/").text
+    assert page.count("统计语句事项") >= 12  # every case is on the page that was counted
+    with db.read() as conn:
+        assert conn.execute(select(func.count()).select_from(CaseLink)).scalar_one() >= 12  # and linked

@@ -46,11 +46,11 @@ from sqlalchemy import Connection
 
 from db.repositories import figures as repo
 from db.repositories import time as trepo
-from engine.context import LOCAL_TZ
 from engine.definition import Definition
 from engine.errors import DefinitionError, DuplicateCase, NotFound
 from engine.figures_grammar import Expr, GrammarError, Names, Scope, Value, compile_expr, number, plain
 from engine.loader import NAME_RE, parse_yaml
+from engine.localtime import LOCAL_TZ
 
 SETTING_PREFIX = "figures:"
 # The key of an event's history row holding the figures its `record_figure` effects recorded.

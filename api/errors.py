@@ -25,6 +25,7 @@ from engine.errors import (
     ClockBehind,
     ClockConflict,
     DefinitionError,
+    DuplicateCase,
     EngineError,
     GuardFailed,
     NotActingUnit,
@@ -69,6 +70,8 @@ _ENGINE_STATUS: tuple[tuple[type[EngineError], int], ...] = (
     (UnsupportedType, 415),
     (NotAllowed, 409),
     (StaleVersion, 409),
+    # One case per declared key (figures.yaml `unique`): the body names the case that holds it.
+    (DuplicateCase, 409),
     (GuardFailed, 409),
     # A unit the naming rules refuse for a role is a wrong choice in the request, like any bad field.
     (UnitNotAllowed, 422),
@@ -109,6 +112,8 @@ def _engine_zh(exc: EngineError) -> str:
         return f"“{d['field']}”所选单位不能担任该角色：{d['reason_zh']}"
     if isinstance(exc, BadPayload):
         return f"“{d['field']}”填写有误：{d['reason']}"
+    if isinstance(exc, DuplicateCase):
+        return d["reason_zh"]
     if isinstance(exc, ClockBehind):
         return (f"服务器时钟（{d['now']}）早于本案件最后一条记录的时间（{d['last_row_at']}），为保证记录时间不倒流，"
                 "本次操作未写入；请管理员校准服务器时间后重试")

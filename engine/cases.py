@@ -33,6 +33,7 @@ from engine.errors import (
     RoleNotHeld,
     StaleVersion,
 )
+from engine.figures import RECORDED, Figures
 from engine.history import GENESIS, row_hash
 from engine.loader import definition_from_spec
 from engine.machine import CompiledEvent, CompiledMachine
@@ -69,6 +70,7 @@ class Cases:
         self._machines: dict[int, CompiledMachine] = {}
         self.notifier = Notifier()
         self.naming = Naming()
+        self.figures = Figures()
         self._spawn_sets: dict[int, dict[str, tuple[SpawnSet, ...]]] = {}
 
     # --- look-ups ---------------------------------------------------------------------------
@@ -176,6 +178,8 @@ class Cases:
         repo.replace_parties(conn, case_id, clean_parties, clean_parties.keys())
         for named, kwargs in m.create_effects:
             named.fn(ctx, **kwargs)
+        # The task force's `unique` keys, written in this transaction: a duplicate is refused here.
+        self.figures.claim_unique(conn, task_force, d.name, case_id, ctx.data, ctx.parties)
         ops = [d.create.deadlines, d.states[initial].deadlines]  # opening, then entering the initial state
         if any(ops):
             due = self.deadlines.apply(conn, case_id=case_id, definition=d, ops=[o for o in ops if o],
@@ -251,6 +255,12 @@ class Cases:
                 reason = named.fn(ctx, **kwargs)
                 if reason:
                     raise GuardFailed(named.name, reason)
+            # Figures an effect records are computed now and written into the event's own row, so a
+            # replay (a document rebuilt later) reads the value of this moment, never a new one.
+            recorded = self.figures.recorded(ctx, ev.effects)
+            if recorded:
+                note = {**(note or {}), RECORDED: recorded}
+                ctx.payload = {**clean, RECORDED: recorded}
         role = next((r for r in ev.spec.roles if r in held), None)
         seq = case.version + 1
         row = self.history_row(case.id, seq, "event", event, case.state, dest, actor, role,

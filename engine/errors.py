@@ -190,3 +190,17 @@ class WorkConflict(UnitWorkRefused):
     """The case's assignment is not what the request assumed (already assigned, closed)."""
 
     code = "work_conflict"
+
+
+class DuplicateCase(EngineError):
+    """A case with the same key (figures.yaml `unique`) already exists: nothing would be counted twice."""
+
+    code = "duplicate_case"
+    message_zh = "已有相同的案件，不能重复创建"
+
+    def __init__(self, workflow: str, parts: list[str], values: list, existing: str) -> None:
+        shown = "，".join(f"{p}={v}" for p, v in zip(parts, values, strict=False))
+        super().__init__(f"a {workflow} case with the same {', '.join(parts)} already exists: {existing}",
+                         workflow=workflow, key=parts, values=values, existing=existing,
+                         reason_zh=f"已有案件 {existing}（{shown}），不能重复创建")
+        self.existing = existing

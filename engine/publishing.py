@@ -13,6 +13,7 @@ from engine.awaited import parse_optional, store_optional
 from engine.clock import Clock
 from engine.definition import Definition, Invocation
 from engine.errors import DefinitionError
+from engine.figures import FiguresSpec, check_uses, parse_figures, store_figures
 from engine.loader import load_definition_file
 from engine.naming import NamingRules, parse_naming, store_naming
 from engine.notices import Rule, parse_notifications, store_rules
@@ -26,11 +27,13 @@ class TaskForceFiles:
     notifications: list[Rule]
     naming: NamingRules
     optional: dict[str, frozenset[str]]  # worklist.yaml: events that put no case on 我的待办
+    figures: FiguresSpec = FiguresSpec()
 
 
 def read_task_force(folder: Path) -> TaskForceFiles:
-    """Parse and check a task force folder: organisation.yaml, definitions/*.yaml, notifications.yaml
-    naming.yaml (who may name which units into which party role) and worklist.yaml (engine/awaited.py)."""
+    """Parse and check a task force folder: organisation.yaml, definitions/*.yaml, notifications.yaml,
+    naming.yaml (who may name which units into which party role), worklist.yaml (engine/awaited.py)
+    and figures.yaml (figures across cases, and which cases are unique: engine/figures.py)."""
     org = parse_organisation(folder / "organisation.yaml")
     defs = [load_definition_file(p, org_roles=org.role_codes)
             for p in sorted((folder / "definitions").glob("*.yaml"))]
@@ -44,7 +47,9 @@ def read_task_force(folder: Path) -> TaskForceFiles:
         check_references(d, latest, org)
     rules = parse_notifications(folder / "notifications.yaml", latest, frozenset(org.role_codes))
     naming = parse_naming(folder / "naming.yaml", defs, org)
-    return TaskForceFiles(org, defs, rules, naming, parse_optional(folder / WORKLIST_FILE, defs))
+    figures = parse_figures(folder / "figures.yaml", defs, (u["code"] for u in org.units))
+    check_uses(figures, defs)
+    return TaskForceFiles(org, defs, rules, naming, parse_optional(folder / WORKLIST_FILE, defs), figures)
 
 
 def check_references(d: Definition, latest: dict[str, Definition], org: Organisation) -> None:
@@ -94,6 +99,7 @@ def load_task_force(conn: Connection, folder: Path, clock: Clock) -> dict[str, i
     store_rules(conn, files.organisation.code, files.notifications)
     store_naming(conn, files.organisation.code, files.naming)
     store_optional(conn, files.organisation.code, files.optional)
+    store_figures(conn, files.organisation.code, files.figures)
     return {"organisation_changed": int(changed), "definitions_published": published,
             "definitions": len(files.definitions)}
 

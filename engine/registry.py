@@ -520,3 +520,50 @@ def compare(ctx: FireContext, *, value: str, target: str, direction: str, flag: 
     if got is None or goal is None:
         return
     ctx.set_data(flag, float(got) >= float(goal) if how == "at_least" else float(got) <= float(goal))
+
+
+# --- figures (engine/figures.py: declared in the task force's figures.yaml) -------------------------
+
+_OPS = {">": lambda a, b: a > b, ">=": lambda a, b: a >= b, "<": lambda a, b: a < b, "<=": lambda a, b: a <= b,
+        "==": lambda a, b: a == b, "!=": lambda a, b: a != b}
+
+
+def figure_now(ctx: FireContext, name: str) -> Any:
+    from engine.figures import InContext
+
+    here = cases_repo.load(ctx.conn, ctx.case_id)
+    workflow = ctx.cases.machine(ctx.conn, here.definition_id).definition.name
+    case = InContext(ctx.case_id, workflow, ctx.data, ctx.parties)
+    spec = ctx.cases.figures.spec(ctx.conn, here.task_force_code)
+    in_context = case if spec.figures.get(name) is not None and spec.figures[name].of == workflow else None
+    return ctx.cases.figures.evaluate(ctx.conn, here.task_force_code, [name], in_context)[name]
+
+
+@guard("figure")
+def figure(ctx: FireContext, *, name: str, op: str = "==", value: Any = True, reason: str = "") -> str | None:
+    """A figure (figures.yaml) of this case, or of its task force, compares with `value` by `op`
+    (> >= < <= == !=), e.g. every month of the year is confirmed before the settlement is drawn up."""
+    from decimal import Decimal
+
+    from engine.figures_grammar import plain
+
+    got = figure_now(ctx, name)
+    compare = _OPS.get(op)
+    if compare is None:
+        return f"unknown comparison {op!r}; one of {' '.join(_OPS)}"
+    want = value if isinstance(value, bool) else Decimal(str(value))
+    if got is None or isinstance(got, dict) or not compare(got, want):
+        return reason or f"{name} is {plain(got)!r}, not {op} {value!r}"
+    return None
+
+
+@effect("record_figure")
+def record_figure(ctx: FireContext, *, name: str, key: str = "") -> None:
+    """Record a figure (figures.yaml) of this case, as computed when the event fires, in the case data
+    (under `key`, default the figure's name): the settlement keeps the shares it was drawn up with. The
+    value is computed before the event's row is written and kept in it (engine/cases.py), so replaying
+    the case reads the same value."""
+    from engine.figures import RECORDED
+
+    key = key or name
+    ctx.set_data(key, (ctx.payload.get(RECORDED) or {}).get(key))

@@ -23,6 +23,7 @@ from db.models import (
     Case,
     CaseAssignment,
     CaseHistory,
+    CaseKey,
     CaseLink,
     CaseParty,
     CaseRead,
@@ -149,12 +150,13 @@ def _loaded(backend, fresh_url):
 def db(_loaded) -> Database:
     """The loaded database, with every case removed before the test."""
     with _loaded.write() as conn:
-        for model in (WorkVisit, CalendarFeed, AccountChange, CaseRead, CaseShare, CaseAssignment, Delegation, SignInAttempt, Delivery, NoticeRead, Notice, Channel, JobFailure, WorkerHeartbeat, Document, OutboxItem, Timer, Deadline, CaseLink, CadenceRun, Setting, CaseHistory, CaseParty,
+        for model in (WorkVisit, CalendarFeed, AccountChange, CaseRead, CaseShare, CaseAssignment, Delegation, SignInAttempt, Delivery, NoticeRead, Notice, Channel, JobFailure, WorkerHeartbeat, Document, OutboxItem, Timer, Deadline, CaseLink, CadenceRun, Setting, CaseHistory, CaseKey, CaseParty,
                       Case, Sequence):
-            # Rules stored at load (notifications, naming, worklist) stay: they belong to the folders, not to a test.
+            # Rules stored at load (notifications, naming, worklist, figures) stay: they belong to the folders, not to a test.
             conn.execute(delete(model.__table__).where(~Setting.key.startswith("notifications:")
                                                        & ~Setting.key.startswith("naming:")
-                                                       & ~Setting.key.startswith("worklist:"))
+                                                       & ~Setting.key.startswith("worklist:")
+                                                       & ~Setting.key.startswith("figures:"))
                          if model is Setting else delete(model.__table__))
     return _loaded
 

@@ -36,6 +36,7 @@ from db.repositories import notices as notices_repo
 from documents import excel, issuing
 from engine.assignment import record_first_read
 from engine.errors import BadPayload, EngineError, GuardFailed, NotFound
+from engine.figures import InContext
 
 router = APIRouter(include_in_schema=False)
 LOGIN_COOKIE = "gongzhi_login"
@@ -145,11 +146,22 @@ def _case_page(request: Request, user: PageUser, case_id: int, *, open_event: st
             sends = notices_repo.external_of_case(conn, case_id)
             work = unit_work.panel(conn, user.access, case_id)
             lookback = excel.keeps_lookbacks(user.access.machine(conn, user.access.record(conn, case_id)).definition)
+            figures = _figures(conn, services, user, case_id)
     except NotFound:
         return not_found(request)
     return page(request, "case.html", status=status, case=case, open_event=open_event,
                 form=form or FormState(), notice=notice, evidence_error=evidence_error, told=told, sends=sends,
-                shown_target=shown_target, work=work, work_error=work_error, lookback=lookback)
+                shown_target=shown_target, work=work, work_error=work_error, lookback=lookback, figures=figures)
+
+
+def _figures(conn, services, user: PageUser, case_id: int) -> list[dict]:
+    """The figures figures.yaml declares for cases of this workflow, computed now (none: nothing is read)."""
+    row = user.access.load(conn, case_id)
+    workflow = user.access.machine(conn, row).definition.name
+    if not services.cases.figures.spec(conn, row.task_force_code).of(workflow):
+        return []
+    here = InContext(row.id, workflow, row.data, row.parties)
+    return views.figure_rows(conn, services.cases.figures.table(conn, row.task_force_code, here))
 
 
 @router.get("/case/{case_id}/print", response_class=HTMLResponse)

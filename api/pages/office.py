@@ -90,7 +90,10 @@ def scorecards(request: Request, user: PageUserDep, year: Annotated[int | None, 
     year = year or local_date(services.clock.now()).year
     with services.db.read() as conn:
         rows = views.scorecards(conn, user.access, year)
-    return page(request, "scorecards.html", rows=rows, year=year)
+        # The task force's declared figures (figures.yaml) put every unit side by side: the office's.
+        figures = views.figure_rows(conn, services.cases.figures.table(conn, user.viewer.task_force)) \
+            if user.viewer.office else []
+    return page(request, "scorecards.html", rows=rows, year=year, figures=figures)
 
 
 @router.get("/office/scorecards.xlsx")

@@ -634,3 +634,27 @@ def disclosure(conn: Connection, task_force: str, year: int, workflow: str, rect
     return [{"month": m, "found": months.get(m, Counter())["created"],
              "rectified": months.get(m, Counter())[rectified], "closed": months.get(m, Counter())[closed]}
             for m in range(1, 13)]
+
+
+def _figure_text(value: Any, unit: str) -> str:
+    if value is None:
+        return "—"
+    if isinstance(value, bool):
+        return "是" if value else "否"
+    if isinstance(value, int):
+        return f"{value:,}{unit}"
+    return f"{value:,.2f}".rstrip("0").rstrip(".") + unit if isinstance(value, float) else f"{value}{unit}"
+
+
+def figure_rows(conn: Connection, table: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Figures (engine/figures.py) as page rows: a value by unit becomes one line per unit, by name."""
+    names = {r[0]: r[2] for r in org_repo.units(conn)}
+    out = []
+    for row in table:
+        value = row["value"]
+        if isinstance(value, dict):
+            lines = [f"{names.get(unit, unit)}：{_figure_text(v, row['unit'])}" for unit, v in value.items()]
+        else:
+            lines = [_figure_text(value, row["unit"])]
+        out.append({"title": row["title"], "lines": lines or ["—"]})
+    return out

@@ -10,6 +10,7 @@ from api.routes import (
     cases,
     definitions,
     documents,
+    figures,
     notices,
     operations,
     time,
@@ -19,4 +20,4 @@ from api.routes import (
 
 def routers() -> list[APIRouter]:
     return [operations.router, accounts.router, definitions.router, cases.router, attachments.router,
-            documents.router, time.router, notices.router, unit_work.router]
+            documents.router, figures.router, time.router, notices.router, unit_work.router]

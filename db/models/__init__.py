@@ -7,6 +7,7 @@ from db.models.background import JobFailure, WorkerHeartbeat
 from db.models.cases import Case, CaseHistory, CaseParty
 from db.models.definitions import Definition
 from db.models.documents import Document
+from db.models.figures import CaseKey
 from db.models.idempotency import IdempotencyKey
 from db.models.notices import Channel, Delivery, Notice, NoticeRead
 from db.models.organisation import Jurisdiction, TaskForce, TaskForcePosition, TaskForceUnit, Unit
@@ -35,6 +36,7 @@ __all__ = [
     "Attachment",
     "AuthToken",
     "Case",
+    "CaseKey",
     "CaseHistory",
     "CaseParty",
     "Definition",

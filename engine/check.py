@@ -129,7 +129,8 @@ def check_folder(folder: Path, *, others: Sequence[Path] = (), document_kinds: C
             continue
         kind = schema.kind_of(path, folder)
         check = {"cadences": _cadences, "items": _items, "demo_accounts": lambda f, p, _: _demo(f, p),
-                 "notifications": _notifications, "worklist": _worklist}.get(kind)
+                 "notifications": _notifications, "worklist": _worklist,
+                 "figures": lambda f, p, _: _figures(f, p)}.get(kind)
         if check is not None:
             _guarded(f, path, lambda check=check, path=path: check(f, path, sketches))
     # What the loaders check across files (ladders, cross-workflow effects, naming) needs every
@@ -635,6 +636,18 @@ def _worklist(f: _Folder, path: Path, latest: Mapping[str, _Sketch]) -> None:
             if name not in events.get(workflow, ()):
                 f.add(path, ["optional", workflow, j], f"{workflow} has no event {name!r} in any version"
                       f"{near(name, events.get(workflow, ()))}", f"its events: {_listed(events.get(workflow, ()))}")
+
+
+def _figures(f: _Folder, path: Path) -> None:
+    """The figures module's own resolution of every name (workflows, states, fields, roles, units, figures)."""
+    from engine.figures import parse_figures
+
+    if f.broken_definitions or f.org is None or path in f.invalid:
+        return  # names cannot be resolved against definitions that did not load; the schema said what is wrong
+    try:
+        parse_figures(path, f.definitions, _unit_codes(f) or set())
+    except DefinitionError as err:
+        f.refused(path, err)
 
 
 def _demo(f: _Folder, path: Path) -> None:

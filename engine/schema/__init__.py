@@ -68,6 +68,12 @@ def _worklist():
     return Worklist
 
 
+def _figures():
+    from engine.schema.figures import Figures
+
+    return Figures
+
+
 def _demo():
     from engine.schema.demo_accounts import DemoAccounts
 
@@ -81,11 +87,13 @@ KINDS: dict[str, FileKind] = {k.name: k for k in (
     FileKind("notifications", "notifications.yaml", "通知规则", _notifications),
     FileKind("naming", "naming.yaml", "当事单位的指定规则", _naming),
     FileKind("worklist", "worklist.yaml", "我的待办：可办可不办的事件", _worklist),
+    FileKind("figures", "figures.yaml", "跨案件的数字与唯一性", _figures),
     FileKind("items", "<list>.yaml", "清单（每行开一件案件）", _items),
     FileKind("demo_accounts", "demo_accounts.yaml", "演示账号", _demo),
 )}
 _FIXED = {"organisation.yaml": "organisation", "cadences.yaml": "cadences", "notifications.yaml": "notifications",
-          "naming.yaml": "naming", "demo_accounts.yaml": "demo_accounts", "worklist.yaml": "worklist"}
+          "naming.yaml": "naming", "demo_accounts.yaml": "demo_accounts", "worklist.yaml": "worklist",
+          "figures.yaml": "figures"}
 
 
 def kind_of(path: Path, folder: Path) -> str | None:

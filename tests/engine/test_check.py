@@ -162,3 +162,16 @@ def test_a_worklist_naming_no_event_is_reported_with_did_you_mean(tmp_path):
     worklist.write_text(text.replace("    - merge\n", "    - mrege\n"), encoding="utf-8")
     said = [str(p) for p in check_folder(folder)]
     assert len(said) == 1 and "problem_item has no event 'mrege' in any version (did you mean 'merge'?)" in said[0]
+
+
+def test_figures_files_are_checked_for_their_shape_and_their_names(tmp_path):
+    folder = tmp_path / "eco_fund"
+    shutil.copytree(REPO / "tests" / "fixtures" / "eco_fund", folder)
+    assert check_folder(folder) == []
+    figures = folder / "figures.yaml"
+    text = figures.read_text(encoding="utf-8")
+    figures.write_text(text.replace("    title: 本年度已确认的月度考核", "    titel: 本年度已确认的月度考核"), encoding="utf-8")
+    assert [(p.line, p.what) for p in check_folder(folder)] == [(4, "unknown key 'titel' (did you mean 'title'?)")]
+    figures.write_text(text.replace("states: [confirmed]", "states: [confirmd]"), encoding="utf-8")
+    [problem] = check_folder(folder)
+    assert problem.line == 4 and "monitoring has no state 'confirmd'" in problem.what

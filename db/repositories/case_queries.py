@@ -16,6 +16,7 @@ from sqlalchemy import (
     ColumnElement,
     Connection,
     and_,
+    any_,
     bindparam,
     false,
     func,
@@ -114,10 +115,15 @@ def record(conn: Connection, case_id: int) -> CaseRecord | None:
     return CaseRecord(*row) if row else None
 
 
-def _party(unit_clause: ColumnElement[bool]) -> ColumnElement[bool]:
+def _party(unit_clause: ColumnElement[bool], postgres: bool = False) -> ColumnElement[bool]:
     # IN, not a correlated EXISTS: the unit's party rows drive the look-up through their index instead
-    # of one probe per case (a unit filter at 100k cases: 0.2 s → a few ms on SQLite).
-    return cases.c.id.in_(select(parties.c.case_id).where(unit_clause))
+    # of one probe per case (a unit filter at 100k cases: 0.2 s → a few ms on SQLite). PostgreSQL
+    # misjudges that semi-join and probes per case; = ANY(ARRAY(…)) reads the ids once and looks the
+    # cases up by key (0.06 s → a few ms).
+    ids = select(parties.c.case_id).where(unit_clause)
+    if postgres:
+        return cases.c.id == any_(func.array(ids.scalar_subquery()))
+    return cases.c.id.in_(ids)
 
 
 def scope_clause(scope: Scope) -> ColumnElement[bool]:
@@ -170,21 +176,25 @@ def _text_match(conn: Connection, term: str, n: int) -> ColumnElement[bool]:
     own = literal_column("(cases.title || ' ' || cases.description || ' ' || gz_json_text(cases.data))")
     in_history = text("SELECT case_history.case_id FROM case_history WHERE gz_json_text(case_history.payload) "
                       f"ILIKE :{p}").bindparams(**{p: pattern}).columns(case_id=cases.c.id.type)
-    return or_(own.ilike(pattern), cases.c.id.in_(select(in_history.subquery().c.case_id)))
+    # One id set, each side read through its own trigram index (an OR of the two made PostgreSQL
+    # compute the case text of every row: 0.33 s at 100k cases).
+    own_hits = select(cases.c.id).where(own.ilike(pattern))
+    return cases.c.id.in_(union(own_hits, select(in_history.subquery().c.case_id)))
 
 
 def _where(conn: Connection, scope: Scope, f: CaseFilter, now: datetime) -> list[ColumnElement[bool]]:
     where = [scope_clause(scope)]
+    pg = conn.dialect.name == "postgresql"
     if f.workflow:
         where.append(definitions.c.name == f.workflow)
     if f.state:
         where.append(cases.c.state == f.state)
     if f.unit:
-        where.append(_party(parties.c.unit_code == f.unit))
+        where.append(_party(parties.c.unit_code == f.unit, pg))
     if f.jurisdiction:
         tree = _subtree(f.jurisdiction)
         where.append(_party(parties.c.unit_code.in_(
-            select(units.c.code).where(units.c.jurisdiction_code.in_(select(tree.c.code))))))
+            select(units.c.code).where(units.c.jurisdiction_code.in_(select(tree.c.code)))), pg))
     if f.closed is not None:
         where.append(cases.c.closed.is_(f.closed))
     if f.overdue is not None:
@@ -199,7 +209,7 @@ def _where(conn: Connection, scope: Scope, f: CaseFilter, now: datetime) -> list
         where.append(or_(and_(*due), cases.c.data[f.or_holding].as_string().is_not(None)) if f.or_holding
                      else and_(*due))
     if f.my_role:
-        where.append(_party(and_(parties.c.unit_code == scope.unit, parties.c.role == f.my_role)) if scope.unit
+        where.append(_party(and_(parties.c.unit_code == scope.unit, parties.c.role == f.my_role), pg) if scope.unit
                      else false())
     for n, term in enumerate((f.q or "").split()[:8]):
         where.append(_text_match(conn, term, n))

@@ -60,7 +60,7 @@ def init(database_url: DbOption = None,
         typer.echo("演示账号 demo accounts (密码只显示这一次 / passwords are shown this once):")
         for a in made:
             shown = a.password if a.password else "（已存在，密码不变 / exists, password unchanged）"
-            typer.echo(f"  {a.username:<12} {shown:<18} {a.unit:<18} {','.join(a.roles):<28} {a.name}")
+            typer.echo(f"  {a.username:<14} {shown:<18} {a.unit:<18} {','.join(a.roles):<28} {a.name}")
     _warn_harfbuzz()
     if refused:
         typer.echo(f"未载入的专班 refused: {', '.join(refused)} (gongzhi check 列出全部问题 / lists every problem)",

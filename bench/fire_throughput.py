@@ -19,16 +19,15 @@ import sys
 import tempfile
 import threading
 import time
-import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import psycopg  # noqa: E402
-from sqlalchemy import create_engine, text  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 
+from bench.backends import fresh_postgres  # noqa: E402
 from db.session import Database  # noqa: E402
 from engine.actors import Actor  # noqa: E402
 from engine.bootstrap import init_database  # noqa: E402
@@ -187,18 +186,10 @@ def main() -> None:
             path = f"{tmp}/bench.sqlite3"
             rows += bench_backend("sqlite", f"sqlite:///{path}", sqlite_raw_rate, path, args.n, args.rounds)
     if args.only in (None, "postgresql"):
-        admin = create_engine(args.pg, isolation_level="AUTOCOMMIT")
-        name = f"gongzhi_bench_{uuid.uuid4().hex[:8]}"
-        with admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-        try:
-            url = make_url(args.pg).set(database=name)
+        with fresh_postgres(args.pg) as fresh:
+            url = make_url(fresh)
             dsn = url.set(drivername="postgresql").render_as_string(hide_password=False)
-            rows += bench_backend("postgresql", url.render_as_string(hide_password=False), pg_raw_rate, dsn, args.n, args.rounds)
-        finally:
-            with admin.connect() as conn:
-                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-            admin.dispose()
+            rows += bench_backend("postgresql", fresh, pg_raw_rate, dsn, args.n, args.rounds)
     print(f"{'database':<11} {'clients':>7} {'engine/s':>10} {'raw/s':>10} {'engine/raw':>11}")
     for name, clients, eng, raw, ratio in rows:
         print(f"{name:<11} {clients:>7} {eng:>10.0f} {raw:>10.0f} {ratio:>10.2f}x")

@@ -17,19 +17,17 @@ import argparse
 import os
 import statistics
 import sys
-import tempfile
 import time
-import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from sqlalchemy import create_engine, func, select, text  # noqa: E402
-from sqlalchemy.engine import make_url  # noqa: E402
+from sqlalchemy import func, select  # noqa: E402
 
 from api.pages.views import my_work  # noqa: E402
+from bench.backends import each_backend  # noqa: E402
 from bench.overdue_query import fill  # noqa: E402
 from db.models import Case, CaseParty  # noqa: E402
 from db.repositories.case_queries import CaseFilter  # noqa: E402
@@ -128,20 +126,8 @@ def main() -> None:
     ap.add_argument("--only", choices=["sqlite", "postgresql"])
     args = ap.parse_args()
     rows = []
-    if args.only in (None, "sqlite"):
-        with tempfile.TemporaryDirectory() as tmp:
-            rows += run("sqlite", f"sqlite:///{tmp}/bench.sqlite3", args)
-    if args.only in (None, "postgresql"):
-        admin = create_engine(args.pg, isolation_level="AUTOCOMMIT")
-        name = f"gongzhi_bench_{uuid.uuid4().hex[:8]}"
-        with admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-        try:
-            rows += run("postgresql", make_url(args.pg).set(database=name).render_as_string(hide_password=False), args)
-        finally:
-            with admin.connect() as conn:
-                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-            admin.dispose()
+    for name, url in each_backend(args.pg, args.only):
+        rows += run(name, url, args)
     print(f"{'database':<11} {'what':<24} {'median ms':>10} {'p95 ms':>8}  rows")
     for name, what, median, p95, note in rows:
         print(f"{name:<11} {what:<24} {median:>10.1f} {p95:>8.1f}  {note}")

@@ -14,17 +14,14 @@ import os
 import random
 import statistics
 import sys
-import tempfile
 import time
-import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from sqlalchemy import insert, select  # noqa: E402
 
-from sqlalchemy import create_engine, insert, select, text  # noqa: E402
-from sqlalchemy.engine import make_url  # noqa: E402
-
+from bench.backends import each_backend  # noqa: E402
 from db.models import Case, CaseHistory, CaseParty, Definition, Unit  # noqa: E402
 from db.repositories.time import open_past_due_by_unit  # noqa: E402
 from db.session import Database  # noqa: E402
@@ -112,21 +109,8 @@ def main() -> None:
     ap.add_argument("--only", choices=["sqlite", "postgresql"])
     args = ap.parse_args()
     rows = []
-    if args.only in (None, "sqlite"):
-        with tempfile.TemporaryDirectory() as tmp:
-            rows.append(run("sqlite", f"sqlite:///{tmp}/bench.sqlite3", args))
-    if args.only in (None, "postgresql"):
-        admin = create_engine(args.pg, isolation_level="AUTOCOMMIT")
-        name = f"gongzhi_bench_{uuid.uuid4().hex[:8]}"
-        with admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-        try:
-            rows.append(run("postgresql", make_url(args.pg).set(database=name).render_as_string(hide_password=False),
-                            args))
-        finally:
-            with admin.connect() as conn:
-                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-            admin.dispose()
+    for name, url in each_backend(args.pg, args.only):
+        rows.append(run(name, url, args))
     print(f"{'database':<11} {'cases':>8} {'history':>9} {'fill s':>7} {'overdue':>8} {'median ms':>10} {'p95 ms':>7}")
     for name, n, h, filled, overdue, median, p95 in rows:
         print(f"{name:<11} {n:>8} {h:>9} {filled:>7.1f} {overdue:>8} {median:>10.2f} {p95:>7.2f}")

@@ -114,7 +114,9 @@ def check_folder(folder: Path, *, others: Sequence[Path] = (), document_kinds: C
     f.keeps = keeps or (lambda kind, code: False)
     files = mechanism_files(folder)
     if not (folder / "organisation.yaml").is_file():
-        f.problems.append(Problem(shown(folder), 0, "no organisation.yaml", "a task force folder starts with one"))
+        # Not a task force folder (the holiday calendars beside them, a typo in the path): reading its
+        # files as a mechanism's would only bury this one line under made-up problems.
+        return [Problem(shown(folder), 0, "no organisation.yaml", "a task force folder starts with one")]
     for path in files:
         _parse(f, path)
     _organisation(f, folder / "organisation.yaml", others)

@@ -175,3 +175,8 @@ def test_figures_files_are_checked_for_their_shape_and_their_names(tmp_path):
     figures.write_text(text.replace("states: [confirmed]", "states: [confirmd]"), encoding="utf-8")
     [problem] = check_folder(folder)
     assert problem.line == 4 and "monitoring has no state 'confirmd'" in problem.what
+
+
+def test_a_folder_that_is_no_task_force_gets_one_line_not_a_list_of_made_up_problems():
+    problems = check_folder(ROOT / "calendar")
+    assert [(p.what, p.allowed) for p in problems] == [("no organisation.yaml", "a task force folder starts with one")]

@@ -15,12 +15,11 @@ import time
 from pathlib import Path
 
 import httpx
-import pytest
+import playwright.sync_api as playwright
 
 from tests.notify.conftest import free_port
 from tests.pages.browser import ARTEFACTS, CHROMIUM, CHROMIUM_ARGS
 
-playwright = pytest.importorskip("playwright.sync_api")
 expect = playwright.expect
 REPO = Path(__file__).resolve().parents[2]
 PASSWORD = "两湖联动 readme"

@@ -6,13 +6,10 @@ from __future__ import annotations
 import io
 import re
 
-import pytest
 from PIL import Image
 
 from tests.pages.browser import ARTEFACTS
 from tests.pages.test_journeys import PHONE, Person, expect, site  # noqa: F401
-
-pytest.importorskip("playwright.sync_api")
 
 
 def test_pickers_item_rows_preview_and_the_office_pages_on_a_phone(browser, site, tmp_path):  # noqa: F811

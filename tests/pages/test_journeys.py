@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime
 
+import playwright.sync_api as playwright
 import pytest
 
 from documents.outbox import process_pending
@@ -15,7 +16,6 @@ from engine.cases import Cases
 from tests.pages.browser import ARTEFACTS, PASSWORD, running_site
 from tests.workflows.flow import GY_CHIEF, GY_PROC, OFFICE
 
-playwright = pytest.importorskip("playwright.sync_api")
 expect = playwright.expect
 LAPTOP = {"width": 1280, "height": 900}
 PHONE = {"width": 390, "height": 844}

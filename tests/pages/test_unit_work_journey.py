@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+import playwright.sync_api as playwright
 import pytest
 
 from api.accounts import Accounts, hasher
@@ -15,7 +16,6 @@ from engine.localtime import LOCAL_TZ
 from tests.pages.browser import PASSWORD, running_site
 from tests.pages.test_journeys import Person
 
-playwright = pytest.importorskip("playwright.sync_api")
 expect = playwright.expect
 
 

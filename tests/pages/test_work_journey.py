@@ -8,6 +8,7 @@ import io
 import re
 from datetime import timedelta
 
+import playwright.sync_api as playwright
 import pytest
 from openpyxl import load_workbook
 from sqlalchemy import select
@@ -27,7 +28,6 @@ from engine.clock import FixedClock
 from tests.pages.browser import CHROMIUM, CHROMIUM_ARGS, PASSWORD, serving
 from workflows import ROOT
 
-playwright = pytest.importorskip("playwright.sync_api")
 expect = playwright.expect
 PEOPLE = {  # username → the viewer the engine judges for (demo_accounts.yaml)
     "office": Viewer("j:office", "专班办公室", "two_lakes_office", "two_lakes", frozenset({"office", "office_head"}),

@@ -120,7 +120,7 @@ def test_events_do_not_wait_for_a_render(db, cases, clock, monkeypatch):
 
     def render_while_firing(template, context):
         with ThreadPoolExecutor(1) as pool:
-            fired.append(pool.submit(cases.fire, other.id, "close", scenarios.OFFICE).result(timeout=5))
+            fired.append(pool.submit(tx.fire, cases, other.id, "close", scenarios.OFFICE).result(timeout=5))
         return f"%PDF-1.7 {context['doc_number']}".encode()
 
     monkeypatch.setattr(render, "render_pdf", render_while_firing)

@@ -71,7 +71,7 @@ def test_xiangtan_task_matrix_from_its_file_and_2017_deadlines_overdue_on_new_ye
     created = load_items(cases, "xiangtan", ROOT / "xiangtan" / "tasks.yaml")
     assert len(created) == 11  # nine tasks; (四) and (九) each carry two deadlines
     assert load_items(cases, "xiangtan", ROOT / "xiangtan" / "tasks.yaml") == []  # idempotent
-    by_title = {c.title: c for c in map(cases.get, created)}
+    by_title = {c.title: c for c in (tx.load(cases, case_id) for case_id in created)}
     first = by_title["优化沿江供排水格局"]
     assert first.parties["lead"] == ["xt_swj", "xt_zjj"] and "xt_hbj" in first.parties["cooperating"]
     assert first.due_at is None and first.data["ongoing"]  # 持续推进: no deadline

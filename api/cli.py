@@ -295,7 +295,8 @@ def verify(database_url: DbOption = None, attachments_dir: AttachmentsOption = N
     from engine.cases import Cases
 
     db = _database(database_url)
-    problems = Cases(db).verify()
+    with db.read() as conn:
+        problems = Cases(db).verify(conn)
     files, attachments, documents = check_files(db, _attachments_dir(attachments_dir))
     problems += files
     with db.read() as conn:
@@ -722,7 +723,9 @@ def fire_cmd(case: Annotated[str, typer.Argument(help="the case number (工单-2
     cases = Cases(db)
     sync_calendar(cases)
     try:
-        with db.read() as conn:
+        # One unit of work: the account, the case and the definition the fields are read against are
+        # read in the transaction that fires, and the case is shown as that transaction left it.
+        with db.write() as conn:
             found = accounts_repo.by_username(conn, as_)
             if found is None:
                 refuse(f"没有名为 {as_} 的有效账号", f"no active account {as_!r}")
@@ -747,15 +750,13 @@ def fire_cmd(case: Annotated[str, typer.Argument(help="the case number (工单-2
                 refuse(f"操作“{spec.title or event}”没有字段 {'、'.join(unknown)}；可填：{'、'.join(sorted(known)) or '无'}",
                        f"event {event!r} has no field {', '.join(unknown)}; its fields: "
                        f"{', '.join(sorted(known)) or 'none'}")
-        payload, errors = parse(specs, {k: v if len(v) > 1 else v[0] for k, v in raw.items()})
-        # A missing required field is the engine's to refuse, in its words, as it is for the API.
-        errors = {k: v for k, v in errors.items() if v != REQUIRED}
-        if errors:
-            refuse("；".join(f"“{k}”{v}" for k, v in errors.items()),
-                   "; ".join(f"field {k!r} cannot be read: {raw.get(k)}" for k in errors))
-        with db.write() as conn:
-            access.fire_in(conn, record.id, event, {**payload, **given_json})
-        with db.read() as conn:
+            payload, errors = parse(specs, {k: v if len(v) > 1 else v[0] for k, v in raw.items()})
+            # A missing required field is the engine's to refuse, in its words, as it is for the API.
+            errors = {k: v for k, v in errors.items() if v != REQUIRED}
+            if errors:
+                refuse("；".join(f"“{k}”{v}" for k, v in errors.items()),
+                       "; ".join(f"field {k!r} cannot be read: {raw.get(k)}" for k in errors))
+            access.fire(conn, record.id, event, {**payload, **given_json})
             after = access.record_after_acting(conn, record.id)
             d = access.machine(conn, after).definition
     except EngineError as exc:

@@ -104,8 +104,9 @@ def run(name: str, url: str, args) -> list[tuple]:
     with db.write() as conn:
         load_task_force(conn, ECO, clock)
     cases = Cases(db, clock)
-    settlement = cases.start(task_force="eco", workflow="settlement", actor=OFFICE, title="2026年度资金清算",
-                             payload={"year": 2026, "fund": 900000})
+    with db.write() as conn:
+        settlement = cases.start(conn, task_force="eco", workflow="settlement", actor=OFFICE,
+                                 title="2026年度资金清算", payload={"year": 2026, "fund": 900000})
     t = time.perf_counter()
     fill(db, args.cases, args.history_per_case)
     filled = time.perf_counter() - t

@@ -46,11 +46,14 @@ def make_cases(cases: Cases, n: int) -> list:
     """n referral cases sitting in `in_progress`, where `progress` loops (role + payload checked)."""
     out = []
     for i in range(n):
-        c = cases.start(task_force="two_lakes", workflow="referral", actor=REFERRER, title=f"基准{i}",
-                        payload={"problem": "基准测试"})
-        c = cases.fire(c, "refer", REFERRER, {"receiver": "as_pb_gov", "reason": "基准"})
-        c = cases.fire(c, "accept", RECEIVER)
-        out.append(cases.fire(c, "start_work", RECEIVER))
+        with cases.db.write() as conn:
+            c = cases.start(conn, task_force="two_lakes", workflow="referral", actor=REFERRER, title=f"基准{i}",
+                            payload={"problem": "基准测试"})
+        for event, actor, payload in (("refer", REFERRER, {"receiver": "as_pb_gov", "reason": "基准"}),
+                                      ("accept", RECEIVER, None), ("start_work", RECEIVER, None)):
+            with cases.db.write() as conn:
+                c = cases.fire(conn, c, event, actor, payload)
+        out.append(c)
     return out
 
 
@@ -81,7 +84,8 @@ def engine_rate(cases: Cases, starts: list, clients: int, per_client: int) -> fl
     def work(i: int) -> None:
         case = starts[i]
         for k in range(per_client):
-            case = cases.fire(case, "progress", RECEIVER, {"note": f"第{k}次进展"})
+            with cases.db.write() as conn:  # one event, one unit of work, as a request makes it
+                case = cases.fire(conn, case, "progress", RECEIVER, {"note": f"第{k}次进展"})
         starts[i] = case
 
     return clients * per_client / run_threads(clients, work)
@@ -165,7 +169,9 @@ def bench_backend(name: str, url: str, raw, raw_target: str, n: int, rounds: int
         r_eng, r_raw = statistics.median(eng_rates), statistics.median(raw_rates)
         rows.append((name, clients, r_eng, r_raw, r_eng / r_raw))
     # Raw rows carry a dummy hash; every case the engine wrote must replay and chain.
-    problems = [p for p in cases.verify() if p.split(":")[0].removeprefix("case ") not in raw_numbers]
+    with db.read() as conn:
+        found = cases.verify(conn)
+    problems = [p for p in found if p.split(":")[0].removeprefix("case ") not in raw_numbers]
     if problems:
         raise SystemExit(f"verify failed after the benchmark: {problems[:3]}")
     db.dispose()

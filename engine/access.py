@@ -152,32 +152,32 @@ class CaseAccess:
 
     def allowed(self, conn: Connection, case: CaseRow | CaseRecord) -> list[str]:
         """What the viewer may fire now (guards that need no input already judged)."""
-        return self.cases.open_events_in(conn, case, self.acting(conn, case).actor)
+        return self.cases.open_events(conn, case, self.acting(conn, case).actor)
 
     def allowed_as_unit(self, conn: Connection, case: CaseRow | CaseRecord) -> list[str]:
         """What the viewer's unit may fire now, whoever in the unit the case is assigned to."""
-        return self.cases.open_events_in(conn, case, self.viewer.actor_on(case.task_force_code))
+        return self.cases.open_events(conn, case, self.viewer.actor_on(case.task_force_code))
 
     def refused_now(self, conn: Connection, case: CaseRow | CaseRecord) -> list[tuple[str, str]]:
         """Events the viewer's roles allow in this state that a guard refuses for now, with its reason."""
         return [(name, refused) for name, refused in
-                self.cases.judged_events_in(conn, case, self.viewer.actor_on(case.task_force_code)) if refused]
+                self.cases.judged_events(conn, case, self.viewer.actor_on(case.task_force_code)) if refused]
 
-    def start_in(self, conn: Connection, *, workflow: str, title: str, description: str = "",
-                 parties: Mapping[str, list[str]] | None = None, payload: Mapping[str, Any] | None = None,
-                 version: int | None = None) -> CaseRow:
+    def start(self, conn: Connection, *, workflow: str, title: str, description: str = "",
+              parties: Mapping[str, list[str]] | None = None, payload: Mapping[str, Any] | None = None,
+              version: int | None = None) -> CaseRow:
         """Open a case in the viewer's own task force."""
-        return self.cases.start_in(conn, task_force=self.viewer.task_force, workflow=workflow,
-                                   actor=self.viewer.actor_on(self.viewer.task_force), title=title,
-                                   description=description, parties=parties, payload=payload, version=version)
+        return self.cases.start(conn, task_force=self.viewer.task_force, workflow=workflow,
+                                actor=self.viewer.actor_on(self.viewer.task_force), title=title,
+                                description=description, parties=parties, payload=payload, version=version)
 
-    def fire_in(self, conn: Connection, case_id: int, event: str, payload: Mapping[str, Any] | None = None,
-                *, expected_version: int | None = None) -> CaseRow:
+    def fire(self, conn: Connection, case_id: int, event: str, payload: Mapping[str, Any] | None = None,
+             *, expected_version: int | None = None) -> CaseRow:
         case = self.load(conn, case_id)
         acting = self.acting(conn, case)
         try:
-            return self.cases.fire_in(conn, case, event, acting.actor, payload, expected_version=expected_version,
-                                      note=acting.note())
+            return self.cases.fire(conn, case, event, acting.actor, payload, expected_version=expected_version,
+                                   note=acting.note())
         except RoleNotHeld:
             if acting.blocked_by is None:
                 raise

@@ -24,7 +24,7 @@ from db.repositories.assignments import Assignee
 from db.repositories.cases import CaseRow
 from engine.access import CaseAccess, acting_roles, is_party
 from engine.acting import user_id_of
-from engine.errors import BadAssignee, NotActingUnit, NotFound, StaleVersion, WorkConflict
+from engine.errors import BadAssignee, NotActingUnit, StaleVersion, WorkConflict
 
 ASSIGNED, CLAIMED, REASSIGNED, SHARED, READ = "assigned", "claimed", "reassigned", "shared", "read"
 NOTES = {ASSIGNED: "分办", CLAIMED: "认领", REASSIGNED: "改派", SHARED: "抄送", READ: "已阅"}
@@ -59,7 +59,7 @@ def may_share(access: CaseAccess, conn: Connection, case: CaseRow) -> bool:
 
 
 class UnitWork:
-    """The unit-work actions as one viewer may take them; `*_in` join the caller's transaction."""
+    """The unit-work actions as one viewer may take them, in the caller's transaction."""
 
     def __init__(self, access: CaseAccess) -> None:
         self.access = access
@@ -76,8 +76,8 @@ class UnitWork:
                                 "只有在本事项中承担办理职责的单位的账号才能分办、认领或改派", case_id=case.id)
         return case
 
-    def assign_in(self, conn: Connection, case_id: int, assignee_id: int, *,
-                  expected_version: int | None = None) -> CaseRow:
+    def assign(self, conn: Connection, case_id: int, assignee_id: int, *,
+               expected_version: int | None = None) -> CaseRow:
         """分办 (or 改派 when the unit's share already has a 承办人) to an account of the viewer's unit."""
         case = self._open_case(conn, case_id, expected_version)
         unit = self.viewer.unit
@@ -95,7 +95,7 @@ class UnitWork:
             note = CLAIMED
         return self._put(conn, case, note, person.id, person.display_name, current)
 
-    def claim_in(self, conn: Connection, case_id: int, *, expected_version: int | None = None) -> CaseRow:
+    def claim(self, conn: Connection, case_id: int, *, expected_version: int | None = None) -> CaseRow:
         """认领: take an unassigned case of my unit for myself."""
         me = user_id_of(self.viewer.id)
         if me is None:
@@ -113,11 +113,11 @@ class UnitWork:
                    "by_name": self.viewer.name}
         if previous is not None:
             payload.update(previous=f"user:{previous.user_id}", previous_name=previous.name)
-        row = self.access.cases.annotate_in(conn, case, note, self.viewer.actor_on(case.task_force_code), payload)
+        row = self.access.cases.annotate(conn, case, note, self.viewer.actor_on(case.task_force_code), payload)
         assign_repo.put(conn, case.id, self.viewer.unit, user_id, self.access.cases.clock.now())
         return row
 
-    def share_in(self, conn: Connection, case_id: int, units: Iterable[str]) -> CaseRow:
+    def share(self, conn: Connection, case_id: int, units: Iterable[str]) -> CaseRow:
         """抄送: let other units of the case's task force read it."""
         case = self.access.load(conn, case_id)
         if not may_share(self.access, conn, case):
@@ -137,8 +137,8 @@ class UnitWork:
         new = [u for u in wanted if u not in already]
         if not new:
             raise WorkConflict("already shared with every unit named", "所选单位均已抄送", case_id=case.id)
-        row = self.access.cases.annotate_in(conn, case, SHARED, self.viewer.actor_on(case.task_force_code),
-                                            {"units": new, "by_name": self.viewer.name})
+        row = self.access.cases.annotate(conn, case, SHARED, self.viewer.actor_on(case.task_force_code),
+                                         {"units": new, "by_name": self.viewer.name})
         assign_repo.add_shares(conn, case.id, new, self.viewer.id, self.access.cases.clock.now())
         return row
 
@@ -150,33 +150,15 @@ class UnitWork:
         case = self.access.load(conn, case_id)
         return not is_party(unit, case.parties) and not assign_repo.has_read(conn, case_id, self.viewer.id)
 
-    def note_read_in(self, conn: Connection, case_id: int) -> bool:
+    def note_read(self, conn: Connection, case_id: int) -> bool:
         """已阅: the reader's first opening, as a receipt and a note row. False when none was due."""
         if not self.reader_due_receipt(conn, case_id):
             return False
         case = self.access.load(conn, case_id)
-        self.access.cases.annotate_in(conn, case, READ, self.viewer.actor_on(case.task_force_code),
-                                      {"reader": self.viewer.id, "reader_name": self.viewer.name,
-                                       "unit": self.viewer.unit})
+        self.access.cases.annotate(conn, case, READ, self.viewer.actor_on(case.task_force_code),
+                                   {"reader": self.viewer.id, "reader_name": self.viewer.name,
+                                    "unit": self.viewer.unit})
         assign_repo.add_receipt(conn, case.id, self.viewer.id, self.viewer.name, self.viewer.unit,
                                 self.access.cases.clock.now())
         return True
 
-
-def record_first_read(db, access: CaseAccess, case_id: int) -> None:
-    """On opening a case: a shared-unit reader's first look is written as its read receipt. Checked on a
-    read first, so other viewers never take the write lock; a lost race (another write moved the case)
-    leaves the receipt to the next opening."""
-    work = UnitWork(access)
-    with db.read() as conn:
-        try:
-            due = work.reader_due_receipt(conn, case_id)
-        except NotFound:  # the page answers for a case it cannot see
-            return
-    if not due:
-        return
-    try:
-        with db.write() as conn:
-            work.note_read_in(conn, case_id)
-    except StaleVersion:
-        return

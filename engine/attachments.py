@@ -202,8 +202,8 @@ class Attachments:
                                   media_type=media_type, accepted=sorted(self.types))
         return Received(tmp, sha, size, media_type, name)
 
-    def add_in(self, conn: Connection, access: CaseAccess, case_id: int, received: Received,
-               description: str = "") -> AttachmentRow:
+    def add(self, conn: Connection, access: CaseAccess, case_id: int, received: Received,
+            description: str = "") -> AttachmentRow:
         case = access.load(conn, case_id)
         if not access.may_contribute(conn, case):
             raise NotContributor(f"unit {access.viewer.unit} holds no acting role on case {case.number}")
@@ -215,12 +215,12 @@ class Attachments:
         self.store.keep(received.tmp, received.sha256)
         return row
 
-    def list_in(self, conn: Connection, access: CaseAccess, case_id: int) -> list[AttachmentRow]:
+    def of_case(self, conn: Connection, access: CaseAccess, case_id: int) -> list[AttachmentRow]:
         access.load(conn, case_id)
         return repo.of_case(conn, case_id)
 
-    def get_in(self, conn: Connection, access: CaseAccess, case_id: int,
-               attachment_id: int) -> tuple[AttachmentRow, Path]:
+    def get(self, conn: Connection, access: CaseAccess, case_id: int,
+            attachment_id: int) -> tuple[AttachmentRow, Path]:
         access.load(conn, case_id)
         row = repo.get(conn, case_id, attachment_id)
         if row is None:

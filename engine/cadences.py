@@ -194,9 +194,9 @@ def _materialise_cadence(conn: Connection, cases: Cases, task_force: str, cadenc
             due = due_day(cadence, period, cases.deadlines.calendar)
             title = cadence.title.format(period=period.title, unit=_unit_name(conn, unit))
             parties = {cadence.role: [unit], **cadence.parties}
-            case = cases.start_in(conn, task_force=task_force, workflow=cadence.workflow, actor=SYSTEM,
-                                  title=title, parties=parties,
-                                  payload={**cadence.payload, "period": period.key, "due": due.isoformat()})
+            case = cases.start(conn, task_force=task_force, workflow=cadence.workflow, actor=SYSTEM,
+                               title=title, parties=parties,
+                               payload={**cadence.payload, "period": period.key, "due": due.isoformat()})
             trepo.record_run(conn, task_force, cadence.code, period.key, unit, case.id)
             created += 1
     return created

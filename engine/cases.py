@@ -61,7 +61,8 @@ def _lead(parties: Mapping[str, list[str]], role: str | None) -> str | None:
 
 
 class Cases:
-    """The case service. Methods without `_in` own their transaction; `*_in` join the caller's."""
+    """The case service. Every method works in the caller's transaction and never commits: the request,
+    the command or the worker round that calls it owns the unit of work (DESIGN invariant 2)."""
 
     def __init__(self, db: Database, clock: Clock | None = None, calendar: WorkCalendar | None = None) -> None:
         self.db = db
@@ -84,11 +85,7 @@ class Cases:
             machine = self._machines[definition_id] = compile_spec(*found)
         return machine
 
-    def get(self, case_id: int) -> CaseRow:
-        with self.db.read() as conn:
-            return self.load_in(conn, case_id)
-
-    def load_in(self, conn: Connection, case_id: int, lock: bool = False) -> CaseRow:
+    def load(self, conn: Connection, case_id: int, lock: bool = False) -> CaseRow:
         """The case in the caller's transaction (locked for update on PostgreSQL when asked), or NotFound."""
         case = repo.load(conn, case_id, lock=lock)
         if case is None:
@@ -122,15 +119,7 @@ class Cases:
 
     # --- start ------------------------------------------------------------------------------
 
-    def start(self, *, task_force: str, workflow: str, actor: Actor, title: str, description: str = "",
-              parties: Mapping[str, list[str]] | None = None, payload: Mapping[str, Any] | None = None,
-              version: int | None = None, named_by: Actor | None = None) -> CaseRow:
-        with self.db.write() as conn:
-            return self.start_in(conn, task_force=task_force, workflow=workflow, actor=actor, title=title,
-                                 description=description, parties=parties, payload=payload, version=version,
-                                 named_by=named_by)
-
-    def start_in(self, conn: Connection, *, task_force: str, workflow: str, actor: Actor, title: str,
+    def start(self, conn: Connection, *, task_force: str, workflow: str, actor: Actor, title: str,
                  description: str = "", parties: Mapping[str, list[str]] | None = None,
                  payload: Mapping[str, Any] | None = None, version: int | None = None,
                  named_by: Actor | None = None) -> CaseRow:
@@ -207,25 +196,20 @@ class Cases:
                              actor_unit=actor.unit, now=now)
         for named, kwargs in m.create_cross:
             named.fn(ctx, **kwargs)
-        return self.load_in(conn, case_id)
+        return self.load(conn, case_id)
 
     # --- fire -------------------------------------------------------------------------------
 
-    def fire(self, case: CaseRow | int, event: str, actor: Actor, payload: Mapping[str, Any] | None = None,
-             *, expected_version: int | None = None) -> CaseRow:
-        with self.db.write() as conn:
-            return self.fire_in(conn, case, event, actor, payload, expected_version=expected_version)
-
-    def fire_in(self, conn: Connection, case: CaseRow | int, event: str, actor: Actor,
+    def fire(self, conn: Connection, case: CaseRow | int, event: str, actor: Actor,
                 payload: Mapping[str, Any] | None = None, *, expected_version: int | None = None,
                 note: Mapping[str, Any] | None = None) -> CaseRow:
         """Apply one event. A CaseRow may be passed to skip the read: the version check still holds.
         `note` adds reserved keys to the history row only (who acted for whom), never to the payload
         effects and guards see."""
         if isinstance(case, int):
-            case = self.load_in(conn, case)
+            case = self.load(conn, case)
         if expected_version is not None and expected_version != case.version:
-            current = self.load_in(conn, case.id)
+            current = self.load(conn, case.id)
             raise StaleVersion(case.id, expected_version, current.version, current.state)
         m = self.machine(conn, case.definition_id)
         held = actor.roles_on(case.parties)
@@ -269,7 +253,7 @@ class Cases:
         if ctx is not None:
             # Deadline operations write rows before the case moves: hold the row at this version first.
             if ops and not repo.claim(conn, case.id, case.version):
-                current = self.load_in(conn, case.id)
+                current = self.load(conn, case.id)
                 raise StaleVersion(case.id, case.version, current.version, current.state)
             if ops:
                 due = self.deadlines.apply(conn, case_id=case.id, definition=m.definition, ops=ops, payload=clean,
@@ -307,7 +291,7 @@ class Cases:
         else:
             moved = repo.advance_and_append(conn, case.id, case.version, values, row)
         if not moved:
-            current = self.load_in(conn, case.id)
+            current = self.load(conn, case.id)
             raise StaleVersion(case.id, case.version, current.version, current.state)
         if ev.spec.documents:
             outbox.enqueue(conn, [("document", case.id, seq, {"kind": kind}) for kind in ev.spec.documents], now)
@@ -321,7 +305,7 @@ class Cases:
             # Other cases are opened, linked or moved once this event stands; their notes follow its row.
             for named, kwargs in ev.cross:
                 named.fn(ctx, **kwargs)
-            return self.load_in(conn, case.id)
+            return self.load(conn, case.id)
         return CaseRow(
             case.id, case.number, case.task_force_code, case.definition_id, dest, seq, closed,
             case.title, values.get("data", case.data), values.get("parties", case.parties), row.hash,
@@ -336,26 +320,26 @@ class Cases:
             if spec.supervise is None:
                 return
             for ladder_id in trepo.open_linked(conn, case_id, "supervision", deadline):
-                ladder = self.load_in(conn, ladder_id)
+                ladder = self.load(conn, ladder_id)
                 lm = self.machine(conn, ladder.definition_id)
                 if spec.supervise.cancel in lm.allowed(ladder.state, SYSTEM.roles_on(ladder.parties)):
-                    self.fire_in(conn, ladder, spec.supervise.cancel, SYSTEM, {})
+                    self.fire(conn, ladder, spec.supervise.cancel, SYSTEM, {})
 
         return cancel
 
-    def link_in(self, conn: Connection, from_case: int, to_case: int, kind: str, *, event: str,
-                actor: Actor) -> None:
+    def link(self, conn: Connection, from_case: int, to_case: int, kind: str, *, event: str,
+             actor: Actor) -> None:
         """Record a link between two cases: one link row, and a note in each case's history."""
         trepo.link(conn, from_case, to_case, kind, self.clock.now())
-        here, there = self.load_in(conn, from_case), self.load_in(conn, to_case)
-        self.annotate_in(conn, here, "linked", actor, {"kind": kind, "to": there.number, "by": event})
-        self.annotate_in(conn, there, "linked", actor, {"kind": kind, "from": here.number, "by": event})
+        here, there = self.load(conn, from_case), self.load(conn, to_case)
+        self.annotate(conn, here, "linked", actor, {"kind": kind, "to": there.number, "by": event})
+        self.annotate(conn, there, "linked", actor, {"kind": kind, "from": here.number, "by": event})
 
-    def annotate_in(self, conn: Connection, case: CaseRow | int, note: str, actor: Actor,
-                    payload: dict[str, Any], role: str | None = None) -> CaseRow:
+    def annotate(self, conn: Connection, case: CaseRow | int, note: str, actor: Actor,
+                 payload: dict[str, Any], role: str | None = None) -> CaseRow:
         """Append a history row that records something without moving the state (warnings, links)."""
         if isinstance(case, int):
-            case = self.load_in(conn, case)
+            case = self.load(conn, case)
         now = self.clock.now()
         if case.updated_at is not None and now < case.updated_at:
             raise ClockBehind(case.id, now, case.updated_at)
@@ -365,13 +349,13 @@ class Cases:
         values = {"state": case.state, "version": seq, "head_hash": row.hash, "updated_at": now,
                   "state_entered_at": case.state_entered_at}
         if not repo.advance(conn, case.id, case.version, values):
-            current = self.load_in(conn, case.id)
+            current = self.load(conn, case.id)
             raise StaleVersion(case.id, case.version, current.version, current.state)
         repo.append_history(conn, row)
         self.notifier.record(conn, task_force=case.task_force_code, definition=self.machine(conn, case.definition_id)
                              .definition, case_id=case.id, number=case.number, title=case.title, seq=seq, cause=note,
                              state=case.state, parties=case.parties, payload=payload, actor_unit=actor.unit, now=now)
-        return self.load_in(conn, case.id)
+        return self.load(conn, case.id)
 
     @staticmethod
     def _permitted(m: CompiledMachine, state: str, event: str, held: frozenset[str]) -> CompiledEvent:
@@ -395,11 +379,10 @@ class Cases:
 
     # --- reading ----------------------------------------------------------------------------
 
-    def allowed_events(self, case: CaseRow | int, actor: Actor) -> list[str]:
-        with self.db.read() as conn:
-            if isinstance(case, int):
-                case = self.load_in(conn, case)
-            return self.machine(conn, case.definition_id).allowed(case.state, actor.roles_on(case.parties))
+    def allowed_events(self, conn: Connection, case: CaseRow | int, actor: Actor) -> list[str]:
+        if isinstance(case, int):
+            case = self.load(conn, case)
+        return self.machine(conn, case.definition_id).allowed(case.state, actor.roles_on(case.parties))
 
     @staticmethod
     def _check_owners(conn: Connection, case_id: int, d: Definition, ops, parties: Mapping[str, list[str]]) -> None:
@@ -417,14 +400,14 @@ class Cases:
                     raise OwnerMissing(spec.owner, d.roles[spec.owner].title or spec.owner, name,
                                        spec.title or name)
 
-    def open_events_in(self, conn: Connection, case: CaseRow | CaseRecord, actor: Actor) -> list[str]:
+    def open_events(self, conn: Connection, case: CaseRow | CaseRecord, actor: Actor) -> list[str]:
         """The events `actor` may fire now: allowed from the state to a role held, less those a guard
         refuses before any field is filled in (a closed objection window, a flag already set). Guards
         on the fields themselves are judged when the event is fired."""
-        return [name for name, refused in self.judged_events_in(conn, case, actor) if refused is None]
+        return [name for name, refused in self.judged_events(conn, case, actor) if refused is None]
 
-    def judged_events_in(self, conn: Connection, case: CaseRow | CaseRecord,
-                         actor: Actor) -> list[tuple[str, str | None]]:
+    def judged_events(self, conn: Connection, case: CaseRow | CaseRecord,
+                      actor: Actor) -> list[tuple[str, str | None]]:
         """Every event the state and `actor`'s roles allow, with the reason a guard that needs no input
         refuses it now (None: open) — so a page can say why a step is not yet possible."""
         m = self.machine(conn, case.definition_id)
@@ -440,16 +423,14 @@ class Cases:
             out.append((name, refused))
         return out
 
-    def history(self, case_id: int) -> list[HistoryRow]:
-        with self.db.read() as conn:
-            self.load_in(conn, case_id)
-            return repo.history_of(conn, case_id)
+    def history(self, conn: Connection, case_id: int) -> list[HistoryRow]:
+        self.load(conn, case_id)
+        return repo.history_of(conn, case_id)
 
-    def replay(self, case_id: int) -> str:
+    def replay(self, conn: Connection, case_id: int) -> str:
         """The state the history leads to, recomputed through the case's definition."""
-        with self.db.read() as conn:
-            case = self.load_in(conn, case_id)
-            return self._replay(self._machines_for(conn, case.definition_id), repo.history_of(conn, case_id))
+        case = self.load(conn, case_id)
+        return self._replay(self._machines_for(conn, case.definition_id), repo.history_of(conn, case_id))
 
     def _machines_for(self, conn: Connection, current: int):
         """(look-up of a definition's machine by id, the case's definition id) for replay."""
@@ -499,14 +480,13 @@ class Cases:
                               f"the case runs on {current}")
         return state
 
-    def verify(self) -> list[str]:
+    def verify(self, conn: Connection) -> list[str]:
         """Replay and re-hash every case; returns the problems found (empty when all is sound)."""
         problems: list[str] = []
-        with self.db.read() as conn:
-            for case_id in repo.all_ids(conn):
-                case = self.load_in(conn, case_id)
-                rows = repo.history_of(conn, case_id)
-                problems.extend(self._verify_case(self._machines_for(conn, case.definition_id), case, rows))
+        for case_id in repo.all_ids(conn):
+            case = self.load(conn, case_id)
+            rows = repo.history_of(conn, case_id)
+            problems.extend(self._verify_case(self._machines_for(conn, case.definition_id), case, rows))
         return problems
 
     def _verify_case(self, machines, case: CaseRow, rows: list[HistoryRow]) -> list[str]:

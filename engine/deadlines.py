@@ -288,6 +288,6 @@ def _recompute_one(cases, conn: Connection, keeper: DeadlineKeeper, case_repo, r
     lead = (case.parties.get(current.due_role) or [None])[0] if current.due_role else None
     case_repo.advance_with(conn, case.id, case.version, {"due_at": current.due_at, "due_role": current.due_role,
                                                          "due_unit": lead})
-    cases.annotate_in(conn, case.id, "deadline_recomputed", SYSTEM_ACTOR,
-                      {"deadline": row.name, "was": row.due_at.isoformat(), "now": due_at.isoformat()})
+    cases.annotate(conn, case.id, "deadline_recomputed", SYSTEM_ACTOR,
+                   {"deadline": row.name, "was": row.due_at.isoformat(), "now": due_at.isoformat()})
     return True

@@ -48,7 +48,7 @@ def export_case(case: CaseRecord, definition: Definition, history: list[HistoryR
     }
 
 
-def export_in(conn: Connection, access: CaseAccess, case_id: int, now: datetime) -> dict[str, Any]:
+def case_export(conn: Connection, access: CaseAccess, case_id: int, now: datetime) -> dict[str, Any]:
     """The export of a case the viewer may read (NotFound otherwise)."""
     case = access.record(conn, case_id)
     return export_case(case, access.machine(conn, case).definition, access.history(conn, case_id),

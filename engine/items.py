@@ -73,8 +73,8 @@ def load_items(cases: Cases, task_force: str, path: Path) -> list[int]:
             lead = next(u for units in item["parties"].values() for u in units)
             if trepo.run_exists(conn, task_force, tag, item["key"], lead):
                 continue
-            case = cases.start_in(conn, task_force=task_force, workflow=workflow, actor=SYSTEM, title=item["title"],
-                                  description=item["description"], parties=item["parties"], payload=item["fields"])
+            case = cases.start(conn, task_force=task_force, workflow=workflow, actor=SYSTEM, title=item["title"],
+                               description=item["description"], parties=item["parties"], payload=item["fields"])
             trepo.record_run(conn, task_force, tag, item["key"], lead, case.id)
             created.append(case.id)
     return created

@@ -79,7 +79,7 @@ def plan(cases: Cases, conn: Connection, *, task_force: str, workflow: str, to_v
         ref = repo.find_by_number(conn, number, task_force)
         if ref is None:
             raise NotFound(f"case {number} not found", case=number)
-        case = cases.load_in(conn, ref.id)
+        case = cases.load(conn, ref.id)
         tf, name, version = _version_of(conn, case.definition_id)
         problem = None
         to_state = mapping.get(case.state, case.state)
@@ -106,7 +106,7 @@ def apply(cases: Cases, conn: Connection, p: Plan, actor: Actor, reason: str = "
     now = cases.clock.now()
     moved = []
     for m in p.moves:
-        case = cases.load_in(conn, m.case_id, lock=True)
+        case = cases.load(conn, m.case_id, lock=True)
         if case.state != m.from_state:
             raise MigrationRefused(f"{case.number} moved to {case.state!r} since the plan was made")
         seq = case.version + 1

@@ -446,9 +446,9 @@ def spawn(ctx: FireContext, *, workflow: str, link: str, items: str | None = Non
                 roles[role] = list(dict.fromkeys([*roles.get(role, []), *units]))
         name = str(_source(ctx, here, record, title) or "") if title else ""
         name = " ".join(name.split())[:300] or f"{here.title}（{n}）"
-        child = ctx.cases.start_in(ctx.conn, task_force=here.task_force_code, workflow=workflow, actor=SYSTEM_ACTOR,
-                                   title=name, parties=roles, payload=payload, named_by=ctx.actor)
-        ctx.cases.link_in(ctx.conn, here.id, child.id, link, event=ctx.event, actor=ctx.actor)
+        child = ctx.cases.start(ctx.conn, task_force=here.task_force_code, workflow=workflow, actor=SYSTEM_ACTOR,
+                                title=name, parties=roles, payload=payload, named_by=ctx.actor)
+        ctx.cases.link(ctx.conn, here.id, child.id, link, event=ctx.event, actor=ctx.actor)
 
 
 @cross_effect("link_case")
@@ -459,7 +459,7 @@ def link_case(ctx: FireContext, *, field: str, kind: str, workflow: str | None =
     if number is None:
         return
     ref = _other(ctx, number, workflow, states, None)
-    ctx.cases.link_in(ctx.conn, ctx.case_id, ref.id, kind, event=ctx.event, actor=ctx.actor)
+    ctx.cases.link(ctx.conn, ctx.case_id, ref.id, kind, event=ctx.event, actor=ctx.actor)
 
 
 @cross_effect("fire_case")
@@ -480,7 +480,7 @@ def fire_case(ctx: FireContext, *, field: str, workflow: str, event: str,
     here = cases_repo.load(ctx.conn, ctx.case_id)
     body = {key: value for key, src in (payload or {}).items()
             if (value := _source(ctx, here, None, src)) is not None}
-    ctx.cases.fire_in(ctx.conn, ref.id, event, SYSTEM_ACTOR, body)
+    ctx.cases.fire(ctx.conn, ref.id, event, SYSTEM_ACTOR, body)
 
 
 @effect("set_due_from")

@@ -70,7 +70,7 @@ def run_due(cases: Cases, *, batch: int = 50, max_batches: int | None = None) ->
 
 def _process(conn: Connection, cases: Cases, timer, report: TickReport) -> None:
     now = cases.clock.now()
-    case = cases.load_in(conn, timer.case_id)
+    case = cases.load(conn, timer.case_id)
     if case.closed:
         if trepo.finish_timer(conn, timer.id, "dropped", now, f"case closed in state {case.state}"):
             report.dropped += 1
@@ -86,32 +86,32 @@ def _process(conn: Connection, cases: Cases, timer, report: TickReport) -> None:
     report.fired_ids.append(timer.id)
     deadline = trepo.get_deadline(conn, case.id, spec.name)
     if timer.action == "warn":
-        cases.annotate_in(conn, case, "deadline_warning", SYSTEM,
-                          {"deadline": spec.name, "title": spec.title, "due_at": deadline.due_at.isoformat()})
+        cases.annotate(conn, case, "deadline_warning", SYSTEM,
+                       {"deadline": spec.name, "title": spec.title, "due_at": deadline.due_at.isoformat()})
         report.fired += 1
         report.warnings += 1
         return
     # expire
     trepo.set_deadline(conn, case.id, spec.name, status="expired")
-    case = cases.annotate_in(conn, case, "deadline_expired", SYSTEM,
-                             {"deadline": spec.name, "title": spec.title, "due_at": deadline.due_at.isoformat()})
+    case = cases.annotate(conn, case, "deadline_expired", SYSTEM,
+                          {"deadline": spec.name, "title": spec.title, "due_at": deadline.due_at.isoformat()})
     report.fired += 1
     report.expired += 1
     if spec.supervise is not None:
         sup = spec.supervise
         parties = {new_role: case.parties.get(here, []) for new_role, here in sup.parties}
-        ladder = cases.start_in(
+        ladder = cases.start(
             conn, task_force=case.task_force_code, workflow=sup.workflow, actor=SYSTEM,
             title=f"督办：{case.title}", parties={r: u for r, u in parties.items() if u},
             payload={"item": case.number, "deadline": spec.title, "due": local_date(deadline.due_at).isoformat()})
         trepo.link(conn, case.id, ladder.id, "supervision", now, spec.name)
-        cases.annotate_in(conn, case, "supervision_opened", SYSTEM, {"ladder_case": ladder.number,
-                                                                     "deadline": spec.name})
+        cases.annotate(conn, case, "supervision_opened", SYSTEM, {"ladder_case": ladder.number,
+                                                                  "deadline": spec.name})
         report.ladders_opened += 1
     if spec.on_expiry is not None:
         allowed = m.allowed(case.state, SYSTEM.roles_on(case.parties))
         if spec.on_expiry in allowed:
-            cases.fire_in(conn, case, spec.on_expiry, SYSTEM, {})
+            cases.fire(conn, case, spec.on_expiry, SYSTEM, {})
         else:
             # The case moved on: record why the event was not fired instead of failing.
             trepo.mark_dropped(conn, timer.id, f"event {spec.on_expiry!r} not allowed in state {case.state!r}; "

@@ -31,10 +31,10 @@ from api.pages.forms import (
 from api.pages.forms import Form as FormState
 from api.pages.render import page
 from api.pages.session import CSRF_FIELD, PageUser, PageUserDep, check_csrf
+from api.read_receipts import record_first_read
 from api.routes.accounts import source_of
 from db.repositories import notices as notices_repo
 from documents import excel, issuing
-from engine.assignment import record_first_read
 from engine.errors import BadPayload, EngineError, GuardFailed, NotFound
 from engine.figures import InContext
 
@@ -219,35 +219,36 @@ async def fire(request: Request, case_id: CaseId, event: Annotated[str, Path(max
 
 def _fire(request: Request, user: PageUser, case_id: int, event: str, raw: dict) -> Response:
     services = _services(request)
+    spec = None
+    state = FormState(values=raw)
     try:
-        with services.db.read() as conn:
+        # One unit of work: the case and its definition are read in the transaction that fires, so the
+        # form is judged against the case the event is applied to. A refused form commits nothing.
+        with services.db.write() as conn:
             record = user.access.record(conn, case_id)
             d = user.access.machine(conn, record).definition
-    except NotFound:
-        return not_found(request)
-    if event not in d.events:
-        return not_found(request)
-    spec = d.events[event]
-    payload, errors = parse(spec.fields, raw)
-    version, good_version = version_of(raw)
-    state = FormState(values=raw, errors=errors)
-    if not good_version:
-        state.message = "页面已过期，请刷新后重试"
-        return _case_page(request, user, case_id, open_event=event, form=state, status=422)
-    if errors:
-        state.message = "请补充或更正标注的内容"
-        return _case_page(request, user, case_id, open_event=event, form=state, status=422)
-    try:
-        with services.db.write() as conn:
-            user.access.fire_in(conn, case_id, event, payload, expected_version=version)
+            if event not in d.events:
+                raise NotFound(f"event {event!r} not found", event=event)
+            spec = d.events[event]
+            payload, state.errors = parse(spec.fields, raw)
+            version, good_version = version_of(raw)
+            if not good_version:
+                state.message = "页面已过期，请刷新后重试"
+            elif state.errors:
+                state.message = "请补充或更正标注的内容"
+            else:
+                user.access.fire(conn, case_id, event, payload, expected_version=version)
     except NotFound:
         return not_found(request)
     except EngineError as err:
+        assert spec is not None  # the engine refuses only once the event is known
         state.message, state.errors = _refusal(err)
         state.title = spec.title or event
         titles = {f.name: f.title or f.name for f in spec.fields}
         state.typed = [(titles.get(k.split(".")[0], k), v if isinstance(v, str) else "、".join(v))
                        for k, v in raw.items() if k != "version" and v not in ("", [])]
+        return _case_page(request, user, case_id, open_event=event, form=state, status=422)
+    if state.message:
         return _case_page(request, user, case_id, open_event=event, form=state, status=422)
     return RedirectResponse(f"/case/{case_id}?done={event}", status_code=303)
 
@@ -281,13 +282,36 @@ async def new_case_submit(request: Request, workflow: Annotated[str, Path(max_le
 
 def _create(request: Request, user: PageUser, workflow: str, raw: dict) -> Response:
     services = _services(request)
-    with services.db.read() as conn:
-        d = views.definition_of(conn, user.access, workflow)
-    if d is None or not set(d.create.roles) & user.viewer.roles:
-        return not_found(request)
-    payload, errors = parse(d.create.fields, raw)
     title = str(raw.get("title", "")).strip()
     description = str(raw.get("description", ""))
+    case, state = None, None
+    try:
+        # One unit of work: the definition the form is judged against is the one the case opens under.
+        # A refused form commits nothing; its page is drawn after the transaction.
+        with services.db.write() as conn:
+            d = views.definition_of(conn, user.access, workflow)
+            if d is None or not set(d.create.roles) & user.viewer.roles:
+                raise NotFound(f"workflow {workflow!r} not found", workflow=workflow)
+            payload, state = _creation_form(d, raw, title, description)
+            if not state.message:
+                parties = {}
+                if raw.get("party_role") and raw.get("party_unit"):
+                    parties[str(raw["party_role"])] = [str(raw["party_unit"])]
+                case = user.access.start(conn, workflow=workflow, title=title, description=description,
+                                         payload=payload, parties=parties or None)
+    except EngineError as err:
+        if state is None:  # no workflow of that name this viewer may open
+            return not_found(request)
+        state.message, state.errors = _refusal(err)
+        return _new_page(request, user, workflow, state, 422)
+    if case is None:
+        return _new_page(request, user, workflow, state, 422)
+    return RedirectResponse(f"/case/{case.id}?done=created", status_code=303)
+
+
+def _creation_form(d, raw: dict, title: str, description: str) -> tuple[dict, FormState]:
+    """The payload a new-case form carries, and the form with its errors marked (a message when any)."""
+    payload, errors = parse(d.create.fields, raw)
     # The checks POST /cases makes (api/schemas/cases.py), so a page stores nothing the API would refuse.
     if not title:
         errors["title"] = "此项必填"
@@ -304,19 +328,7 @@ def _create(request: Request, user: PageUser, workflow: str, raw: dict) -> Respo
         named = [f"{label}{errors[key]}" for key, label in (("description", "说明"), ("party_role", "承办单位"),
                                                             ("party_unit", "承办单位")) if key in errors]
         state.message = "；".join(["请补充或更正标注的内容", *dict.fromkeys(named)])
-        return _new_page(request, user, workflow, state, 422)
-    parties = {}
-    if raw.get("party_role") and raw.get("party_unit"):
-        parties[str(raw["party_role"])] = [str(raw["party_unit"])]
-    try:
-        with services.db.write() as conn:
-            case = user.access.start_in(conn, workflow=workflow, title=title,
-                                        description=description, payload=payload,
-                                        parties=parties or None)
-    except EngineError as err:
-        state.message, state.errors = _refusal(err)
-        return _new_page(request, user, workflow, state, 422)
-    return RedirectResponse(f"/case/{case.id}?done=created", status_code=303)
+    return payload, state
 
 
 @router.post("/case/{case_id}/evidence", response_class=HTMLResponse)
@@ -342,7 +354,7 @@ def _add_evidence(request: Request, user: PageUser, case_id: int, file: Starlett
         return _case_page(request, user, case_id, status=422, evidence_error=_refusal(err)[0])
     try:
         with services.db.write() as conn:
-            services.attachments.add_in(conn, user.access, case_id, received, description)
+            services.attachments.add(conn, user.access, case_id, received, description)
     except NotFound:
         return not_found(request)
     except EngineError as err:

@@ -102,7 +102,7 @@ async def assign(request: Request, case_id: CaseId, user: PageUserDep) -> Respon
             BadAssignee("the form is stale", "页面已过期，请刷新后重试")
         return await run_in_threadpool(_refused, request, user, case_id, err)
     return await run_in_threadpool(_act, request, user, case_id, "assigned",
-                                   lambda conn, w: w.assign_in(conn, case_id, assignee, expected_version=version))
+                                   lambda conn, w: w.assign(conn, case_id, assignee, expected_version=version))
 
 
 @router.post("/case/{case_id}/claim", response_class=HTMLResponse)
@@ -111,7 +111,7 @@ async def claim(request: Request, case_id: CaseId, user: PageUserDep) -> Respons
     check_csrf(user, raw.pop(CSRF_FIELD, None))
     version, _good = version_of(raw)
     return await run_in_threadpool(_act, request, user, case_id, "claimed",
-                                   lambda conn, w: w.claim_in(conn, case_id, expected_version=version))
+                                   lambda conn, w: w.claim(conn, case_id, expected_version=version))
 
 
 @router.post("/case/{case_id}/shares", response_class=HTMLResponse)
@@ -121,7 +121,7 @@ async def share(request: Request, case_id: CaseId, user: PageUserDep) -> Respons
     units = raw.get("units") or []
     units = [units] if isinstance(units, str) else list(units)
     return await run_in_threadpool(_act, request, user, case_id, "shared",
-                                   lambda conn, w: w.share_in(conn, case_id, [str(u)[:60] for u in units]))
+                                   lambda conn, w: w.share(conn, case_id, [str(u)[:60] for u in units]))
 
 
 # --- 我的委托 ------------------------------------------------------------------------------------

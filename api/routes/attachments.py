@@ -67,7 +67,7 @@ def _upload(case_id: int, access, services, file: StarletteUpload, description: 
     received = services.attachments.receive(file.file, file.filename)
     try:
         def action(conn: Connection) -> Reply:
-            row = services.attachments.add_in(conn, access, case_id, received, description)
+            row = services.attachments.add(conn, access, case_id, received, description)
             return Reply(201, AttachmentRead.of(row).model_dump(mode="json"),
                          {"Location": f"/cases/{case_id}/attachments/{row.id}"})
 
@@ -82,7 +82,7 @@ def _upload(case_id: int, access, services, file: StarletteUpload, description: 
             summary="案件的佐证材料 / the case's evidence files")
 def list_attachments(case_id: CaseId, access: AccessDep, services: ServicesDep) -> list[AttachmentRead]:
     with services.db.read() as conn:
-        return [AttachmentRead.of(a) for a in services.attachments.list_in(conn, access, case_id)]
+        return [AttachmentRead.of(a) for a in services.attachments.of_case(conn, access, case_id)]
 
 
 @router.get("/{attachment_id}", response_class=Response, responses={
@@ -92,7 +92,7 @@ def list_attachments(case_id: CaseId, access: AccessDep, services: ServicesDep) 
     **errors(401, 404, 422)}, summary="下载佐证材料 / download an evidence file")
 def download(case_id: CaseId, attachment_id: AttachmentId, access: AccessDep, services: ServicesDep) -> FileResponse:
     with services.db.read() as conn:
-        row, path = services.attachments.get_in(conn, access, case_id, attachment_id)
+        row, path = services.attachments.get(conn, access, case_id, attachment_id)
     if not path.is_file():
         raise ApiError(404, "file_missing", "文件已不在存储中，请联系管理员", "the stored file is missing",
                        sha256=row.sha256)
@@ -110,7 +110,7 @@ def download(case_id: CaseId, attachment_id: AttachmentId, access: AccessDep, se
     summary="图片缩略图 / thumbnail of an image file")
 def thumbnail(case_id: CaseId, attachment_id: AttachmentId, access: AccessDep, services: ServicesDep) -> Response:
     with services.db.read() as conn:
-        row, path = services.attachments.get_in(conn, access, case_id, attachment_id)
+        row, path = services.attachments.get(conn, access, case_id, attachment_id)
     png = thumbnail_png(path) if row.media_type in IMAGE_TYPES and path.is_file() else None
     if png is None:
         raise ApiError(404, "no_thumbnail", "该材料没有缩略图", "this file has no thumbnail")

@@ -15,6 +15,7 @@ from api import idempotency
 from api.deps import AccessDep, ServicesDep
 from api.errors import ApiError
 from api.idempotency import IdempotencyKey, Reply
+from api.read_receipts import record_first_read
 from api.schemas.cases import (
     CaseCreate,
     CaseExport,
@@ -32,10 +33,9 @@ from api.schemas.time import DeadlineRead
 from db.repositories import time as time_repo
 from db.repositories.case_queries import CaseFilter
 from engine.access import CaseAccess
-from engine.assignment import record_first_read
 from engine.deadlines import provisional_dues
 from engine.errors import StaleVersion
-from engine.export import export_in
+from engine.export import case_export
 from engine.localtime import start_of_local_day
 
 router = APIRouter(prefix="/cases", tags=["cases"])
@@ -125,8 +125,8 @@ def list_cases(
 def create_case(body: CaseCreate, access: AccessDep, services: ServicesDep,
                 idempotency_key: IdempotencyKey = None) -> JSONResponse:
     def action(conn: Connection) -> Reply:
-        case = access.start_in(conn, workflow=body.workflow, version=body.version, title=body.title,
-                               description=body.description, parties=body.parties, payload=body.payload)
+        case = access.start(conn, workflow=body.workflow, version=body.version, title=body.title,
+                            description=body.description, parties=body.parties, payload=body.payload)
         return _case_reply(conn, access, case.id, services.clock.now(), 201)
 
     request_hash = idempotency.fingerprint("POST", "/cases", body.model_dump(mode="json"))
@@ -152,8 +152,8 @@ def fire_event(case_id: CaseId, body: EventFire, access: AccessDep, services: Se
 
     def action(conn: Connection) -> Reply:
         if attempt:
-            access.cases.load_in(conn, case_id, lock=True)
-        access.fire_in(conn, case_id, body.event, body.payload, expected_version=expected)
+            access.cases.load(conn, case_id, lock=True)
+        access.fire(conn, case_id, body.event, body.payload, expected_version=expected)
         return _case_reply(conn, access, case_id, services.clock.now(), 200)
 
     request_hash = idempotency.fingerprint("POST", f"/cases/{case_id}/events", body.model_dump(mode="json"), expected)
@@ -195,7 +195,7 @@ def history(case_id: CaseId, access: AccessDep, services: ServicesDep) -> list[H
             summary="导出案件及全部记录（JSON）/ export the case with its whole history")
 def export_case(case_id: CaseId, access: AccessDep, services: ServicesDep) -> JSONResponse:
     with services.db.read() as conn:
-        doc = export_in(conn, access, case_id, services.clock.now())
+        doc = case_export(conn, access, case_id, services.clock.now())
     name = f"{doc['case']['number']}.json"
     disposition = f"attachment; filename=\"case-{case_id}.json\"; filename*=UTF-8''{quote(name)}"
     return JSONResponse(doc, headers={"Content-Disposition": disposition})

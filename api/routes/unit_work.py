@@ -43,7 +43,7 @@ def get_work(case_id: CaseId, access: AccessDep, services: ServicesDep) -> CaseW
              summary="分办或改派给本单位承办人 / assign (or reassign) my unit's part of the case to a colleague")
 def assign(case_id: CaseId, body: AssignmentWrite, access: AccessDep, services: ServicesDep) -> CaseWorkRead:
     with services.db.write() as conn:
-        UnitWork(access).assign_in(conn, case_id, body.assignee_id, expected_version=body.version)
+        UnitWork(access).assign(conn, case_id, body.assignee_id, expected_version=body.version)
         return _work(conn, access, case_id)
 
 
@@ -51,7 +51,7 @@ def assign(case_id: CaseId, body: AssignmentWrite, access: AccessDep, services: 
              summary="认领本单位未分办的事项 / claim an unassigned case of my unit")
 def claim(case_id: CaseId, body: ClaimWrite, access: AccessDep, services: ServicesDep) -> CaseWorkRead:
     with services.db.write() as conn:
-        UnitWork(access).claim_in(conn, case_id, expected_version=body.version)
+        UnitWork(access).claim(conn, case_id, expected_version=body.version)
         return _work(conn, access, case_id)
 
 
@@ -59,7 +59,7 @@ def claim(case_id: CaseId, body: ClaimWrite, access: AccessDep, services: Servic
              summary="抄送其他单位阅知 / share the case with other units for reading")
 def share(case_id: CaseId, body: SharesWrite, access: AccessDep, services: ServicesDep) -> CaseWorkRead:
     with services.db.write() as conn:
-        UnitWork(access).share_in(conn, case_id, body.units)
+        UnitWork(access).share(conn, case_id, body.units)
         return _work(conn, access, case_id)
 
 

@@ -18,6 +18,7 @@ from api.cli import app as cli
 from db.session import Database
 from engine.actors import Actor
 from engine.cases import Cases
+from tests import tx
 from tests.pages.browser import free_port
 
 REPO = Path(__file__).resolve().parents[2]
@@ -48,9 +49,9 @@ def test_init_twice_then_verify(backend, fresh_url):
     db = Database(url)
     try:
         office = Actor.of("o", "two_lakes_office", "office")
-        case = Cases(db).start(task_force="two_lakes", workflow="referral", actor=office, title="清镇市红枫湖沿岸垃圾",
-                               payload={"problem": "沿岸堆放生活垃圾", "cross_city": False})
-        Cases(db).fire(case, "refer", office, {"receiver": "gy_qz_gov", "reason": "属地管理"})
+        case = tx.start(Cases(db), task_force="two_lakes", workflow="referral", actor=office, title="清镇市红枫湖沿岸垃圾",
+                        payload={"problem": "沿岸堆放生活垃圾", "cross_city": False})
+        tx.fire(Cases(db), case, "refer", office, {"receiver": "gy_qz_gov", "reason": "属地管理"})
         ok = runner.invoke(cli, ["verify", "--database-url", url])
         assert ok.exit_code == 0 and "OK: 1 cases" in ok.output
         with db.write() as conn:

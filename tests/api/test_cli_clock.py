@@ -15,6 +15,7 @@ from engine.cases import Cases
 from engine.clock import FixedClock
 from engine.publishing import load_task_force
 from engine.scheduler import claim_clock
+from tests import tx
 from tests.conftest import FIXTURES, A, end_of, local
 
 runner = CliRunner()
@@ -71,7 +72,7 @@ def test_fire_as_an_account_goes_through_the_apis_checks(backend, fresh_url):
     try:
         with db.write() as conn:
             load_task_force(conn, FIXTURES / "toy", FixedClock(datetime(2026, 1, 1, tzinfo=UTC)))
-        case = Cases(db, FixedClock(local(2026, 3, 2, 10))).start(
+        case = tx.start(Cases(db, FixedClock(local(2026, 3, 2, 10))),
             task_force="toy", workflow="ticket", actor=A, title="脚本更正", payload={"summary": "s"})
         for user, unit in (("alice", "t_a_bureau"), ("zhao", "t_b_gov")):
             made = runner.invoke(cli, ["user", "add", user, "--unit", unit, "--role", "member", "--task-force", "toy",
@@ -83,7 +84,7 @@ def test_fire_as_an_account_goes_through_the_apis_checks(backend, fresh_url):
         assert fired.exit_code == 0, fired.output
         assert f"case {case.number} is now in state assigned (version 2)" in fired.output
         assert "已办理" in fired.output
-        after = Cases(db).get(case.id)
+        after = tx.load(Cases(db), case.id)
         # The date typed as text was read as the page form reads it: the due date is that day's end.
         assert after.parties["handler"] == ["t_b_bureau"] and after.due_at == end_of(2026, 3, 10)
 
@@ -101,6 +102,6 @@ def test_fire_as_an_account_goes_through_the_apis_checks(backend, fresh_url):
         assert unseen.exit_code == 2 and "may not see it" in unseen.output
         nobody = runner.invoke(cli, ["fire", case.number, "note", "--as", "ghost", "--database-url", url])
         assert nobody.exit_code == 2 and "no active account 'ghost'" in nobody.output
-        assert Cases(db).get(case.id).version == 2  # nothing refused was written
+        assert tx.load(Cases(db), case.id).version == 2  # nothing refused was written
     finally:
         db.dispose()

@@ -9,6 +9,7 @@ import pytest
 
 from engine.cases import Cases
 from engine.localtime import LOCAL_TZ
+from tests import tx
 from tests.api.conftest import PASSWORD
 
 COLLEAGUES = {"qz_zhang": "张三（清镇）", "qz_li": "李四（清镇）"}
@@ -97,7 +98,7 @@ def test_assign_act_delegate_share_read_over_the_api(api, client, login, colleag
     assert r.status_code == 403 and r.json()["code"] == "not_acting_unit"
     notes = [h["event"] for h in api.get("gy_qz_gov", f"/cases/{cid}/history").json() if h["kind"] == "note"]
     assert notes == ["assigned", "shared", "read"]
-    assert Cases(db, clock).verify() == []
+    assert tx.verify(Cases(db, clock)) == []
 
     # Cancelling: only the delegator or the delegate; another account is told "not found".
     did = held[0]["id"]

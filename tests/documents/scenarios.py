@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from engine.actors import Actor
 from engine.cases import Cases
+from tests import tx
 
 OFFICE = Actor.of("d-office-1", "d_office", "office", "office_head", "convenor", name="专班办公室刘洋")
 PROCURATOR = Actor.of("d-proc-1", "d_a_jcy", "procurator", name="甲市检察院周敏")
@@ -31,7 +32,7 @@ def decision(i: int) -> dict[str, object]:
 
 def meeting(cases: Cases, *, decisions: int = 5, summary_paragraphs: int = 2):
     """A joint meeting: notified (meeting_notice), held, decided, minuted (minutes)."""
-    case = cases.start(task_force="docs", workflow="meeting", actor=OFFICE, title="2026年第一季度专题会议", payload={
+    case = tx.start(cases, task_force="docs", workflow="meeting", actor=OFFICE, title="2026年第一季度专题会议", payload={
         "meeting_name": "2026年第一季度跨界水源地保护专题会议",
         "meeting_at": "2026-03-12T09:30:00+08:00",
         "venue": "甲市水务局三楼会议室",
@@ -41,8 +42,8 @@ def meeting(cases: Cases, *, decisions: int = 5, summary_paragraphs: int = 2):
         "reply_by": "2026-03-09",
         "contact": "刘洋，电话0851-12345678",
     })
-    case = cases.fire(case, "notify", OFFICE, {"copy_to": ["d_a_gov", "d_b_gov"]})
-    case = cases.fire(case, "hold", OFFICE, {
+    case = tx.fire(cases, case, "notify", OFFICE, {"copy_to": ["d_a_gov", "d_b_gov"]})
+    case = tx.fire(cases, case, "hold", OFFICE, {
         "chair": "甲市人民政府副市长王建国",
         "attendees": ["d_a_water", "d_a_eco", "d_b_eco", "d_b_agri", "清水县人民政府副县长李明"],
         "absentees": ["d_b_xs_gov"],
@@ -54,16 +55,16 @@ def meeting(cases: Cases, *, decisions: int = 5, summary_paragraphs: int = 2):
         ],
     })
     for i in range(decisions):
-        case = cases.fire(case, "decide", OFFICE, decision(i))
-    return cases.fire(case, "issue_minutes", OFFICE, {"copy_to": ["d_a_gov", "d_b_gov"]})
+        case = tx.fire(cases, case, "decide", OFFICE, decision(i))
+    return tx.fire(cases, case, "issue_minutes", OFFICE, {"copy_to": ["d_a_gov", "d_b_gov"]})
 
 
 def referral(cases: Cases):
     """A two-lakes referral (the real workflow): referred, which issues its referral_letter."""
-    case = cases.start(task_force="two_lakes", workflow="referral", actor=TWO_LAKES_OFFICE, title="红枫湖清镇段沿岸生活垃圾堆放",
-                       payload={"problem": "联合排查发现红枫湖清镇段右岸约200米范围内堆放生活垃圾，部分已入水",
-                                "location": "清镇市红枫湖镇右二村沿岸", "cross_city": False})
-    return cases.fire(case, "refer", TWO_LAKES_OFFICE, {
+    case = tx.start(cases, task_force="two_lakes", workflow="referral", actor=TWO_LAKES_OFFICE, title="红枫湖清镇段沿岸生活垃圾堆放",
+                    payload={"problem": "联合排查发现红枫湖清镇段右岸约200米范围内堆放生活垃圾，部分已入水",
+                             "location": "清镇市红枫湖镇右二村沿岸", "cross_city": False})
+    return tx.fire(cases, case, "refer", TWO_LAKES_OFFICE, {
         "receiver": "gy_qz_gov", "reason": "问题位于清镇市辖区，属地政府负责辖区环境卫生整治",
         "due": "2026-03-31"})
 
@@ -93,21 +94,21 @@ PLAN_BODY = [
 
 def rectification(cases: Cases, *, problems: int = 60):
     """A rectification plan with its problem list (rectification_plan), then the look-back."""
-    case = cases.start(task_force="docs", workflow="rectification", actor=OFFICE, title="跨界水源地环境问题整改",
-                       payload={"plan_name": "跨界饮用水水源地环境问题整改方案", "responsible_unit": "d_a_qs_gov"})
+    case = tx.start(cases, task_force="docs", workflow="rectification", actor=OFFICE, title="跨界水源地环境问题整改",
+                    payload={"plan_name": "跨界饮用水水源地环境问题整改方案", "responsible_unit": "d_a_qs_gov"})
     for i in range(problems):
-        case = cases.fire(case, "add_problem", OFFICE, problem(i))
-    case = cases.fire(case, "issue_plan", OFFICE, {"plan_body": PLAN_BODY, "copy_to": ["d_a_gov", "d_b_gov"],
-                                                   "due": "2026-03-20"})
-    case = cases.fire(case, "lookback", OFFICE, {"problem_no": 1, "finding": "排污口已封堵，未发现反弹", "done": True})
-    return cases.fire(case, "lookback", OFFICE, {"problem_no": 2, "finding": "管网尚未接通", "done": False,
-                                                 "remark": "申请延期至6月底"})
+        case = tx.fire(cases, case, "add_problem", OFFICE, problem(i))
+    case = tx.fire(cases, case, "issue_plan", OFFICE, {"plan_body": PLAN_BODY, "copy_to": ["d_a_gov", "d_b_gov"],
+                                                       "due": "2026-03-20"})
+    case = tx.fire(cases, case, "lookback", OFFICE, {"problem_no": 1, "finding": "排污口已封堵，未发现反弹", "done": True})
+    return tx.fire(cases, case, "lookback", OFFICE, {"problem_no": 2, "finding": "管网尚未接通", "done": False,
+                                                     "remark": "申请延期至6月底"})
 
 
 def supervise(cases: Cases, case, level: str):
     """One rung of the supervision ladder (supervision_notice)."""
     days = {"blue": "将于3日后到期", "yellow": "已逾期5个工作日", "red": "已逾期12个工作日"}[level]
-    return cases.fire(case, "supervise", OFFICE, {
+    return tx.fire(cases, case, "supervise", OFFICE, {
         "supervision_level": level,
         "supervision_situation": f"该整改事项{days}，问题清单第2项管网尚未接通",
         "supervision_demand": "请主要负责同志亲自研究部署，倒排工期，确保按期完成整改",
@@ -116,7 +117,7 @@ def supervise(cases: Cases, case, level: str):
 
 
 def circulate(cases: Cases, case):
-    return cases.fire(case, "circulate", OFFICE, {
+    return tx.fire(cases, case, "circulate", OFFICE, {
         "circular_title": "关于跨界水源地环境问题整改进展情况的通报",
         "circular_body": ["截至3月底，问题清单所列问题已整改销号2个，清水县人民政府承担的整改任务进展缓慢。",
                           "一、存在问题", "部分问题整改逾期，且未按要求报送延期申请。",
@@ -126,7 +127,7 @@ def circulate(cases: Cases, case):
 
 
 def summon(cases: Cases, case):
-    return cases.fire(case, "summon", OFFICE, {
+    return tx.fire(cases, case, "summon", OFFICE, {
         "summons_at": "2026-04-15T15:00:00+08:00", "summons_venue": "甲市人民政府第二会议室",
         "summons_host": "甲市人民政府副市长王建国", "summoned_unit": "d_a_qs_gov",
         "summoned_person": "清水县人民政府县长赵刚", "summons_recorder": "专班办公室刘洋",
@@ -146,36 +147,36 @@ RECOMMENDATION_POINTS = [
 
 def recommendation(cases: Cases):
     """A procuratorial recommendation served, replied to, assessed (procuratorial_followup)."""
-    case = cases.start(task_force="docs", workflow="recommendation", actor=PROCURATOR, title="清水县水源地生活污水直排",
-                       payload={"recommendation_no": "甲检行公建〔2026〕3号", "agency": "d_a_eco",
-                                "recommendation_points": RECOMMENDATION_POINTS, "served_on": "2026-01-05",
-                                "procurator_name": "周敏"})
-    case = cases.fire(case, "receive_reply", PROCURATOR, {"reply_received_on": "2026-02-27",
-                                                          "reply_summary": "已封堵排污口2处，立案查处1起"})
-    case = cases.fire(case, "assess_point", PROCURATOR, {"point": 1, "state": "已落实", "note": "现场核实已封堵"})
-    case = cases.fire(case, "assess_point", PROCURATOR, {"point": 2, "state": "正在落实"})
-    return cases.fire(case, "record_followup", PROCURATOR)
+    case = tx.start(cases, task_force="docs", workflow="recommendation", actor=PROCURATOR, title="清水县水源地生活污水直排",
+                    payload={"recommendation_no": "甲检行公建〔2026〕3号", "agency": "d_a_eco",
+                             "recommendation_points": RECOMMENDATION_POINTS, "served_on": "2026-01-05",
+                             "procurator_name": "周敏"})
+    case = tx.fire(cases, case, "receive_reply", PROCURATOR, {"reply_received_on": "2026-02-27",
+                                                              "reply_summary": "已封堵排污口2处，立案查处1起"})
+    case = tx.fire(cases, case, "assess_point", PROCURATOR, {"point": 1, "state": "已落实", "note": "现场核实已封堵"})
+    case = tx.fire(cases, case, "assess_point", PROCURATOR, {"point": 2, "state": "正在落实"})
+    return tx.fire(cases, case, "record_followup", PROCURATOR)
 
 
 def joint_meeting(cases: Cases):
     """A meeting recorded as the two-lakes meeting workflow records it (see joint_meeting.v1.yaml)."""
-    case = cases.start(task_force="docs", workflow="joint_meeting", actor=OFFICE, title="2026年第一季度联席会议专题会议",
-                       payload={"kind": "topical", "period": "2026年第一季度", "due": "2026-03-31",
-                                "topic": "研究跨界断面水质异常问题"})
-    case = cases.fire(case, "issue_notice", OFFICE, {"meeting_at": "2026-03-20T14:30:00+08:00", "place": "乙市生态环境局会议室",
-                                                     "agenda": "通报水质监测情况\n研究异常断面整改措施"})
-    case = cases.fire(case, "hold", OFFICE, {"attendees": ["d_a_water", "d_b_eco"], "held_at": "2026-03-20T14:30:00+08:00"})
-    case = cases.fire(case, "draft_minutes", OFFICE, {"summary": "会议通报了第一季度水质监测情况。\n会议要求加密监测。"})
-    return cases.fire(case, "issue_minutes", OFFICE)
+    case = tx.start(cases, task_force="docs", workflow="joint_meeting", actor=OFFICE, title="2026年第一季度联席会议专题会议",
+                    payload={"kind": "topical", "period": "2026年第一季度", "due": "2026-03-31",
+                             "topic": "研究跨界断面水质异常问题"})
+    case = tx.fire(cases, case, "issue_notice", OFFICE, {"meeting_at": "2026-03-20T14:30:00+08:00", "place": "乙市生态环境局会议室",
+                                                         "agenda": "通报水质监测情况\n研究异常断面整改措施"})
+    case = tx.fire(cases, case, "hold", OFFICE, {"attendees": ["d_a_water", "d_b_eco"], "held_at": "2026-03-20T14:30:00+08:00"})
+    case = tx.fire(cases, case, "draft_minutes", OFFICE, {"summary": "会议通报了第一季度水质监测情况。\n会议要求加密监测。"})
+    return tx.fire(cases, case, "issue_minutes", OFFICE)
 
 
 def ladder(cases: Cases):
     """An overdue item climbing the two-lakes supervision ladder (see supervision.v1.yaml)."""
-    case = cases.start(task_force="docs", workflow="supervision", actor=OFFICE, title="清水县政府：排污口封堵逾期",
-                       parties={"supervised": ["d_a_qs_gov"]},
-                       payload={"item": "红枫湖二级保护区排污口封堵", "deadline": "办理期限", "due": "2026-02-20"})
+    case = tx.start(cases, task_force="docs", workflow="supervision", actor=OFFICE, title="清水县政府：排污口封堵逾期",
+                    parties={"supervised": ["d_a_qs_gov"]},
+                    payload={"item": "红枫湖二级保护区排污口封堵", "deadline": "办理期限", "due": "2026-02-20"})
     for event in ("yellow", "approve_red", "approve_circular"):
-        case = cases.fire(case, event, OFFICE)
-    return cases.fire(case, "approve_summons", OFFICE, {"summoned": "清水县人民政府县长赵刚",
-                                                        "measures": "5月15日前完成封堵\n每周报送进展",
-                                                        "new_due": "2026-05-15"})
+        case = tx.fire(cases, case, event, OFFICE)
+    return tx.fire(cases, case, "approve_summons", OFFICE, {"summoned": "清水县人民政府县长赵刚",
+                                                            "measures": "5月15日前完成封堵\n每周报送进展",
+                                                            "new_due": "2026-05-15"})

@@ -7,6 +7,7 @@ import io
 from openpyxl import load_workbook
 
 from documents import excel, records
+from tests import tx
 from tests.documents import scenarios
 
 
@@ -18,7 +19,7 @@ def sheet(data: bytes):
 
 def test_lookback_table_has_exactly_the_seed_columns(db, cases):
     case = scenarios.rectification(cases, problems=3)
-    case = cases.fire(case, "lookback", scenarios.OFFICE, {"problem_no": 2, "finding": "管网已接通", "done": True})
+    case = tx.fire(cases, case, "lookback", scenarios.OFFICE, {"problem_no": 2, "finding": "管网已接通", "done": True})
     with db.read() as conn:
         ws = sheet(excel.lookback_xlsx(records.load(conn, case.id)))
     rows = [list(r) for r in ws.iter_rows(values_only=True)]

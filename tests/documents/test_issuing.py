@@ -17,6 +17,7 @@ from db.repositories import outbox
 from db.session import Database
 from documents import contexts, issuing, records, render
 from documents.outbox import BACKOFF, process_pending
+from tests import tx
 from tests.conftest import A, B
 from tests.documents import scenarios
 
@@ -119,7 +120,7 @@ def test_events_do_not_wait_for_a_render(db, cases, clock, monkeypatch):
 
     def render_while_firing(template, context):
         with ThreadPoolExecutor(1) as pool:
-            fired.append(pool.submit(cases.fire, other.id, "close", scenarios.OFFICE).result(timeout=5))
+            fired.append(pool.submit(tx.fire, cases, other.id, "close", scenarios.OFFICE).result(timeout=5))
         return f"%PDF-1.7 {context['doc_number']}".encode()
 
     monkeypatch.setattr(render, "render_pdf", render_while_firing)
@@ -156,10 +157,10 @@ def test_failed_render_is_retried_and_recorded_without_losing_a_number(db, cases
 
 
 def test_a_kind_that_keeps_failing_is_kept_as_failed_and_the_event_stands(db, cases, clock):
-    ticket = cases.start(task_force="toy", workflow="ticket", actor=A, title="工单", payload={"summary": "测试"})
-    ticket = cases.fire(ticket, "assign", A, {"handler": "t_b_bureau"})
-    ticket = cases.fire(ticket, "start", B)
-    ticket = cases.fire(ticket, "finish", B, {"result": "完成"})  # issues "receipt", which has no builder
+    ticket = tx.start(cases, task_force="toy", workflow="ticket", actor=A, title="工单", payload={"summary": "测试"})
+    ticket = tx.fire(cases, ticket, "assign", A, {"handler": "t_b_bureau"})
+    ticket = tx.fire(cases, ticket, "start", B)
+    ticket = tx.fire(cases, ticket, "finish", B, {"result": "完成"})  # issues "receipt", which has no builder
     assert ticket.state == "done"
     for _ in range(3):
         outcome = process_pending(db, clock, max_attempts=3)
@@ -168,7 +169,7 @@ def test_a_kind_that_keeps_failing_is_kept_as_failed_and_the_event_stands(db, ca
     (_, status, attempts, error, _), = outbox_rows(db)
     assert (status, attempts) == ("failed", 3) and "no builder for document kind 'receipt'" in error
     assert process_pending(db, clock) == type(outcome)((), ())
-    assert cases.get(ticket.id).state == "done"
+    assert tx.load(cases, ticket.id).state == "done"
     with db.read() as conn:
         assert conn.execute(select(Sequence.scope)).scalars().all() == ["case:toy:工单"]
 

@@ -203,8 +203,8 @@ def _try(cases, db, place: Place, unit: str, actor_unit: str):
                        for f in d.create.fields if f.required}
         try:
             with db.write() as conn:
-                cases.start_in(conn, task_force=place.task_force, workflow=d.name, version=d.version, actor=actor,
-                               title="授权测试", parties=parties, payload=payload)
+                cases.start(conn, task_force=place.task_force, workflow=d.name, version=d.version, actor=actor,
+                            title="授权测试", parties=parties, payload=payload)
                 raise _Rollback
         except _Rollback:
             return None
@@ -228,7 +228,7 @@ def _try(cases, db, place: Place, unit: str, actor_unit: str):
                    datetime(2026, 1, 1, tzinfo=UTC))
     try:
         with db.write() as conn:
-            cases.fire_in(conn, case, ev.name, actor, payload)
+            cases.fire(conn, case, ev.name, actor, payload)
             raise _Rollback
     except _Rollback:
         return None

@@ -18,6 +18,7 @@ from engine.clock import FixedClock
 from engine.ical import feed
 from engine.scheduler import schedule, tick
 from engine.views import due_items, scorecards
+from tests import tx
 from tests.conftest import end_of, local
 from workflows import ROOT
 
@@ -94,14 +95,14 @@ def test_a_simulated_year_of_the_two_lakes(db):
         from engine.views import links
         ((_, kind, ladder_id, _),) = links(conn, item)
     assert kind == "supervision"
-    steps = [(r.event, r.at.astimezone(local(2026, 1, 1).tzinfo).date()) for r in cases.history(ladder_id)
+    steps = [(r.event, r.at.astimezone(local(2026, 1, 1).tzinfo).date()) for r in tx.history(cases, ladder_id)
              if r.kind != "note"]
     # Due at the end of Tue 10 Feb: the reminder that same day (its deadline fires on its own day, not
     # the next); yellow 2 working days later, at the end of Thu 12 Feb; red proposed 7 working days
     # after that: Fri 13, Sat 14 (调休), then 15–23 Feb off (春节), 24, 25, 26, 27 and Sat 28 Feb (调休).
     assert steps == [("create", date(2026, 2, 10)), ("yellow", date(2026, 2, 12)), ("propose_red", date(2026, 2, 28))]
-    assert cases.get(ladder_id).state == "red_proposed"
-    assert cases.verify() == []
+    assert tx.load(cases, ladder_id).state == "red_proposed"
+    assert tx.verify(cases) == []
 
     with db.read() as conn:
         overdue = due_items(conn, end_of(2026, 12, 31), task_force="two_lakes", overdue_only=True)

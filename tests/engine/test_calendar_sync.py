@@ -16,6 +16,7 @@ from engine.calendar_sync import VERSION_KEY, store_calendar, sync_calendar
 from engine.cases import Cases
 from engine.clock import FixedClock
 from engine.deadlines import provisional_dues
+from tests import tx
 from tests.conftest import A, B, end_of, local
 from workflows import ROOT
 
@@ -47,9 +48,9 @@ def pending(db, case_id):
 
 
 def working_ticket(cases):
-    case = cases.start(task_force="toy", workflow="ticket", actor=A, title="跨年期限", payload={"summary": "s"})
-    case = cases.fire(case, "assign", A, {"handler": "t_b_bureau"})
-    return cases.fire(case, "start", B)
+    case = tx.start(cases, task_force="toy", workflow="ticket", actor=A, title="跨年期限", payload={"summary": "s"})
+    case = tx.fire(cases, case, "assign", A, {"handler": "t_b_bureau"})
+    return tx.fire(cases, case, "start", B)
 
 
 def test_a_process_started_before_the_year_sees_it_once_init_stores_it(db, fixed, tmp_path):
@@ -76,7 +77,7 @@ def test_a_process_started_before_the_year_sees_it_once_init_stores_it(db, fixed
     started = local(2026, 12, 28, 10).astimezone(UTC)
     assert pending(db, case.id) == sorted([("expire", end_of(2027, 1, 5)),
                                            ("warn", started + (end_of(2027, 1, 5) - started) * 0.5)])
-    assert running.get(case.id).due_at == end_of(2027, 1, 5)
+    assert tx.load(running, case.id).due_at == end_of(2027, 1, 5)
     with db.read() as conn:
         assert provisional_dues(conn, [case.id]) == {}
 
@@ -86,7 +87,7 @@ def test_a_process_started_before_the_year_sees_it_once_init_stores_it(db, fixed
     assert running.deadlines.calendar_version == version["version"]
     later = working_ticket(running)
     assert (fix_by(db, later.id).due_at, fix_by(db, later.id).provisional) == (end_of(2027, 1, 5), False)
-    assert running.verify() == []
+    assert tx.verify(running) == []
 
 
 def test_the_clock_round_itself_recomputes_and_is_cheap_when_nothing_changed(db, fixed):
@@ -104,10 +105,10 @@ def test_the_clock_round_itself_recomputes_and_is_cheap_when_nothing_changed(db,
     assert sync_calendar(running) == 1
     row = fix_by(db, case.id)
     assert (row.due_at, row.provisional) == (end_of(2027, 1, 5), False)
-    notes = [h.payload for h in running.history(case.id) if h.event == "deadline_recomputed"]
+    notes = [h.payload for h in tx.history(running, case.id) if h.event == "deadline_recomputed"]
     assert notes == [{"deadline": "fix_by", "was": end_of(2027, 1, 4).isoformat(),
                       "now": end_of(2027, 1, 5).isoformat()}]
-    assert sync_calendar(running) == 0 and len(running.history(case.id)) == 4  # create, assign, start, note
+    assert sync_calendar(running) == 0 and len(tx.history(running, case.id)) == 4  # create, assign, start, note
 
     # A corrected year moves the version, and every process rebuilds again.
     changed = YearSchedule.from_mapping({"year": 2027, "source": "测试（更正）", "holidays": [
@@ -136,5 +137,5 @@ def test_tick_takes_a_published_year_up_at_the_start_of_its_day(db, fixed, tmp_p
         store_calendar(conn, WorkCalendar([schedule]))
     tick(running, fixed, tmp_path, date(2026, 12, 29), start=date(2026, 12, 29))  # no cadences under tmp_path
     assert (fix_by(db, case.id).due_at, fix_by(db, case.id).provisional) == (end_of(2027, 1, 5), False)
-    (note,) = [h for h in running.history(case.id) if h.event == "deadline_recomputed"]
+    (note,) = [h for h in tx.history(running, case.id) if h.event == "deadline_recomputed"]
     assert note.at == local_midnight(date(2026, 12, 29))  # dated in simulated time, not the machine's

@@ -9,11 +9,12 @@ from sqlalchemy import select
 from db.models import CaseHistory, Deadline
 from engine.actors import Actor
 from engine.errors import StaleVersion
+from tests import tx
 from tests.conftest import OFFICE, A
 
 
 def test_eight_threads_one_winner_per_version(cases, db):
-    case = cases.start(task_force="toy", workflow="ticket", actor=A, title="并发测试", payload={"summary": "s"})
+    case = tx.start(cases, task_force="toy", workflow="ticket", actor=A, title="并发测试", payload={"summary": "s"})
     rounds, threads_n = 25, 8
     wins: list[tuple[int, int]] = []  # (version won, thread)
     stale = [0] * threads_n
@@ -24,10 +25,10 @@ def test_eight_threads_one_winner_per_version(cases, db):
         actor = OFFICE if i % 2 else A
         for _ in range(rounds):
             barrier.wait()
-            seen = cases.get(case.id)  # every thread reads the same version, then all write
+            seen = tx.load(cases, case.id)  # every thread reads the same version, then all write
             barrier.wait()
             try:
-                moved = cases.fire(seen, "note", actor, {"text": f"线程{i}"})
+                moved = tx.fire(cases, seen, "note", actor, {"text": f"线程{i}"})
             except StaleVersion as exc:
                 assert exc.current_version > seen.version
                 stale[i] += 1
@@ -52,8 +53,8 @@ def test_eight_threads_one_winner_per_version(cases, db):
     # The history row of each version is the winner's own write.
     by_version = {v: f"线程{i}" for v, i in wins}
     assert all(r.payload["text"] == by_version[r.seq] for r in rows[1:])
-    assert cases.get(case.id).version == rounds + 1
-    assert cases.verify() == []
+    assert tx.load(cases, case.id).version == rounds + 1
+    assert tx.verify(cases) == []
 
 
 def test_racing_an_event_that_starts_deadlines_loses_on_the_version_not_on_a_key(cases, db):
@@ -62,8 +63,8 @@ def test_racing_an_event_that_starts_deadlines_loses_on_the_version_not_on_a_key
     referrer = Actor.of("ref", "gy_sthjj", "member")
     threads_n, rounds = 8, 6
     for r in range(rounds):
-        case = cases.start(task_force="two_lakes", workflow="referral", actor=referrer, title=f"并发移送{r}",
-                           payload={"problem": "沿岸堆放生活垃圾"})
+        case = tx.start(cases, task_force="two_lakes", workflow="referral", actor=referrer, title=f"并发移送{r}",
+                        payload={"problem": "沿岸堆放生活垃圾"})
         barrier = threading.Barrier(threads_n)
         outcomes: list[str] = []
         lock = threading.Lock()
@@ -71,7 +72,7 @@ def test_racing_an_event_that_starts_deadlines_loses_on_the_version_not_on_a_key
         def worker(i: int, case=case, barrier=barrier, outcomes=outcomes, lock=lock) -> None:
             barrier.wait()
             try:
-                cases.fire(case, "refer", referrer, {"receiver": "gy_qz_gov", "reason": f"线程{i}"})
+                tx.fire(cases, case, "refer", referrer, {"receiver": "gy_qz_gov", "reason": f"线程{i}"})
                 got = "won"
             except StaleVersion:
                 got = "stale"
@@ -87,5 +88,5 @@ def test_racing_an_event_that_starts_deadlines_loses_on_the_version_not_on_a_key
         with db.read() as conn:
             names = conn.execute(select(Deadline.name).where(Deadline.case_id == case.id)).scalars().all()
         assert sorted(names) == ["acceptance", "objection_window"]
-        assert cases.get(case.id).version == 2
-    assert cases.verify() == []
+        assert tx.load(cases, case.id).version == 2
+    assert tx.verify(cases) == []

@@ -14,6 +14,7 @@ from engine.errors import BadPayload, DefinitionError, GuardFailed
 from engine.loader import load_definition
 from engine.publishing import _check_cross
 from engine.views import links
+from tests import tx
 from tests.conftest import OFFICE, A, B, end_of
 
 TASKS = [
@@ -24,7 +25,7 @@ TASKS = [
 
 
 def batch(cases, kind="small", **payload):
-    return cases.start(task_force="toy", workflow="batch", actor=A, title="批次", payload={"kind": kind, **payload})
+    return tx.start(cases, task_force="toy", workflow="batch", actor=A, title="批次", payload={"kind": kind, **payload})
 
 
 def linked(db, case_id):
@@ -40,11 +41,11 @@ def link_rows(db):
 
 def test_spawn_opens_one_linked_case_per_record(cases, db):
     parent = batch(cases, due="2026-04-30")
-    parent = cases.fire(parent.id, "issue", A, {"tasks": TASKS})
+    parent = tx.fire(cases, parent.id, "issue", A, {"tasks": TASKS})
     assert parent.state == "issued" and parent.data["tasks"][0]["helpers"] == ["t_b_gov"]
     found = linked(db, parent.id)
     assert [(d, k) for d, k, _, _ in found] == [("to", "task"), ("to", "task"), ("to", "own_task")]
-    first, second, own = (cases.get(other) for _, _, other, _ in found)
+    first, second, own = (tx.load(cases, other) for _, _, other, _ in found)
     assert first.title == "清理沿岸垃圾" and first.state == "todo"
     assert first.parties == {"origin": ["t_a_bureau"], "doer": ["t_b_bureau"], "helper": ["t_b_gov"]}
     assert first.data == {"due": "2026-03-31", "note": "清理沿岸垃圾", "source": parent.number, "kind": "outside"}
@@ -55,38 +56,38 @@ def test_spawn_opens_one_linked_case_per_record(cases, db):
     # `@actor`: the unit that fired the event.
     assert own.parties == {"doer": ["t_a_bureau"]}
     # The parent's history: its event, then one note per link; each child: created, then linked.
-    rows = cases.history(parent.id)
+    rows = tx.history(cases, parent.id)
     assert [(r.kind, r.event) for r in rows] == [("create", "create"), ("event", "issue")] + [("note", "linked")] * 3
     assert rows[2].payload == {"kind": "task", "to": first.number, "by": "issue"}
-    child = cases.history(first.id)
+    child = tx.history(cases, first.id)
     assert [(r.kind, r.event, r.actor_id) for r in child] == [("create", "create", "system"),
                                                              ("note", "linked", "a-1")]
     assert child[1].payload == {"kind": "task", "from": parent.number, "by": "issue"}
-    assert cases.get(parent.id).version == 5
-    assert cases.verify() == []
+    assert tx.load(cases, parent.id).version == 5
+    assert tx.verify(cases) == []
 
 
 def test_a_case_waits_for_the_cases_it_opened(cases):
-    parent = cases.fire(batch(cases).id, "issue", A, {"tasks": TASKS[:1]})
+    parent = tx.fire(cases, batch(cases).id, "issue", A, {"tasks": TASKS[:1]})
     with pytest.raises(GuardFailed, match="still open"):
-        cases.fire(parent.id, "close", A)
+        tx.fire(cases, parent.id, "close", A)
     (_, _, child, _), = linked(cases.db, parent.id)
-    cases.fire(child, "finish", B)
-    assert cases.fire(parent.id, "close", A).state == "closed"
+    tx.fire(cases, child, "finish", B)
+    assert tx.fire(cases, parent.id, "close", A).state == "closed"
 
 
 def test_link_and_fire_on_a_named_case(cases, db):
-    parent = cases.fire(batch(cases).id, "issue", A, {"tasks": TASKS[:1]})
+    parent = tx.fire(cases, batch(cases).id, "issue", A, {"tasks": TASKS[:1]})
     (_, _, child_id, number), = linked(db, parent.id)
-    parent = cases.fire(parent.id, "poke", OFFICE, {"chore": number, "note": "请加快"})
-    child = cases.get(child_id)
+    parent = tx.fire(cases, parent.id, "poke", OFFICE, {"chore": number, "note": "请加快"})
+    child = tx.load(cases, child_id)
     assert child.data["nudges"] == 1
-    rows = cases.history(child_id)
+    rows = tx.history(cases, child_id)
     assert [(r.kind, r.event) for r in rows[-3:]] == [("note", "linked"), ("note", "linked"), ("event", "nudge")]
     assert rows[-1].actor_id == "system" and rows[-1].payload == {"note": "请加快", "from_case": parent.number}
     assert [k for _, _, k in link_rows(db)] == ["task", "poked"]
-    assert [r.event for r in cases.history(parent.id)][-2:] == ["poke", "linked"]
-    assert cases.verify() == []
+    assert [r.event for r in tx.history(cases, parent.id)][-2:] == ["poke", "linked"]
+    assert tx.verify(cases) == []
 
 
 @pytest.mark.parametrize(("chore", "message"), [
@@ -96,24 +97,24 @@ def test_link_and_fire_on_a_named_case(cases, db):
     ("done", "cannot take 'nudge' in state 'done'"),
 ])
 def test_a_bad_case_reference_is_refused_and_nothing_is_written(cases, db, chore, message):
-    parent = cases.fire(batch(cases).id, "issue", A, {"tasks": TASKS[:1]})
+    parent = tx.fire(cases, batch(cases).id, "issue", A, {"tasks": TASKS[:1]})
     (_, _, child_id, child_number), = linked(db, parent.id)
     other = batch(cases)
     if chore == "done":
-        cases.fire(child_id, "finish", B)
+        tx.fire(cases, child_id, "finish", B)
     number = {"self": parent.number, "batch": other.number, "done": child_number}.get(chore, chore)
-    before = (cases.get(parent.id).version, cases.get(child_id).version, link_rows(db))
+    before = (tx.load(cases, parent.id).version, tx.load(cases, child_id).version, link_rows(db))
     with pytest.raises(GuardFailed, match=message):
-        cases.fire(parent.id, "poke", OFFICE, {"chore": number})
-    assert (cases.get(parent.id).version, cases.get(child_id).version, link_rows(db)) == before
+        tx.fire(cases, parent.id, "poke", OFFICE, {"chore": number})
+    assert (tx.load(cases, parent.id).version, tx.load(cases, child_id).version, link_rows(db)) == before
 
 
 def test_a_case_can_link_when_it_is_opened(cases, db):
     first = batch(cases)
     second = batch(cases, related=first.number)
     assert link_rows(db) == [(second.id, first.id, "related")]
-    assert [r.event for r in cases.history(second.id)] == ["create", "linked"]
-    assert cases.history(first.id)[-1].payload == {"kind": "related", "from": second.number, "by": "create"}
+    assert [r.event for r in tx.history(cases, second.id)] == ["create", "linked"]
+    assert tx.history(cases, first.id)[-1].payload == {"kind": "related", "from": second.number, "by": "create"}
     with pytest.raises(GuardFailed, match="no other case"):
         batch(cases, related="批次-2026-0404")
     assert len(link_rows(db)) == 1
@@ -122,21 +123,21 @@ def test_a_case_can_link_when_it_is_opened(cases, db):
 def test_records_are_checked_field_by_field(cases):
     parent = batch(cases)
     with pytest.raises(BadPayload) as info:
-        cases.fire(parent.id, "issue", A, {"tasks": [{"text": "", "unit": "t_b_bureau", "mine": False}]})
+        tx.fire(cases, parent.id, "issue", A, {"tasks": [{"text": "", "unit": "t_b_bureau", "mine": False}]})
     assert info.value.field == "tasks.0.text"
     with pytest.raises(BadPayload) as info:
-        cases.fire(parent.id, "issue", A, {"tasks": [TASKS[0], {"text": "x", "unit": "nowhere", "mine": False}]})
+        tx.fire(cases, parent.id, "issue", A, {"tasks": [TASKS[0], {"text": "x", "unit": "nowhere", "mine": False}]})
     assert info.value.field == "tasks.1.unit" and "unknown unit nowhere" in info.value.reason
     with pytest.raises(BadPayload) as info:
-        cases.fire(parent.id, "issue", A, {"tasks": TASKS, "sectors": ["水务", "林业"]})
+        tx.fire(cases, parent.id, "issue", A, {"tasks": TASKS, "sectors": ["水务", "林业"]})
     assert info.value.field.startswith("sectors")
-    assert cases.get(parent.id).version == 1
+    assert tx.load(cases, parent.id).version == 1
 
 
 def test_a_clock_can_start_at_a_moment_given_with_the_case(cases, db):
     seen = datetime(2026, 3, 2, 7, 30, tzinfo=UTC)
-    chore = cases.start(task_force="toy", workflow="chore", actor=OFFICE, title="异常",
-                        payload={"seen_at": seen.isoformat()}, parties={"doer": ["t_b_bureau"]})
+    chore = tx.start(cases, task_force="toy", workflow="chore", actor=OFFICE, title="异常",
+                     payload={"seen_at": seen.isoformat()}, parties={"doer": ["t_b_bureau"]})
     with db.read() as conn:
         due = conn.execute(select(Deadline.due_at).where(Deadline.case_id == chore.id,
                                                          Deadline.name == "alarm")).scalar_one()
@@ -145,7 +146,7 @@ def test_a_clock_can_start_at_a_moment_given_with_the_case(cases, db):
 
 def test_effects_on_other_cases_are_kept_apart_from_replayable_ones(cases):
     with cases.db.read() as conn:
-        m = cases.machine(conn, cases.get(batch(cases).id).definition_id)
+        m = cases.machine(conn, tx.load(cases, batch(cases).id).definition_id)
     issue = m.events["issue"]
     assert [n.name for n, _ in issue.effects] == ["record"]
     assert [n.name for n, _ in issue.cross] == ["spawn", "spawn"]

@@ -12,6 +12,7 @@ from engine.calendar import WorkCalendar, default_calendar
 from engine.cases import Cases
 from engine.clock import FixedClock
 from engine.deadlines import recompute_provisional
+from tests import tx
 from tests.conftest import OFFICE, A, B, end_of, local
 
 
@@ -28,7 +29,7 @@ def timers(db, case_id):
 
 
 def ticket(cases):
-    return cases.start(task_force="toy", workflow="ticket", actor=A, title="期限测试", payload={"summary": "s"})
+    return tx.start(cases, task_force="toy", workflow="ticket", actor=A, title="期限测试", payload={"summary": "s"})
 
 
 @pytest.fixture
@@ -49,9 +50,9 @@ def test_make_up_saturday_counts_and_spring_festival_is_skipped(tcases, db, fixe
     assert (row.status, row.provisional, row.rule) == ("running", False, {"amount": 2, "unit": "working_day", "flag": None,
                                                                 "assessed": True})
     assert timers(db, case.id) == [("assign_by", "expire", end_of(2026, 2, 14), "pending")]
-    case = tcases.fire(case, "assign", A, {"handler": "t_b_bureau"})
+    case = tx.fire(tcases, case, "assign", A, {"handler": "t_b_bureau"})
     fixed.set(local(2026, 2, 13, 9))
-    case = tcases.fire(case, "start", B)
+    case = tx.fire(tcases, case, "start", B)
     # 5 working days from Fri 13 Feb: Sat 14 (调休), then 15–23 Feb off (春节), 24, 25, 26, 27 Feb.
     assert case.due_at == end_of(2026, 2, 27)
     with db.read() as conn:
@@ -68,16 +69,16 @@ def test_make_up_saturday_counts_and_spring_festival_is_skipped(tcases, db, fixe
 
 def test_pause_adds_back_the_working_days_it_stood_still(tcases, db, fixed):
     case = ticket(tcases)
-    case = tcases.fire(case, "assign", A, {"handler": "t_b_bureau"})
+    case = tx.fire(tcases, case, "assign", A, {"handler": "t_b_bureau"})
     fixed.set(local(2026, 2, 13, 9))
-    case = tcases.fire(case, "start", B)
+    case = tx.fire(tcases, case, "start", B)
     assert case.due_at == end_of(2026, 2, 27)
     fixed.set(local(2026, 2, 24, 10))
-    case = tcases.fire(case, "hold", OFFICE)
+    case = tx.fire(tcases, case, "hold", OFFICE)
     assert deadline(db, case.id, "fix_by").status == "paused"
     assert all(t[3] != "pending" for t in timers(db, case.id) if t[0] == "fix_by")
     fixed.set(local(2026, 3, 2, 10))
-    case = tcases.fire(case, "unhold", OFFICE)
+    case = tx.fire(tcases, case, "unhold", OFFICE)
     # Paused over 25, 26, 27, 28 (调休 Saturday) Feb and 2 Mar: 5 working days added to 27 Feb.
     assert case.due_at == end_of(2026, 3, 5)
     assert deadline(db, case.id, "fix_by").status == "running"
@@ -85,15 +86,15 @@ def test_pause_adds_back_the_working_days_it_stood_still(tcases, db, fixed):
 
 def test_extension_moves_the_due_date_and_rearms(tcases, db, fixed):
     case = ticket(tcases)
-    case = tcases.fire(case, "assign", A, {"handler": "t_b_bureau"})
-    case = tcases.fire(case, "start", B)
-    case = tcases.fire(case, "extend", OFFICE, {"new_due": "2026-03-20"})
+    case = tx.fire(tcases, case, "assign", A, {"handler": "t_b_bureau"})
+    case = tx.fire(tcases, case, "start", B)
+    case = tx.fire(tcases, case, "extend", OFFICE, {"new_due": "2026-03-20"})
     assert case.due_at == end_of(2026, 3, 20)
     row = deadline(db, case.id, "fix_by")
     assert row.extensions == 1
     pending = [t for t in timers(db, case.id) if t[3] == "pending" and t[0] == "fix_by"]
     assert ("fix_by", "expire", end_of(2026, 3, 20), "pending") in pending and len(pending) == 2  # warn + expire
-    case = tcases.fire(case, "finish", B, {"result": "done"})
+    case = tx.fire(tcases, case, "finish", B, {"result": "done"})
     assert deadline(db, case.id, "fix_by").status == "met"
     assert case.due_at is None
 
@@ -101,8 +102,8 @@ def test_extension_moves_the_due_date_and_rearms(tcases, db, fixed):
 @pytest.mark.parametrize(("urgent", "due"), [(False, (2026, 2, 28)), (True, (2026, 1, 15))])
 def test_reply_clock_from_the_date_of_service(tcases, db, urgent, due):
     case = ticket(tcases)
-    case = tcases.fire(case, "assign", A, {"handler": "t_b_bureau"})
-    tcases.fire(case, "serve", OFFICE, {"served_on": "2025-12-31", "urgent": urgent})
+    case = tx.fire(tcases, case, "assign", A, {"handler": "t_b_bureau"})
+    tx.fire(tcases, case, "serve", OFFICE, {"served_on": "2025-12-31", "urgent": urgent})
     row = deadline(db, case.id, "reply")
     # Two months from 31 Dec end on 28 Feb (no 29th); 28 Feb 2026 is a 调休 working Saturday, so it
     # stays. Fifteen calendar days from 31 Dec: 15 Jan, a Thursday.
@@ -123,8 +124,8 @@ def test_a_year_without_schedule_is_provisional_until_loaded(db, fixed):
         assert recompute_provisional(full, conn) == 1
     row = deadline(db, case.id, "assign_by")
     assert not row.provisional and row.due_at == end_of(2026, 2, 14)
-    current = full.get(case.id)
+    current = tx.load(full, case.id)
     assert current.due_at == end_of(2026, 2, 14)
-    assert full.history(case.id)[-1].event == "deadline_recomputed"
+    assert tx.history(full, case.id)[-1].event == "deadline_recomputed"
     assert ("assign_by", "expire", end_of(2026, 2, 14), "pending") in timers(db, case.id)
-    assert full.verify() == []
+    assert tx.verify(full) == []

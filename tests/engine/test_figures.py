@@ -21,6 +21,7 @@ from engine.clock import FixedClock
 from engine.errors import DuplicateCase, GuardFailed
 from engine.figures import InContext
 from engine.publishing import load_task_force
+from tests import tx
 from tests.conftest import FIXTURES
 
 ECO = FIXTURES / "eco_fund"
@@ -56,9 +57,9 @@ def eco(db):
 
 
 def _month(cases: Cases, county: str, month: str, score, **extra):
-    return cases.start(task_force="eco", workflow="monitoring", actor=OFFICE, title=f"{county} {month} 断面考核",
-                       parties={"county": [county]},
-                       payload={"month": month, "score": score, "met": score >= 60, **extra})
+    return tx.start(cases, task_force="eco", workflow="monitoring", actor=OFFICE, title=f"{county} {month} 断面考核",
+                    parties={"county": [county]},
+                    payload={"month": month, "score": score, "met": score >= 60, **extra})
 
 
 def _year(cases: Cases) -> list:
@@ -74,17 +75,17 @@ def _figures(cases: Cases, case, names=None):
 def test_the_settlement_figures_equal_the_hand_computation(eco):
     months = _year(eco)
     # December of the year before is outside the period; it must not count.
-    eco.fire(_month(eco, "e_a_gov", "2025-12", 100), "confirm", OFFICE)
-    settlement = eco.start(task_force="eco", workflow="settlement", actor=OFFICE, title="2026年度资金清算",
-                           payload={"year": 2026, "fund": FUND})
+    tx.fire(eco, _month(eco, "e_a_gov", "2025-12", 100), "confirm", OFFICE)
+    settlement = tx.start(eco, task_force="eco", workflow="settlement", actor=OFFICE, title="2026年度资金清算",
+                          payload={"year": 2026, "fund": FUND})
 
     before = _figures(eco, settlement, ["months_open", "months_confirmed"])
     assert before == {"months_open": 36, "months_confirmed": 0}
     with pytest.raises(GuardFailed, match="尚有未确认"):
-        eco.fire(settlement, "settle", OFFICE)
+        tx.fire(eco, settlement, "settle", OFFICE)
 
     for case in months:
-        eco.fire(case, "confirm", OFFICE)
+        tx.fire(eco, case, "confirm", OFFICE)
     got = _figures(eco, settlement)
     assert got["months_confirmed"] == 36 and got["months_open"] == 0
     assert got["year_scores"] == HAND_SCORES
@@ -95,7 +96,7 @@ def test_the_settlement_figures_equal_the_hand_computation(eco):
     assert got["best_month"] == 95 and got["worst_month"] == 55
     assert got["met_rate"] == Decimal("97.2")
 
-    settled = eco.fire(settlement, "settle", OFFICE)
+    settled = tx.fire(eco, settlement, "settle", OFFICE)
     assert settled.state == "settled"
     recorded = {unit: Decimal(str(v)) for unit, v in settled.data["shares"].items()}
     assert recorded == HAND_SHARES and sum(recorded.values()) == Decimal(FUND)
@@ -103,12 +104,12 @@ def test_the_settlement_figures_equal_the_hand_computation(eco):
 
     # The values are kept in the event's row: a replay (a document rebuilt later) reads the same shares
     # even after the months have changed, and the hash chain holds.
-    eco.fire(_month(eco, "e_a_gov", "2026-13", 100), "confirm", OFFICE)  # another "month" of 2026 counts now
+    tx.fire(eco, _month(eco, "e_a_gov", "2026-13", 100), "confirm", OFFICE)  # another "month" of 2026 counts now
     with eco.db.read() as conn:
         assert _figures(eco, settled, ["months_confirmed"]) == {"months_confirmed": 37}
         replayed = records.load(conn, settled.id)
     assert {u: Decimal(str(v)) for u, v in replayed.data["shares"].items()} == HAND_SHARES
-    assert eco.verify() == []
+    assert tx.verify(eco) == []
 
 
 def test_task_force_figures_count_every_open_case(eco):
@@ -117,7 +118,7 @@ def test_task_force_figures_count_every_open_case(eco):
     with eco.db.read() as conn:
         assert eco.figures.evaluate(conn, "eco") == {"open_reports": 2,
                                                       "open_by_county": {"e_a_gov": 1, "e_b_gov": 1}}
-    eco.fire(a, "withdraw", OFFICE)
+    tx.fire(eco, a, "withdraw", OFFICE)
     with eco.db.read() as conn:
         table = eco.figures.table(conn, "eco")
     assert table == [{"name": "open_reports", "title": "待确认的月度考核（全专班）", "unit": "件", "value": 1},
@@ -136,8 +137,8 @@ def test_a_second_case_for_the_same_county_and_month_is_refused(eco):
         assert conn.execute(select(func.count()).select_from(Case.__table__)).scalar() == 3
         assert conn.execute(select(func.count()).select_from(CaseKey.__table__)).scalar() == 3
     # The month counted once: the settlement sees one March for 甲县.
-    settlement = eco.start(task_force="eco", workflow="settlement", actor=OFFICE, title="清算",
-                           payload={"year": 2026, "fund": 100})
+    settlement = tx.start(eco, task_force="eco", workflow="settlement", actor=OFFICE, title="清算",
+                          payload={"year": 2026, "fund": 100})
     assert _figures(eco, settlement, ["months_open"]) == {"months_open": 3}
 
 
@@ -149,9 +150,9 @@ def test_two_concurrent_creations_of_the_same_month_cannot_both_pass(eco):
 
     def first():
         with eco.db.write() as conn:
-            outcome["first"] = eco.start_in(conn, task_force="eco", workflow="monitoring", actor=OFFICE,
-                                            title="甲县 2026-05", parties={"county": ["e_a_gov"]},
-                                            payload={"month": "2026-05", "score": 90})
+            outcome["first"] = eco.start(conn, task_force="eco", workflow="monitoring", actor=OFFICE,
+                                         title="甲县 2026-05", parties={"county": ["e_a_gov"]},
+                                         payload={"month": "2026-05", "score": 90})
             started.set()
             release.wait(10)
 

@@ -6,6 +6,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from engine.errors import EngineError
+from tests import tx
 from tests.conftest import BGOV, OFFICE, A, B
 
 ACTORS = [A, B, BGOV, OFFICE]
@@ -25,17 +26,17 @@ steps = st.lists(
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(seq=steps)
 def test_random_event_sequences_replay(cases, seq):
-    case = cases.start(task_force="toy", workflow="ticket", actor=A, title="随机", payload={"summary": "s"})
+    case = tx.start(cases, task_force="toy", workflow="ticket", actor=A, title="随机", payload={"summary": "s"})
     accepted = 0
     for event, who, choice in seq:
         options = PAYLOADS.get(event, [{}])
         try:
-            case = cases.fire(case.id, event, ACTORS[who], options[choice % len(options)])
+            case = tx.fire(cases, case.id, event, ACTORS[who], options[choice % len(options)])
             accepted += 1
         except EngineError:
             pass
-        assert cases.replay(case.id) == cases.get(case.id).state
-    current = cases.get(case.id)
+        assert tx.replay(cases, case.id) == tx.load(cases, case.id).state
+    current = tx.load(cases, case.id)
     assert current.version == accepted + 1
-    assert len(cases.history(case.id)) == current.version
-    assert cases.verify() == []
+    assert len(tx.history(cases, case.id)) == current.version
+    assert tx.verify(cases) == []

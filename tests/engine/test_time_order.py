@@ -13,43 +13,44 @@ from engine.cases import Cases
 from engine.clock import FixedClock
 from engine.errors import ClockBehind, ClockConflict
 from engine.scheduler import claim_clock, note_simulated_position, schedule, tick
+from tests import tx
 from tests.conftest import OFFICE, A, end_of, local
 from workflows import ROOT
 
 
 def ticket(cases):
-    return cases.start(task_force="toy", workflow="ticket", actor=A, title="时间顺序", payload={"summary": "s"})
+    return tx.start(cases, task_force="toy", workflow="ticket", actor=A, title="时间顺序", payload={"summary": "s"})
 
 
 def test_a_row_earlier_than_the_last_is_refused_and_nothing_is_written(db):
     clock = FixedClock(local(2026, 3, 2, 10))
     cases = Cases(db, clock)
-    case = cases.fire(ticket(cases), "assign", A, {"handler": "t_b_bureau"})
+    case = tx.fire(cases, ticket(cases), "assign", A, {"handler": "t_b_bureau"})
     clock.set(local(2026, 3, 2, 9))  # a server whose clock is an hour behind
     with pytest.raises(ClockBehind) as refused:
-        cases.fire(case.id, "note", A, {"text": "迟到的记录"})
+        tx.fire(cases, case.id, "note", A, {"text": "迟到的记录"})
     with pytest.raises(ClockBehind), db.write() as conn:
-        cases.annotate_in(conn, case.id, "deadline_warning", OFFICE, {})
-    assert cases.get(case.id).version == 2 and len(cases.history(case.id)) == 2
+        cases.annotate(conn, case.id, "deadline_warning", OFFICE, {})
+    assert tx.load(cases, case.id).version == 2 and len(tx.history(cases, case.id)) == 2
     assert refused.value.details["last_row_at"] == local(2026, 3, 2, 10).astimezone(UTC).isoformat()
     # Mapped once for the API: the server's clock is at fault, so 503, in both languages.
     assert engine_status(refused.value) == 503
     assert "服务器时钟" in _engine_zh(refused.value) and "backwards" in refused.value.message
     # The same moment is not earlier: several rows may share a tick of the clock.
     clock.set(local(2026, 3, 2, 10))
-    assert cases.fire(case.id, "note", A, {"text": "同一时刻"}).version == 3
+    assert tx.fire(cases, case.id, "note", A, {"text": "同一时刻"}).version == 3
 
 
 def test_verify_reports_a_history_whose_times_decrease(db):
     clock = FixedClock(local(2026, 3, 2, 10), step=timedelta(minutes=1))
     cases = Cases(db, clock)
-    case = cases.fire(ticket(cases), "note", A, {"text": "一"})
-    cases.fire(case, "note", A, {"text": "二"})
-    assert cases.verify() == []
+    case = tx.fire(cases, ticket(cases), "note", A, {"text": "一"})
+    tx.fire(cases, case, "note", A, {"text": "二"})
+    assert tx.verify(cases) == []
     with db.write() as conn:  # someone edits the database by hand
         conn.execute(update(CaseHistory).where(CaseHistory.case_id == case.id, CaseHistory.seq == 3)
                      .values(at=local(2026, 3, 1, 10)))
-    problems = cases.verify()
+    problems = tx.verify(cases)
     assert any("row 3" in p and "earlier than the row before it" in p for p in problems), problems
 
 
@@ -81,9 +82,9 @@ def test_tick_fires_an_end_of_day_deadline_on_its_own_day(db, tmp_path):
     # assign_by: 2 working days, Tue 3 and Wed 4 March: due at the end of Wednesday; it escalates.
     assert case.due_at == end_of(2026, 3, 4)
     tick(cases, clock, tmp_path, date(2026, 3, 4), start=date(2026, 3, 2))  # no cadences under tmp_path
-    fired = [(h.event, h.at) for h in cases.history(case.id) if h.event in ("deadline_expired", "escalate")]
+    fired = [(h.event, h.at) for h in tx.history(cases, case.id) if h.event in ("deadline_expired", "escalate")]
     assert fired == [("deadline_expired", end_of(2026, 3, 4)), ("escalate", end_of(2026, 3, 4))]
-    assert cases.verify() == []
+    assert tx.verify(cases) == []
 
 
 def test_schedule_and_tick_touch_only_the_task_forces_named(db):

@@ -16,6 +16,7 @@ from engine.assignment import UnitWork, case_work
 from engine.errors import BadAssignee, NotActingUnit, NotAssignee, NotFound, StaleVersion, WorkConflict
 from engine.localtime import LOCAL_TZ
 from engine.worklist import actionable
+from tests import tx
 
 TF = "two_lakes"
 PEOPLE = {  # username -> (name, unit)
@@ -46,8 +47,8 @@ def uid(viewer: Viewer) -> int:
 def referral(db, cases, people) -> int:
     referrer = CaseAccess(cases, people["uw_sthjj"])
     with db.write() as conn:
-        case = referrer.start_in(conn, workflow="referral", title="红枫湖沿岸垃圾", payload={"problem": "垃圾堆放"})
-        referrer.fire_in(conn, case.id, "refer", {"receiver": "gy_qz_gov", "reason": "属地管理"})
+        case = referrer.start(conn, workflow="referral", title="红枫湖沿岸垃圾", payload={"problem": "垃圾堆放"})
+        referrer.fire(conn, case.id, "refer", {"receiver": "gy_qz_gov", "reason": "属地管理"})
     return case.id
 
 
@@ -56,32 +57,32 @@ def test_assign_claim_reassign_delegate_share_and_read_all_chain_and_verify(db, 
     liaison, zhang, li = (CaseAccess(cases, people[u]) for u in ("uw_qz_liaison", "uw_qz_zhang", "uw_qz_li"))
     outsider = people["uw_pb"]
     with db.write() as conn:
-        version = cases.load_in(conn, case_id).version
+        version = cases.load(conn, case_id).version
         # Refusals first: nothing is written by any of them.
         with pytest.raises(BadAssignee) as outside:
-            UnitWork(liaison).assign_in(conn, case_id, uid(outsider))
+            UnitWork(liaison).assign(conn, case_id, uid(outsider))
         assert "本单位" in outside.value.message_zh and outside.value.details["assignee_id"] == uid(outsider)
         with pytest.raises(StaleVersion):
-            UnitWork(liaison).assign_in(conn, case_id, uid(people["uw_qz_zhang"]), expected_version=version - 1)
+            UnitWork(liaison).assign(conn, case_id, uid(people["uw_qz_zhang"]), expected_version=version - 1)
         with pytest.raises(NotFound):  # a unit with no part in the case does not see it
-            UnitWork(CaseAccess(cases, outsider)).assign_in(conn, case_id, uid(outsider))
-        assert cases.load_in(conn, case_id).version == version
+            UnitWork(CaseAccess(cases, outsider)).assign(conn, case_id, uid(outsider))
+        assert cases.load(conn, case_id).version == version
 
-        UnitWork(liaison).assign_in(conn, case_id, uid(people["uw_qz_zhang"]), expected_version=version)
+        UnitWork(liaison).assign(conn, case_id, uid(people["uw_qz_zhang"]), expected_version=version)
         with pytest.raises(WorkConflict) as taken:
-            UnitWork(li).claim_in(conn, case_id)
+            UnitWork(li).claim(conn, case_id)
         assert "张三" in taken.value.message_zh
     # Assigned to 张三: the liaison and 李四 no longer act for the unit; 张三 does.
     with db.read() as conn:
-        record = cases.load_in(conn, case_id)
+        record = cases.load(conn, case_id)
         assert liaison.allowed(conn, record) == [] and li.allowed(conn, record) == []
         assert "accept" in zhang.allowed(conn, record)
         assert case_id in {a.case_id for a in actionable(conn, liaison)}  # still the unit's work, listed
     with db.write() as conn, pytest.raises(NotAssignee) as blocked:
-        li.fire_in(conn, case_id, "accept")
+        li.fire(conn, case_id, "accept")
     assert "张三" in blocked.value.message_zh
     with db.write() as conn:
-        zhang.fire_in(conn, case_id, "accept")
+        zhang.fire(conn, case_id, "accept")
 
     # 委托: 张三 delegates to 李四 for two local days; 李四 acts during them, not after.
     start = clock.now().astimezone(LOCAL_TZ).date()
@@ -92,54 +93,54 @@ def test_assign_claim_reassign_delegate_share_and_read_all_chain_and_verify(db, 
             delegation.delegate(conn, people["uw_qz_zhang"], clock, uid(people["uw_qz_li"]), start, start - timedelta(1))
         delegation.delegate(conn, people["uw_qz_zhang"], clock, uid(people["uw_qz_li"]), start, start + timedelta(1))
     with db.write() as conn:
-        li.fire_in(conn, case_id, "start_work")
-    row = cases.history(case_id)[-1]
+        li.fire(conn, case_id, "start_work")
+    row = tx.history(cases, case_id)[-1]
     assert row.event == "start_work" and row.actor_id == people["uw_qz_li"].id
     assert row.payload[ON_BEHALF_OF] == {"id": people["uw_qz_zhang"].id, "name": "张三"}
     clock.set(datetime.combine(start + timedelta(days=2), datetime.min.time(), tzinfo=LOCAL_TZ) + timedelta(hours=9))
     with db.write() as conn, pytest.raises(NotAssignee) as ended:
-        li.fire_in(conn, case_id, "progress", {"note": "已清理一半"})
+        li.fire(conn, case_id, "progress", {"note": "已清理一半"})
     assert "结束" in ended.value.message_zh and ended.value.code == "assigned_to_another"
 
     # 改派 to 李四, then 抄送 to 平坝区 whose reader's first opening is a receipt (once).
     with db.write() as conn:
-        UnitWork(liaison).assign_in(conn, case_id, uid(people["uw_qz_li"]))
-        li.fire_in(conn, case_id, "progress", {"note": "已清理一半"})
+        UnitWork(liaison).assign(conn, case_id, uid(people["uw_qz_li"]))
+        li.fire(conn, case_id, "progress", {"note": "已清理一半"})
         with pytest.raises(BadAssignee):  # a party needs no copy
-            UnitWork(zhang).share_in(conn, case_id, ["gy_sthjj"])
-        UnitWork(zhang).share_in(conn, case_id, ["as_pb_gov"])
+            UnitWork(zhang).share(conn, case_id, ["gy_sthjj"])
+        UnitWork(zhang).share(conn, case_id, ["as_pb_gov"])
     reader = CaseAccess(cases, outsider)
     with db.write() as conn:
-        assert UnitWork(reader).note_read_in(conn, case_id) is True
-        assert UnitWork(reader).note_read_in(conn, case_id) is False
+        assert UnitWork(reader).note_read(conn, case_id) is True
+        assert UnitWork(reader).note_read(conn, case_id) is False
         record = reader.record(conn, case_id)  # the reader sees the case now
         assert reader.allowed(conn, record) == []  # and acts on none of it
         with pytest.raises(NotActingUnit):  # nor hands it on, nor assigns it
-            UnitWork(reader).share_in(conn, case_id, ["gy_swj"])
+            UnitWork(reader).share(conn, case_id, ["gy_swj"])
         with pytest.raises(NotActingUnit):
-            UnitWork(reader).claim_in(conn, case_id)
+            UnitWork(reader).claim(conn, case_id)
     notes = [(h.event, h.payload.get("assignee_name") or h.payload.get("reader_name") or h.payload.get("units"))
-             for h in cases.history(case_id) if h.kind == "note"]
+             for h in tx.history(cases, case_id) if h.kind == "note"]
     assert notes == [("assigned", "张三"), ("reassigned", "李四"), ("shared", ["as_pb_gov"]), ("read", "平坝区联络员")]
     with db.read() as conn:
         work = case_work(conn, case_id)
         assert [(a.unit, a.name) for a in work.assignees] == [("gy_qz_gov", "李四")]
         assert [r[1] for r in work.receipts] == ["平坝区联络员"]
         assert assign_repo.is_shared_with(conn, case_id, "as_pb_gov")
-    assert cases.verify() == []
-    assert cases.replay(case_id) == cases.get(case_id).state == "in_progress"
+    assert tx.verify(cases) == []
+    assert tx.replay(cases, case_id) == tx.load(cases, case_id).state == "in_progress"
 
 
 def test_claim_and_who_may_assign(db, cases, people):
     case_id = referral(db, cases, people)
     li = CaseAccess(cases, people["uw_qz_li"])
     with db.write() as conn:
-        UnitWork(li).claim_in(conn, case_id)
+        UnitWork(li).claim(conn, case_id)
         # The referrer's own unit assigns its own share of the case; it cannot hand out the receiver's.
         referrer = UnitWork(CaseAccess(cases, people["uw_sthjj"]))
         with pytest.raises(BadAssignee):
-            referrer.assign_in(conn, case_id, uid(people["uw_qz_zhang"]))
+            referrer.assign(conn, case_id, uid(people["uw_qz_zhang"]))
     with db.read() as conn:
         assert assign_repo.assignee(conn, case_id, "gy_qz_gov").name == "李四"
-    assert [h.event for h in cases.history(case_id) if h.kind == "note"] == ["claimed"]
-    assert cases.verify() == []
+    assert [h.event for h in tx.history(cases, case_id) if h.kind == "note"] == ["claimed"]
+    assert tx.verify(cases) == []

@@ -37,7 +37,7 @@ def test_my_work_is_every_case_where_i_can_act(simulated_two_lakes, viewer):
                 continue
             # Awaited only: the events worklist.yaml calls optional put no case on the list, unless I owe its due date.
             optional = optional_events(conn, record.task_force_code).get(record.workflow, frozenset())
-            events = cases.open_events_in(conn, record, viewer.actor_on(record.task_force_code))
+            events = cases.open_events(conn, record, viewer.actor_on(record.task_force_code))
             if viewer.unit not in record.parties.get(record.due_role or "", ()):  # unless my unit owes the due
                 events = [e for e in events if e not in optional]
             if events:

@@ -12,6 +12,7 @@ from db.models import Delivery, OutboxItem
 from db.repositories import channels as channels_repo
 from db.repositories import deliveries as repo
 from engine.clock import FixedClock
+from tests import tx
 from tests.conftest import A
 from tests.notify.conftest import DING_SECRET, WORKING, add_channel, local, make_settings, queue
 
@@ -33,8 +34,8 @@ def delivery_rows(db, outbox_id=None):
 
 def test_each_kind_of_channel_is_sent_once_and_recorded(db, cases, smtp, receiver, now_clock, calendar):
     settings = make_settings(smtp)
-    case = cases.start(task_force="toy", workflow="ticket", actor=A, title="排污口问题",
-                       payload={"summary": "河道旁发现疑似排污口"})
+    case = tx.start(cases, task_force="toy", workflow="ticket", actor=A, title="排污口问题",
+                    payload={"summary": "河道旁发现疑似排污口"})
     channels = {
         "email": add_channel(db, "email", "liaison@example.gov.cn"),
         "wecom": add_channel(db, "wecom", receiver.url("/wecom/a", "key=k")),

@@ -22,6 +22,7 @@ from engine.bootstrap import init_database
 from engine.cases import Cases
 from engine.clock import FixedClock
 from engine.publishing import load_task_force
+from tests import tx
 from workflows import ROOT
 
 REPO = Path(__file__).resolve().parents[2]
@@ -65,8 +66,8 @@ def test_two_workers_fire_a_thousand_timers_and_send_their_notices_through_a_kil
     cases = Cases(db, clock)
     with db.write() as conn:
         for i in range(N):
-            cases.start_in(conn, task_force="bgtest", workflow="duty", actor=OFFICE, title=f"报送{i}",
-                           parties={"doer": ["bg_unit"]}, payload={"due": "2026-01-06"})
+            cases.start(conn, task_force="bgtest", workflow="duty", actor=OFFICE, title=f"报送{i}",
+                        parties={"doer": ["bg_unit"]}, payload={"due": "2026-01-06"})
     with db.read() as conn:
         assert conn.execute(select(func.count()).select_from(Timer)).scalar_one() == N
     procs = _workers(url, tmp_path, 2)
@@ -92,7 +93,7 @@ def test_two_workers_fire_a_thousand_timers_and_send_their_notices_through_a_kil
                 select(CaseHistory.case_id, func.count()).where(CaseHistory.event == "deadline_expired")
                 .group_by(CaseHistory.case_id)).all()
         assert len(per_case) == N and {n for _, n in per_case} == {1}
-        assert Cases(db).verify() == []
+        assert tx.verify(Cases(db)) == []
         procs[1].send_signal(signal.SIGTERM)
         assert procs[1].wait(60) == 0
     finally:

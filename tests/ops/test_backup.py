@@ -16,6 +16,7 @@ from db.session import Database
 from engine.actors import Actor
 from engine.bootstrap import init_database
 from engine.cases import Cases
+from tests import tx
 from tests.ops.files import archive, attach
 from workflows import ROOT
 
@@ -23,9 +24,9 @@ OFFICE = Actor.of("o", "two_lakes_office", "office")
 
 
 def referral(cases: Cases, title: str) -> int:
-    case = cases.start(task_force="two_lakes", workflow="referral", actor=OFFICE, title=title,
-                       payload={"problem": "沿岸堆放生活垃圾", "cross_city": False})
-    cases.fire(case, "refer", OFFICE, {"receiver": "gy_qz_gov", "reason": "属地管理"})
+    case = tx.start(cases, task_force="two_lakes", workflow="referral", actor=OFFICE, title=title,
+                    payload={"problem": "沿岸堆放生活垃圾", "cross_city": False})
+    tx.fire(cases, case, "refer", OFFICE, {"receiver": "gy_qz_gov", "reason": "属地管理"})
     return case.id
 
 

@@ -8,6 +8,7 @@ from typer.testing import CliRunner
 from api.cli import app as cli
 from db.models import Document
 from engine.attachments import BlobStore
+from tests import tx
 from tests.conftest import OFFICE
 from tests.ops.files import archive, attach
 
@@ -18,8 +19,8 @@ def run_verify(db, attachments):
 
 
 def test_a_missing_or_overwritten_attachment_fails_verify(cases, db, tmp_path):
-    case = cases.start(task_force="toy", workflow="ticket", actor=OFFICE, title="附件核验", payload={"summary": "s"})
-    other = cases.start(task_force="toy", workflow="ticket", actor=OFFICE, title="另一件", payload={"summary": "s"})
+    case = tx.start(cases, task_force="toy", workflow="ticket", actor=OFFICE, title="附件核验", payload={"summary": "s"})
+    other = tx.start(cases, task_force="toy", workflow="ticket", actor=OFFICE, title="另一件", payload={"summary": "s"})
     folder = tmp_path / "attachments"
     kept = attach(db, folder, case.id, "第一份证据\n".encode())
     second = attach(db, folder, other.id, "第二份证据\n".encode())
@@ -39,7 +40,7 @@ def test_a_missing_or_overwritten_attachment_fails_verify(cases, db, tmp_path):
 
 
 def test_an_altered_archived_document_fails_verify(cases, db, tmp_path):
-    case = cases.start(task_force="toy", workflow="ticket", actor=OFFICE, title="公文核验", payload={"summary": "s"})
+    case = tx.start(cases, task_force="toy", workflow="ticket", actor=OFFICE, title="公文核验", payload={"summary": "s"})
     doc = archive(db, case.id, b"%PDF-1.7 the letter as issued")
     archive(db, case.id, b"%PDF-1.7 another", serial=2)
     ok = run_verify(db, tmp_path)

@@ -13,6 +13,7 @@ import pytest
 
 from documents.outbox import process_pending
 from engine.cases import Cases
+from tests import tx
 from tests.pages.browser import ARTEFACTS, PASSWORD, running_site
 from tests.workflows.flow import GY_CHIEF, GY_PROC, OFFICE
 
@@ -254,15 +255,15 @@ def test_a_gui_an_department_refers_a_problem_to_an_anshun_district_which_object
 
 def test_a_prosecutor_serves_a_recommendation_and_records_the_reply(browser, site):
     cases = Cases(site.db, site.clock)
-    case = cases.start(task_force="two_lakes", workflow="pil_case", actor=OFFICE, title="清镇市红枫湖沿岸污水直排",
-                       payload={"facts": "沿岸生活污水长期直排", "procuratorate": "gy_jcy", "agency": "gy_qz_gov"})
+    case = tx.start(cases, task_force="two_lakes", workflow="pil_case", actor=OFFICE, title="清镇市红枫湖沿岸污水直排",
+                    payload={"facts": "沿岸生活污水长期直排", "procuratorate": "gy_jcy", "agency": "gy_qz_gov"})
     for event, actor, payload in (
             ("register_clue", GY_PROC, {}),
             ("decide_file", GY_CHIEF, {"agency": "gy_qz_gov", "harm": "饮用水源受污染", "duty": "属地水污染防治职责"}),
             ("serve_filing", GY_PROC, {"served_on": "2026-03-03"}),
             ("conclude_investigation", GY_PROC, {"proposal": "发出检察建议", "report": "调查终结报告"}),
             ("decide_recommendation", GY_CHIEF, {"recommendation_points": ["依法履行监管职责", "限期完成截污"]})):
-        cases.fire(case.id, event, actor, payload)
+        tx.fire(cases, case.id, event, actor, payload)
 
     proc = Person(browser, site, "procurator")
     expect(proc.page.get_by_test_id("my-work")).to_contain_text("清镇市红枫湖沿岸污水直排")

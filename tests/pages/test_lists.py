@@ -89,8 +89,8 @@ def test_the_lookback_ledger_downloads_from_the_office_pages(client, db, clock, 
     office = CaseAccess(Cases(db, clock), Viewer("user:cc", "区政府办公室", "cc_office", "chongchuan",
                                                  frozenset({"office"}), office=True))
     with db.write() as conn:
-        case = office.start_in(conn, workflow="lookback", title="狼山镇街道“回头看”", parties={"street": ["cc_lsz_jd"]},
-                               payload={"due": "2018-11-22", "problems": [
+        case = office.start(conn, workflow="lookback", title="狼山镇街道“回头看”", parties={"street": ["cc_lsz_jd"]},
+                            payload={"due": "2018-11-22", "problems": [
                                    {"text": "二级保护区内违法网箱养殖", "location": "狼山镇街道", "source": "狼山水厂"}]})
     sign_in(client, "cc_office")
     ledgers = client.get("/office/ledgers").text

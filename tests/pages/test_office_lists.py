@@ -14,6 +14,7 @@ from db.repositories import accounts as accounts_repo
 from documents.excel import LOOKBACK_COLUMNS
 from engine.actors import Actor
 from engine.cases import Cases
+from tests import tx
 from tests.pages.conftest import PASSWORD
 from tests.pages.test_pages import sign_in
 
@@ -25,9 +26,9 @@ def test_the_calendar_shows_every_meeting_due_in_the_month(client, db, clock):
     cases = Cases(db, clock)
     with db.write() as conn:
         for i in range(MANY):
-            cases.start_in(conn, task_force="two_lakes", workflow="meeting", actor=OFFICE, title=f"临时会议{i}",
-                           payload={"kind": "ad_hoc", "due": "2026-03-20"},
-                           parties={"organiser": ["two_lakes_office"]})
+            cases.start(conn, task_force="two_lakes", workflow="meeting", actor=OFFICE, title=f"临时会议{i}",
+                        payload={"kind": "ad_hoc", "due": "2026-03-20"},
+                        parties={"organiser": ["two_lakes_office"]})
     sign_in(client, "office")
     html = client.get("/office/calendar?month=2026-03").text
     grid = re.search(r'data-testid="calendar">(.*?)</div>\s*<p class="muted">', html, re.S).group(1)
@@ -99,13 +100,13 @@ def test_a_lookback_campaign_downloads_its_table_and_other_cases_offer_none(clie
                 conn, username="cc_office_page", display_name="区政府办公室", unit="cc_office",
                 task_force="chongchuan", roles=["office"], password=PASSWORD, now=clock.now())
     cases = Cases(db, clock)
-    campaign = cases.start(task_force="chongchuan", workflow="lookback", actor=Actor.of("cc-o", "cc_office", "office"),
-                           title="狼山镇街道“回头看”", parties={"street": ["cc_lsz_jd"], "filed_with": ["cc_hbj"]},
-                           payload={"due": "2026-11-30", "problems": [
+    campaign = tx.start(cases, task_force="chongchuan", workflow="lookback", actor=Actor.of("cc-o", "cc_office", "office"),
+                        title="狼山镇街道“回头看”", parties={"street": ["cc_lsz_jd"], "filed_with": ["cc_hbj"]},
+                        payload={"due": "2026-11-30", "problems": [
                                {"text": "一级保护区内违法网箱养殖，已拆除", "location": "江苏省南通市崇川区",
                                 "source": "狼山水厂长江水源地"}]})
-    cases.fire(campaign.id, "record_lookback", Actor.of("cc-l", "cc_lsz_jd", "member"),
-               {"problem_no": 1, "finding": "未见网箱复养", "done": True})
+    tx.fire(cases, campaign.id, "record_lookback", Actor.of("cc-l", "cc_lsz_jd", "member"),
+            {"problem_no": 1, "finding": "未见网箱复养", "done": True})
     sign_in(client, "cc_office_page")
     assert f'href="/case/{campaign.id}/lookback.xlsx"' in client.get(f"/case/{campaign.id}").text
     r = client.get(f"/case/{campaign.id}/lookback.xlsx")

@@ -13,6 +13,7 @@ from api.accounts import Accounts, hasher
 from engine.actors import Actor
 from engine.cases import Cases
 from engine.localtime import LOCAL_TZ
+from tests import tx
 from tests.pages.browser import PASSWORD, running_site
 from tests.pages.test_journeys import Person
 
@@ -34,9 +35,9 @@ def test_a_liaison_assigns_a_colleague_acts_a_delegate_acts_then_is_refused(brow
     cases = Cases(site.db, site.clock)
     referrer = Actor.of("user:3", "gy_sthjj", "member", name="贵阳市生态环境局联络员")
     for title in ("未分办的移送", "分办给张三的移送"):
-        case = cases.start(task_force="two_lakes", workflow="referral", actor=referrer, title=title,
-                           payload={"problem": "红枫湖沿岸垃圾"})
-        cases.fire(case, "refer", referrer, {"receiver": "gy_qz_gov", "reason": "属地管理"})
+        case = tx.start(cases, task_force="two_lakes", workflow="referral", actor=referrer, title=title,
+                        payload={"problem": "红枫湖沿岸垃圾"})
+        tx.fire(cases, case, "refer", referrer, {"receiver": "gy_qz_gov", "reason": "属地管理"})
 
     liaison = Person(browser, site, "gy_qz_gov")
     liaison.open_case("分办给张三的移送")
@@ -80,4 +81,4 @@ def test_a_liaison_assigns_a_colleague_acts_a_delegate_acts_then_is_refused(brow
     li.page.reload()
     assert li.events() == []
     li.close()
-    assert cases.verify() == []
+    assert tx.verify(cases) == []

@@ -50,7 +50,7 @@ def site(simulated_two_lakes, tmp_path_factory):
             accounts_repo.set_password_hash(conn, account.id, service.passwords.hash(PASSWORD))
     # The half-year leaves the procuratorate nothing to do: a clue reaches it from a department.
     with db.write() as conn:
-        CaseAccess(Cases(db, clock), PEOPLE["gy_sthjj"]).start_in(
+        CaseAccess(Cases(db, clock), PEOPLE["gy_sthjj"]).start(
             conn, workflow="pil_case", title="红枫湖沿岸非法采砂线索", payload={
                 "facts": "红枫湖二级保护区内有非法采砂，行政机关未依法查处", "procuratorate": "gy_jcy", "agency": "gy_qz_gov"})
     tmp = tmp_path_factory.mktemp("journey")

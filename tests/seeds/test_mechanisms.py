@@ -23,6 +23,7 @@ from engine.cadences import materialise, parse_cadences
 from engine.errors import GuardFailed
 from engine.items import load_items
 from engine.localtime import LOCAL_TZ
+from tests import tx
 from tests.conftest import local
 from workflows import ROOT
 
@@ -70,7 +71,7 @@ def test_xiangtan_task_matrix_from_its_file_and_2017_deadlines_overdue_on_new_ye
     created = load_items(cases, "xiangtan", ROOT / "xiangtan" / "tasks.yaml")
     assert len(created) == 11  # nine tasks; (四) and (九) each carry two deadlines
     assert load_items(cases, "xiangtan", ROOT / "xiangtan" / "tasks.yaml") == []  # idempotent
-    by_title = {c.title: c for c in map(cases.get, created)}
+    by_title = {c.title: c for c in (tx.load(cases, case_id) for case_id in created)}
     first = by_title["优化沿江供排水格局"]
     assert first.parties["lead"] == ["xt_swj", "xt_zjj"] and "xt_hbj" in first.parties["cooperating"]
     assert first.due_at is None and first.data["ongoing"]  # 持续推进: no deadline
@@ -78,10 +79,10 @@ def test_xiangtan_task_matrix_from_its_file_and_2017_deadlines_overdue_on_new_ye
 
     # 9a is done and signed off (核查销号) before the year ends; the lead may not sign off its own task.
     clock.set(local(2017, 12, 28))
-    cases.fire(zoning.id, "report_done", XT_HBJ, {"result": "保护区划定方案已获省政府批复"})
+    tx.fire(cases, zoning.id, "report_done", XT_HBJ, {"result": "保护区划定方案已获省政府批复"})
     with pytest.raises(GuardFailed):
-        cases.fire(zoning.id, "sign_off", Actor.of("x", "xt_hbj", "office"), {})
-    cases.fire(zoning.id, "sign_off", XT_OFFICE, {})
+        tx.fire(cases, zoning.id, "sign_off", Actor.of("x", "xt_hbj", "office"), {})
+    tx.fire(cases, zoning.id, "sign_off", XT_OFFICE, {})
 
     new_year = local(2018, 1, 1, 0, 30)
     assert _overdue(db, "xiangtan", new_year) == {
@@ -91,12 +92,12 @@ def test_xiangtan_task_matrix_from_its_file_and_2017_deadlines_overdue_on_new_ye
     }
     # 回头看: nothing found once; then a relapse reopens the task with a new deadline.
     clock.set(local(2018, 3, 1))
-    cases.fire(zoning.id, "look_back", XT_OFFICE, {"finding": "保护区标志完好，未见反弹"})
-    cases.fire(zoning.id, "relapse", XT_OFFICE, {"finding": "二级保护区内新增违法建筑", "due": "2018-04-30"})
-    again = cases.get(zoning.id)
+    tx.fire(cases, zoning.id, "look_back", XT_OFFICE, {"finding": "保护区标志完好，未见反弹"})
+    tx.fire(cases, zoning.id, "relapse", XT_OFFICE, {"finding": "二级保护区内新增违法建筑", "due": "2018-04-30"})
+    again = tx.load(cases, zoning.id)
     assert again.state == "open" and again.data["relapses"] == 1 and len(again.data["lookbacks"]) == 2
     assert "完成县级及以上城市集中式饮用水水源保护区划定" in _overdue(db, "xiangtan", local(2018, 5, 2))
-    assert cases.verify() == []
+    assert tx.verify(cases) == []
 
 
 # --- 崇川 (seed 002) ------------------------------------------------------------------------------
@@ -111,9 +112,9 @@ def test_chongchuan_lookback_campaign_reports_on_the_22nd_summary_by_7_december_
     problems = [{"text": "一级保护区内违法网箱养殖，已拆除", "location": "江苏省南通市崇川区", "source": "狼山水厂长江水源地",
                  "measures": "拆除网箱12处"},
                 {"text": "二级保护区内排污口，已封堵", "location": "江苏省南通市崇川区", "source": "狼山水厂长江水源地"}]
-    campaign = cases.start(task_force="chongchuan", workflow="lookback", actor=CC_OFFICE, title="狼山镇街道“回头看”",
-                           parties={"street": ["cc_lsz_jd"], "filed_with": ["cc_hbj", "cc_zjj"]},
-                           payload={"due": "2018-11-30", "problems": problems})
+    campaign = tx.start(cases, task_force="chongchuan", workflow="lookback", actor=CC_OFFICE, title="狼山镇街道“回头看”",
+                        parties={"street": ["cc_lsz_jd"], "filed_with": ["cc_hbj", "cc_zjj"]},
+                        payload={"due": "2018-11-30", "problems": problems})
     cadences = parse_cadences(ROOT / "chongchuan" / "cadences.yaml")
     assert materialise(cases, "chongchuan", cadences, date(2018, 1, 1), date(2018, 12, 31)) == 7 * 2 + 7
     assert materialise(cases, "chongchuan", cadences, date(2019, 1, 1), date(2019, 12, 31)) == 0
@@ -131,14 +132,14 @@ def test_chongchuan_lookback_campaign_reports_on_the_22nd_summary_by_7_december_
     # May's report goes in on time; 任港 misses it and is overdue the next day.
     may = next(i for i in monthly if i.unit == "cc_lsz_jd" and i.due_at.month == 5)
     clock.set(local(2018, 5, 21))
-    cases.fire(may.case_id, "submit", CC_LSZ, {"content": "2个已整改问题已逐一“回头看”"})
+    tx.fire(cases, may.case_id, "submit", CC_LSZ, {"content": "2个已整改问题已逐一“回头看”"})
     assert {i.unit for i in views.due_items(db.engine.connect(), local(2018, 5, 23), task_force="chongchuan",
                                             overdue_only=True) if i.workflow == "progress_report"} == {"cc_rg_jd"}
 
     # 完成一个，销号一个 — and the annex's statistics table, exactly its columns.
-    cases.fire(campaign.id, "record_lookback", CC_LSZ, {"problem_no": 1, "finding": "未见网箱复养", "done": True})
-    cases.fire(campaign.id, "record_lookback", CC_LSZ, {"problem_no": 2, "finding": "发现新增暗管，限期封堵", "done": False,
-                                                        "remark": "6月底前"})
+    tx.fire(cases, campaign.id, "record_lookback", CC_LSZ, {"problem_no": 1, "finding": "未见网箱复养", "done": True})
+    tx.fire(cases, campaign.id, "record_lookback", CC_LSZ, {"problem_no": 2, "finding": "发现新增暗管，限期封堵", "done": False,
+                                                            "remark": "6月底前"})
     with db.read() as conn:
         sheet = load_workbook(io.BytesIO(lookback_xlsx(records.load(conn, campaign.id)))).active
     rows = [list(r) for r in sheet.iter_rows(values_only=True)]
@@ -173,7 +174,7 @@ def _problems_file(tmp_path: Path) -> Path:
 def test_huzhou_progress_count_reads_9_5_4_when_the_seed_reports_it(db, cases, clock, tmp_path):
     clock.set(local(2018, 8, 1))
     ids = load_items(cases, "huzhou", _problems_file(tmp_path))
-    problems = [cases.get(i) for i in ids]
+    problems = [tx.load(cases, i) for i in ids]
     assert len(problems) == 10
     leaders: dict[str, set[str]] = {}
     for p in problems:
@@ -183,8 +184,8 @@ def test_huzhou_progress_count_reads_9_5_4_when_the_seed_reports_it(db, cases, c
     clock.set(local(2018, 10, 10))
     for p in [p for p in problems if p.data["origin"] == "self_inspection"][:5]:
         unit = p.parties["responsible"][0]
-        cases.fire(p.id, "report_done", Actor.of(f"r-{unit}", unit, "member"), {"result": "已整改"})
-        cases.fire(p.id, "sign_off", HZ_OFFICE, {})
+        tx.fire(cases, p.id, "report_done", Actor.of(f"r-{unit}", unit, "member"), {"result": "已整改"})
+        tx.fire(cases, p.id, "sign_off", HZ_OFFICE, {})
     with db.read() as conn:
         own = views.tally(conn, "huzhou", "problem", done_states=("signed_off",), where={"origin": "self_inspection"})
         ministry = views.tally(conn, "huzhou", "problem", done_states=("signed_off",), where={"origin": "ministry"})
@@ -197,8 +198,8 @@ def test_huzhou_progress_count_reads_9_5_4_when_the_seed_reports_it(db, cases, c
     with db.read() as conn:
         meeting = next(i for i in views.due_items(conn, local(2018, 10, 31), task_force="huzhou")
                        if i.workflow == "briefing" and i.due_at >= local(2018, 10, 10))
-    cases.fire(meeting.case_id, "hold", HZ_OFFICE, {"self_reported": own.total, "done": own.done,
-                                                    "in_progress": own.in_progress})
+    tx.fire(cases, meeting.case_id, "hold", HZ_OFFICE, {"self_reported": own.total, "done": own.done,
+                                                        "in_progress": own.in_progress})
     # The ministry's problem is overdue after 31 October; the self-reported ones only after 30 November.
     assert len(_overdue(db, "huzhou", local(2018, 11, 1)) & {p.title for p in problems}) == 1
     assert len(_overdue(db, "huzhou", local(2018, 12, 1)) & {p.title for p in problems}) == 5
@@ -213,19 +214,19 @@ DX_HBJ = Actor.of("dx-h", "dxal_hbj", "member", name="行署环保局")
 
 def test_daxinganling_indicators_against_targets_tasks_and_the_card_list(db, cases, clock):
     clock.set(local(2016, 3, 1))
-    indicators = {cases.get(i).title: cases.get(i) for i in
+    indicators = {tx.load(cases, i).title: tx.load(cases, i) for i in
                   load_items(cases, "daxinganling", ROOT / "daxinganling" / "indicators.yaml")}
     tasks = load_items(cases, "daxinganling", ROOT / "daxinganling" / "tasks.yaml")
     assert len(indicators) == 6 and len(tasks) == 4
-    assert cases.get(tasks[1]).parties == {"lead": ["dxal_zjj"], "participating": ["dxal_fgw", "dxal_gxw", "dxal_swj"]}
+    assert tx.load(cases, tasks[1]).parties == {"lead": ["dxal_zjj"], "participating": ["dxal_fgw", "dxal_gxw", "dxal_swj"]}
 
-    cards = [cases.start(task_force="daxinganling", workflow="enterprise_card", actor=DX_OFFICE, title=name,
-                         parties={"regulator": ["dxal_hbj"], "county": [county]},
-                         payload={"enterprise": name, "reason": "化学需氧量超标排放", "due": "2016-09-30"})
+    cards = [tx.start(cases, task_force="daxinganling", workflow="enterprise_card", actor=DX_OFFICE, title=name,
+                      parties={"regulator": ["dxal_hbj"], "county": [county]},
+                      payload={"enterprise": name, "reason": "化学需氧量超标排放", "due": "2016-09-30"})
              for name, county in (("甲木材加工厂", "dxal_jgdq_gov"), ("乙乳品厂", "dxal_th_gov"), ("丙砂石场", "dxal_hm_gov"))]
     clock.set(local(2016, 10, 15))
-    cases.fire(cards[0].id, "red_card", DX_OFFICE, {"reason": "整治期满仍超标"})
-    cases.fire(cards[1].id, "lift", DX_OFFICE, {"evidence": "监督性监测连续达标"})
+    tx.fire(cases, cards[0].id, "red_card", DX_OFFICE, {"reason": "整治期满仍超标"})
+    tx.fire(cases, cards[1].id, "lift", DX_OFFICE, {"evidence": "监督性监测连续达标"})
     cadences = parse_cadences(ROOT / "daxinganling" / "cadences.yaml")
     assert materialise(cases, "daxinganling", cadences, date(2016, 1, 1), date(2016, 12, 31)) == 2
     with db.read() as conn:
@@ -234,19 +235,19 @@ def test_daxinganling_indicators_against_targets_tasks_and_the_card_list(db, cas
         listing = next(i for i in views.due_items(conn, local(2017, 1, 31), task_force="daxinganling")
                        if i.workflow == "card_list" and i.due_at.year == 2017)
     assert (yellow, red) == (["丙砂石场"], ["甲木材加工厂"])
-    listed = cases.fire(listing.case_id, "publish", DX_OFFICE, {"yellow": yellow, "red": red})
+    listed = tx.fire(cases, listing.case_id, "publish", DX_OFFICE, {"yellow": yellow, "red": red})
     assert listed.state == "published" and listed.data["red"] == ["甲木材加工厂"]
 
     # Reported values against targets: the leakage rate within 25% in 2017, not within 18% in 2020.
     clock.set(local(2018, 1, 20))
-    leak17 = cases.fire(indicators["2017年城市公共供水管网漏损率"].id, "report_value", DX_ZJJ, {"value": 23.5})
-    sections = cases.fire(indicators["2017年国家考核断面水质优良（达到或优于Ⅲ类）比例"].id, "report_value", DX_HBJ,
-                          {"value": 100})
+    leak17 = tx.fire(cases, indicators["2017年城市公共供水管网漏损率"].id, "report_value", DX_ZJJ, {"value": 23.5})
+    sections = tx.fire(cases, indicators["2017年国家考核断面水质优良（达到或优于Ⅲ类）比例"].id, "report_value", DX_HBJ,
+                       {"value": 100})
     clock.set(local(2021, 1, 20))
-    leak20 = cases.fire(indicators["2020年城市公共供水管网漏损率"].id, "report_value", DX_ZJJ, {"value": 19.2})
+    leak20 = tx.fire(cases, indicators["2020年城市公共供水管网漏损率"].id, "report_value", DX_ZJJ, {"value": 19.2})
     assert (leak17.data["met"], sections.data["met"], leak20.data["met"]) == (True, True, False)
     assert leak20.data["target"] == 18 and leak20.data["direction"] == "at_most"
-    cases.fire(leak20.id, "confirm", DX_OFFICE, {})
+    tx.fire(cases, leak20.id, "confirm", DX_OFFICE, {})
     # Tasks due at the end of 2017 that were not closed are overdue in 2018.
     assert "依法完成禁养区内畜禽养殖业的清理整顿" in _overdue(db, "daxinganling", local(2018, 1, 2))
-    assert cases.verify() == []
+    assert tx.verify(cases) == []

@@ -20,6 +20,7 @@ from engine.cases import SYSTEM, Cases
 from engine.clock import FixedClock, SystemClock
 from engine.loader import load_definition
 from engine.publishing import publish
+from tests import tx
 from workflows import ROOT
 
 OFFICE = Actor.of("o-1", "two_lakes_office", "office", "office_head", name="办公室")
@@ -51,22 +52,22 @@ def test_publish_v2_migrate_half_both_groups_work_and_move_back(fresh, monkeypat
     db, url = fresh
     clock = FixedClock(datetime(2026, 3, 2, 1, 0, tzinfo=UTC), step=timedelta(seconds=1))
     cases = Cases(db, clock)
-    started = [cases.start(task_force="two_lakes", workflow="action_item", actor=OFFICE, title=f"议定事项{i}",
-                           payload={"task": f"事项{i}", "responsible_unit": "gy_swj", "due": "2026-06-30"})
+    started = [tx.start(cases, task_force="two_lakes", workflow="action_item", actor=OFFICE, title=f"议定事项{i}",
+                        payload={"task": f"事项{i}", "responsible_unit": "gy_swj", "due": "2026-06-30"})
                for i in range(4)]
     for c in started[2:] + started[:1]:
-        cases.fire(c.id, "request_extension", GY_SWJ, {"new_due": "2026-09-30", "reason": "汛期"})
-    cases.fire(started[1].id, "report_progress", GY_SWJ, {"progress": "已完成方案编制"})
+        tx.fire(cases, c.id, "request_extension", GY_SWJ, {"new_due": "2026-09-30", "reason": "汛期"})
+    tx.fire(cases, started[1].id, "report_progress", GY_SWJ, {"progress": "已完成方案编制"})
     v1_id = started[0].definition_id
 
     with db.write() as conn:
         new_id, fresh_publish = publish(conn, "two_lakes", load_definition(next_version(), "v2"), clock)
     assert fresh_publish and new_id != v1_id
     # New cases start on the latest version; running ones stay where they are.
-    newer = cases.start(task_force="two_lakes", workflow="action_item", actor=OFFICE, title="新议定事项",
-                        payload={"task": "新事项", "responsible_unit": "gy_swj", "due": "2026-06-30"})
+    newer = tx.start(cases, task_force="two_lakes", workflow="action_item", actor=OFFICE, title="新议定事项",
+                     payload={"task": "新事项", "responsible_unit": "gy_swj", "due": "2026-06-30"})
     assert newer.definition_id == new_id
-    assert {cases.get(c.id).definition_id for c in started} == {v1_id}
+    assert {tx.load(cases, c.id).definition_id for c in started} == {v1_id}
 
     chosen = [started[0].number, started[1].number]  # one waiting on an extension, one open
     with db.read() as conn:
@@ -79,7 +80,7 @@ def test_publish_v2_migrate_half_both_groups_work_and_move_back(fresh, monkeypat
     with db.read() as conn, pytest.raises(migration.MigrationRefused):
         migration.plan(cases, conn, task_force="two_lakes", workflow="action_item", to_version=NEXT,
                        numbers=chosen, mapping={"extension_pending": "no_such_state"})
-    assert cases.get(started[0].id).definition_id == v1_id
+    assert tx.load(cases, started[0].id).definition_id == v1_id
 
     # The CLI: a dry run shows the plan and moves nothing; --apply moves. It runs on this test's clock:
     # rows dated on the machine's would lie after the ones that follow, which a history refuses.
@@ -91,48 +92,48 @@ def test_publish_v2_migrate_half_both_groups_work_and_move_back(fresh, monkeypat
     result = runner.invoke(app, args)
     assert result.exit_code == 0, result.output
     assert f"extension_pending → v{NEXT} extension_requested" in result.output and "dry run" in result.output
-    assert cases.get(started[0].id).definition_id == v1_id
+    assert tx.load(cases, started[0].id).definition_id == v1_id
     stranded = runner.invoke(app, args[:-6] + ["--database-url", url])
     assert stranded.exit_code == 2 and "REFUSED" in stranded.output
     result = runner.invoke(app, [*args, "--apply"])
     assert result.exit_code == 0, result.output
     assert "moved 2 case(s)" in result.output
 
-    moved = [cases.get(started[0].id), cases.get(started[1].id)]
-    kept = [cases.get(started[2].id), cases.get(started[3].id)]
+    moved = [tx.load(cases, started[0].id), tx.load(cases, started[1].id)]
+    kept = [tx.load(cases, started[2].id), tx.load(cases, started[3].id)]
     assert [c.definition_id for c in moved] == [new_id, new_id]
     assert [c.state for c in moved] == ["extension_requested", "open"]
     assert [c.state for c in kept] == ["extension_pending", "extension_pending"]
-    last = cases.history(moved[0].id)[-1]
+    last = tx.history(cases, moved[0].id)[-1]
     assert (last.kind, last.from_state, last.to_state) == ("migrate", "extension_pending", "extension_requested")
     assert last.payload["from_version"] == CUR and last.payload["to_version"] == NEXT
     assert last.payload["reason"] == "议定事项流程第2版"
-    assert cases.verify() == []
+    assert tx.verify(cases) == []
     with db.read() as conn:  # a document's record replays the case across the move
         assert records.load(conn, moved[1].id).get("progress") == "已完成方案编制"
 
     # Both groups keep working on their own version.
-    cases.fire(moved[0].id, "grant_extension", OFFICE, {"new_due": "2026-09-30"})
-    cases.fire(kept[0].id, "grant_extension", OFFICE, {"new_due": "2026-09-30"})
-    cases.fire(kept[1].id, "deny_extension", OFFICE, {"reason": "理由不足"})
-    cases.fire(moved[1].id, "request_extension", GY_SWJ, {"new_due": "2026-09-30", "reason": "汛期"})
-    assert cases.get(moved[1].id).state == "extension_requested"
+    tx.fire(cases, moved[0].id, "grant_extension", OFFICE, {"new_due": "2026-09-30"})
+    tx.fire(cases, kept[0].id, "grant_extension", OFFICE, {"new_due": "2026-09-30"})
+    tx.fire(cases, kept[1].id, "deny_extension", OFFICE, {"reason": "理由不足"})
+    tx.fire(cases, moved[1].id, "request_extension", GY_SWJ, {"new_due": "2026-09-30", "reason": "汛期"})
+    assert tx.load(cases, moved[1].id).state == "extension_requested"
     for c in (*moved, *kept):
-        if cases.get(c.id).state == "open":
-            cases.fire(c.id, "report_done", GY_SWJ, {"result": "已完成"})
-    assert cases.replay(moved[0].id) == cases.get(moved[0].id).state == "done_reported"
-    assert cases.verify() == []
+        if tx.load(cases, c.id).state == "open":
+            tx.fire(cases, c.id, "report_done", GY_SWJ, {"result": "已完成"})
+    assert tx.replay(cases, moved[0].id) == tx.load(cases, moved[0].id).state == "done_reported"
+    assert tx.verify(cases) == []
 
     # And back: the open one returns to the version it started on, its history showing both moves.
     with db.write() as conn:
         back = migration.plan(cases, conn, task_force="two_lakes", workflow="action_item", to_version=CUR,
                               numbers=[moved[0].number])
         migration.apply(cases, conn, back, SYSTEM, "退回第1版")
-    again = cases.get(moved[0].id)
+    again = tx.load(cases, moved[0].id)
     assert again.definition_id == v1_id and again.state == "done_reported"
-    assert [r.kind for r in cases.history(again.id)].count("migrate") == 2
-    cases.fire(again.id, "verify_pass", OFFICE, {})
-    assert cases.get(again.id).state == "closed" and cases.get(again.id).closed
-    assert cases.verify() == []
+    assert [r.kind for r in tx.history(cases, again.id)].count("migrate") == 2
+    tx.fire(cases, again.id, "verify_pass", OFFICE, {})
+    assert tx.load(cases, again.id).state == "closed" and tx.load(cases, again.id).closed
+    assert tx.verify(cases) == []
     with db.read() as conn:
         assert defs_repo.row_of(conn, new_id) == ("two_lakes", "action_item", NEXT)

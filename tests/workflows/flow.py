@@ -11,6 +11,7 @@ from db.repositories.cases import CaseRow
 from engine.actors import Actor
 from engine.cases import Cases
 from engine.views import links
+from tests import tx
 
 TF = "two_lakes"
 OFFICE = Actor.of("office-1", "two_lakes_office", "office", name="专班办公室")
@@ -36,22 +37,22 @@ class Flow:
     @classmethod
     def start(cls, cases: Cases, workflow: str, actor: Actor, title: str, *,
               parties: Mapping[str, list[str]] | None = None, version: int | None = None, **payload: Any) -> Flow:
-        case = cases.start(task_force=TF, workflow=workflow, actor=actor, title=title, parties=parties,
-                           payload=payload, version=version)
+        case = tx.start(cases, task_force=TF, workflow=workflow, actor=actor, title=title, parties=parties,
+                        payload=payload, version=version)
         return cls(cases, case)
 
     @property
     def case(self) -> CaseRow:
-        return self.cases.get(self.id)
+        return tx.load(self.cases, self.id)
 
     @property
     def state(self) -> str:
         return self.case.state
 
     def fire(self, event: str, actor: Actor, expect: str | None = None, **payload: Any) -> CaseRow:
-        before = self.cases.get(self.id)
-        after = self.cases.fire(before, event, actor, payload)
-        reloaded = self.cases.get(self.id)
+        before = tx.load(self.cases, self.id)
+        after = tx.fire(self.cases, before, event, actor, payload)
+        reloaded = tx.load(self.cases, self.id)
         assert (reloaded.state, reloaded.version, reloaded.head_hash) == (after.state, after.version,
                                                                           after.head_hash)
         if expect is not None:
@@ -61,10 +62,10 @@ class Flow:
     def refused(self, error: type[Exception], event: str, actor: Actor, match: str | None = None,
                 **payload: Any) -> Exception:
         """The event is refused and nothing about the case changes."""
-        before = self.cases.get(self.id)
+        before = tx.load(self.cases, self.id)
         with pytest.raises(error, match=match) as info:
-            self.cases.fire(before, event, actor, payload)
-        after = self.cases.get(self.id)
+            tx.fire(self.cases, before, event, actor, payload)
+        after = tx.load(self.cases, self.id)
         assert (after.state, after.version, after.head_hash, after.data) == (before.state, before.version,
                                                                            before.head_hash, before.data)
         return info.value
@@ -73,11 +74,11 @@ class Flow:
         """The cases this one links to (direction "to") or that link to it ("from"), by `kind`, as flows."""
         with self.cases.db.read() as conn:
             found = links(conn, self.id)
-        return [Flow(self.cases, self.cases.get(other)) for way, k, other, _ in found
+        return [Flow(self.cases, tx.load(self.cases, other)) for way, k, other, _ in found
                 if way == direction and (kind is None or k == kind)]
 
     def linked_from(self, kind: str | None = None) -> list[Flow]:
         return self.linked(kind, "from")
 
     def events(self) -> list[str]:
-        return [r.event for r in self.cases.history(self.id)]
+        return [r.event for r in tx.history(self.cases, self.id)]

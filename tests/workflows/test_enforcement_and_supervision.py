@@ -7,6 +7,7 @@ import pytest
 
 from engine.errors import BadPayload, GuardFailed, NotAllowed, RoleNotHeld
 from engine.timers import run_due
+from tests import tx
 from tests.conftest import end_of, local
 from tests.workflows.flow import CONVENOR, HEAD, OFFICE, Flow, member
 
@@ -151,4 +152,4 @@ def test_doing_the_work_cancels_the_ladder_at_any_level(cases, at):
         ladder.fire("approve_red", HEAD, **RED)
     a.fire("report_done", member("gy_qz_gov"), "done_reported", result="完成")
     assert ladder.state == "cancelled"
-    assert cases.verify() == []
+    assert tx.verify(cases) == []

@@ -8,6 +8,7 @@ from sqlalchemy import select
 from db.models import OutboxItem
 from engine.errors import BadPayload, GuardFailed, RoleNotHeld
 from engine.timers import run_due
+from tests import tx
 from tests.conftest import end_of, local
 from tests.workflows.flow import HEAD, INSPECTOR, OFFICE, Flow, member
 
@@ -92,7 +93,7 @@ def test_problem_item_to_closeout(cases):
     # Five working days of publicity, then the clock closes it out.
     cases.clock.set(local(2026, 3, 10, 9))
     run_due(cases)
-    assert p.state == "closed_out" and cases.history(p.id)[-1].actor_id == "system"
+    assert p.state == "closed_out" and tx.history(cases, p.id)[-1].actor_id == "system"
 
 
 def test_lookback_finds_a_relapse_and_reopens_the_same_item(cases):
@@ -111,7 +112,7 @@ def test_lookback_finds_a_relapse_and_reopens_the_same_item(cases):
     assert [x.id for x in j.linked("lookback")] == [p.id, p.id]
     assert j.case.data["lookbacks"][1] == {"problem_no": case.number, "finding": "雨季溢流，污水直排反弹",
                                            "done": False, "remark": "重新整改"}
-    assert cases.history(p.id)[-1].payload == {"finding": "雨季溢流，污水直排反弹", "inspection": j.case.number}
+    assert tx.history(cases, p.id)[-1].payload == {"finding": "雨季溢流，污水直排反弹", "inspection": j.case.number}
     # The office may also reopen an item found again outside an inspection.
     p.fire("apply_close", QZ, "close_requested", evidence=["照片"])
     p.fire("assign_verifiers", OFFICE, verifiers=["gy_sthjj"])

@@ -10,6 +10,7 @@ from sqlalchemy import select
 from db.models import OutboxItem
 from engine.errors import BadPayload, GuardFailed, RoleNotHeld
 from engine.timers import run_due
+from tests import tx
 from tests.conftest import end_of, local
 from tests.workflows.flow import CONVENOR, HEAD, OFFICE, Flow, member
 
@@ -104,7 +105,7 @@ def test_minutes_spawn_an_action_item_per_decision_and_the_meeting_closes_when_t
         kinds = [p["kind"] for p in conn.execute(select(OutboxItem.payload).where(OutboxItem.case_id == m.id)
                                                  .order_by(OutboxItem.id)).scalars()]
     assert kinds == ["meeting_notice", "minutes"]
-    assert cases.verify() == []
+    assert tx.verify(cases) == []
 
 
 def test_an_escalated_referral_is_settled_by_the_decision_on_it(cases):
@@ -127,7 +128,7 @@ def test_an_escalated_referral_is_settled_by_the_decision_on_it(cases):
     assert case.state == "accepted" and case.parties["receiver"] == ["as_pb_gov"] and case.data["designated"]
     assert [x.id for x in item.linked("settles")] == [r.id]
     assert r.events()[-3:] == ["linked", "linked", "meeting_decides"]
-    assert cases.history(r.id)[-1].actor_id == "system"
+    assert tx.history(cases, r.id)[-1].actor_id == "system"
 
 
 @pytest.mark.parametrize(("kind", "chair", "message"), [

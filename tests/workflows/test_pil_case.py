@@ -8,6 +8,7 @@ from sqlalchemy import select
 from db.models import CaseParty, Deadline, OutboxItem
 from engine.errors import BadPayload, GuardFailed, RoleNotHeld
 from engine.timers import run_due
+from tests import tx
 from tests.conftest import end_of, local
 from tests.workflows.flow import AS_CHIEF, GY_CHIEF, GY_PROC, OFFICE, Flow, member
 
@@ -17,11 +18,11 @@ AS_PROC = GY_PROC.__class__.of("proc-as", "as_jcy", "procurator")
 
 def clue(cases, actor=OFFICE, **extra):
     # Version 1, as published: its cases keep it (v2 is tests/workflows/test_pil_case_v2.py).
-    return Flow(cases, cases.start(task_force="two_lakes", workflow="pil_case", actor=actor,
-                                   title="清镇市红枫湖沿岸污水直排", version=1,
-                                   payload={"facts": "沿岸生活污水长期直排，行政机关未依法履职",
-                                            "procuratorate": "gy_jcy", "agency": "gy_qz_gov",
-                                            "clue_type": "国家机关转交", **extra}))
+    return Flow(cases, tx.start(cases, task_force="two_lakes", workflow="pil_case", actor=actor,
+                                title="清镇市红枫湖沿岸污水直排", version=1,
+                                payload={"facts": "沿岸生活污水长期直排，行政机关未依法履职",
+                                         "procuratorate": "gy_jcy", "agency": "gy_qz_gov",
+                                         "clue_type": "国家机关转交", **extra}))
 
 
 def investigating(cases):
@@ -47,7 +48,7 @@ def test_only_the_cases_procuratorate_moves_it_and_others_see_it_as_a_party(case
     c = clue(cases)
     assert c.case.parties == {"procuratorate": ["gy_jcy"], "agency": ["gy_qz_gov"], "clue_source": ["two_lakes_office"]}
     for outsider in (OFFICE, QZ, AS_PROC, member("gy_jcy").__class__.of("x", "gy_sthjj", "procurator")):
-        assert cases.allowed_events(c.id, outsider) == []
+        assert tx.allowed_events(cases, c.id, outsider) == []
         c.refused(RoleNotHeld, "register_clue", outsider)
     with db.read() as conn:
         parties = conn.execute(select(CaseParty.unit_code).where(CaseParty.case_id == c.id)).scalars().all()
@@ -62,9 +63,9 @@ def test_only_the_cases_procuratorate_moves_it_and_others_see_it_as_a_party(case
 
 def test_a_member_hands_in_a_clue_which_is_transferred(cases):
     source = Flow.start(cases, "referral", member("gy_sthjj"), "排污", problem="排污")
-    c = Flow(cases, cases.start(task_force="two_lakes", workflow="pil_case", actor=member("gy_sthjj"), title="线索",
-                                version=1, payload={"facts": "某局不履职", "procuratorate": "gy_jcy",
-                                                    "source": source.case.number}))
+    c = Flow(cases, tx.start(cases, task_force="two_lakes", workflow="pil_case", actor=member("gy_sthjj"), title="线索",
+                             version=1, payload={"facts": "某局不履职", "procuratorate": "gy_jcy",
+                                                 "source": source.case.number}))
     assert c.case.parties["clue_source"] == ["gy_sthjj"] and [x.id for x in c.linked("clue")] == [source.id]
     c.fire("register_clue", GY_PROC, "evaluating")
     c.fire("transfer_clue", GY_CHIEF, "clue_transferred", to="as_jcy", reason="属安顺市检察院管辖")
@@ -103,7 +104,7 @@ def test_urgent_reply_overdue_suspension_and_litigation_to_judgment(cases, db):
     run_due(cases)
     case = c.case
     assert case.state == "follow_up" and case.data["reply_overdue"] is True
-    assert cases.history(c.id)[-1].actor_id == "system"
+    assert tx.history(cases, c.id)[-1].actor_id == "system"
     assert case.due_at == end_of(2026, 4, 21)
     cases.clock.set(local(2026, 4, 1, 9))
     c.fire("suspend", GY_CHIEF, "suspended", reason="汛期无法施工")
@@ -128,7 +129,7 @@ def test_urgent_reply_overdue_suspension_and_litigation_to_judgment(cases, db):
     c.fire("judgment", GY_PROC, "judged", outcome="责令履行职责", judged_on="2026-09-10")
     c.fire("enforce", GY_PROC, "enforcement", note="行政机关未在期限内履行")
     c.fire("close", GY_PROC, "closed", note="执行完毕")
-    assert cases.verify() == []
+    assert tx.verify(cases) == []
 
 
 def test_review_ends_in_transfer_termination_withdrawal_or_a_closed_judgment(cases):

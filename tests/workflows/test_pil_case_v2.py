@@ -12,6 +12,7 @@ from sqlalchemy import select
 from db.models import Deadline
 from engine.errors import GuardFailed, NotAllowed
 from engine.timers import run_due
+from tests import tx
 from tests.api.conftest import accounts, app, client, settings  # noqa: F401
 from tests.conftest import end_of, local
 from tests.pages.test_pages import sign_in
@@ -102,7 +103,7 @@ def test_review_and_suit_run_from_the_end_of_the_agencys_period_with_one_capped_
     assert due(db, c, "judgment_report") == (end_of(2026, 10, 10), "running")
     c.fire("report_judgment", GY_PROC, "judged")
     assert due(db, c, "judgment_report")[1] == "met"
-    assert cases.verify() == []
+    assert tx.verify(cases) == []
 
 
 def test_the_follow_up_review_starts_at_the_reply_when_the_reply_comes_after_the_period(cases, db):
@@ -199,8 +200,8 @@ def test_a_v1_case_moves_to_v2_and_goes_on_under_its_rules(cases, db):
     from engine import migration
     from engine.cases import SYSTEM
 
-    v1 = Flow(cases, cases.start(task_force="two_lakes", workflow="pil_case", actor=OFFICE, title="第1版的案件",
-                                 version=1, payload={"facts": "f", "procuratorate": "gy_jcy", "agency": "gy_qz_gov"}))
+    v1 = Flow(cases, tx.start(cases, task_force="two_lakes", workflow="pil_case", actor=OFFICE, title="第1版的案件",
+                              version=1, payload={"facts": "f", "procuratorate": "gy_jcy", "agency": "gy_qz_gov"}))
     v1.fire("register_clue", GY_PROC, "evaluating")
     v1.fire("decide_file", GY_CHIEF, "filed", agency="gy_qz_gov", harm="h", duty="d")
     v1.fire("serve_filing", GY_PROC, "investigating", served_on="2026-03-03")
@@ -220,4 +221,4 @@ def test_a_v1_case_moves_to_v2_and_goes_on_under_its_rules(cases, db):
     assert case.due_at == end_of(2026, 6, 8)  # v2: a month from the end of the agency's period (6 May)
     v1.fire("extend_review", GY_CHIEF, "prosecution_extended", reason="案情复杂")
     v1.refused(NotAllowed, "extend_review", GY_CHIEF, reason="再次")
-    assert cases.verify() == []
+    assert tx.verify(cases) == []

@@ -15,6 +15,7 @@ from db.models import Deadline
 from db.repositories import definitions as defs_repo
 from engine.errors import NotAllowed
 from engine.loader import load_definition_file
+from tests import tx
 from tests.api.conftest import accounts, app, client, settings  # noqa: F401
 from tests.conftest import end_of, local
 from tests.pages.test_pages import sign_in
@@ -108,7 +109,7 @@ def test_review_runs_into_national_day_a_translation_pauses_it_and_the_procurato
     c.fire("file_suit", GY_CHIEF, "suit_filed", court="清镇市人民法院", claims=["责令履行职责"], delivered_on="2026-11-30")
     assert due(db, c, "sue_by_upper")[1] == "met"
     assert due(db, c, "indictment_report") == (end_of(2026, 12, 7), "running")
-    assert cases.verify() == []
+    assert tx.verify(cases) == []
 
 
 def test_the_indictment_counts_from_its_delivery_to_the_court_across_national_day(cases, db):
@@ -143,7 +144,7 @@ def test_the_judgment_is_reported_within_3_days_of_its_receipt_across_national_d
     assert due(db, c, "judgment_report") == (end_of(2026, 10, 8), "running")
     c.fire("report_judgment", GY_PROC, "judged")
     assert due(db, c, "judgment_report")[1] == "met"
-    assert cases.verify() == []
+    assert tx.verify(cases) == []
 
 
 def test_the_case_page_and_the_api_show_the_verified_articles(cases, client):  # noqa: F811

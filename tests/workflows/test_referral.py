@@ -8,6 +8,7 @@ from sqlalchemy import select
 from db.models import OutboxItem
 from engine.errors import BadPayload, GuardFailed, RoleNotHeld, UnitNotAllowed
 from engine.timers import run_due
+from tests import tx
 from tests.conftest import end_of, local
 from tests.workflows.flow import CONVENOR, HEAD, OFFICE, Flow, member
 
@@ -17,7 +18,7 @@ GA_STHJJ = member("ga_sthjj")
 
 def open_events(cases, case_id, actor):
     with cases.db.read() as conn:
-        return cases.open_events_in(conn, cases.get(case_id), actor)
+        return cases.open_events(conn, tx.load(cases, case_id), actor)
 
 
 def draft(cases, actor=GY_STHJJ, **payload):
@@ -46,14 +47,14 @@ def test_refer_accept_handle_and_verify(cases, db):
     with db.read() as conn:
         kinds = conn.execute(select(OutboxItem.payload).where(OutboxItem.case_id == f.id)).scalars().all()
     assert kinds == [{"kind": "referral_letter"}]
-    assert cases.allowed_events(f.id, QZ) == ["accept", "object"]
+    assert tx.allowed_events(cases, f.id, QZ) == ["accept", "object"]
     case = f.fire("accept", QZ, "accepted")
     assert case.due_at == end_of(2026, 3, 31)  # the referrer's date, not the default 15 working days
     f.fire("start_work", QZ, "in_progress")
     f.fire("progress", QZ, "in_progress", note="已组织清运")
     f.fire("report_result", QZ, "result_reported", result="垃圾已清运", evidence=["清运前后照片"])
     case = f.fire("verify_pass", GY_STHJJ, "closed")
-    assert case.closed and cases.verify() == []
+    assert case.closed and tx.verify(cases) == []
 
 
 def test_extension_granted_then_a_redo(cases):
@@ -86,7 +87,7 @@ def test_objection_upheld_reassigns(cases):
     f.refused(GuardFailed, "reassign", OFFICE, "already the receiver", receiver="gy_by_gov", reason="x")
     case = f.fire("reassign", OFFICE, "referred", receiver="gy_qz_gov", reason="属清镇市辖区")
     assert case.parties["receiver"] == ["gy_qz_gov"]
-    assert cases.allowed_events(f.id, BY) == []
+    assert tx.allowed_events(cases, f.id, BY) == []
     f.fire("accept", QZ, "accepted")
 
 
@@ -125,7 +126,7 @@ def test_a_problem_lying_in_the_other_city_is_referred_there_and_its_objection_r
     assert f.case.data.get("cross_city") is None
     case = f.fire("refer", GA_STHJJ, "referred", receiver="as_pb_gov", reason="问题位于平坝区辖区，属地管理")
     assert case.parties == {"referrer": ["ga_sthjj"], "receiver": ["as_pb_gov"]}
-    assert cases.allowed_events(f.id, PB) == ["accept", "object"]
+    assert tx.allowed_events(cases, f.id, PB) == ["accept", "object"]
     case = f.fire("object", PB, "objected", reason="点位在贵安新区马场镇一侧", proposed_unit="ga_gov")
     # The ruling is the office's to make, within 3 working days: it is on the office's list now.
     assert case.parties["coordinator"] == ["two_lakes_office"] and case.due_at == end_of(2026, 3, 5)
@@ -134,7 +135,7 @@ def test_a_problem_lying_in_the_other_city_is_referred_there_and_its_objection_r
     assert case.data["designated"] is True
     f.refused(GuardFailed, "object", PB, "不得再次退回", reason="仍有异议")
     # Allowed by state and role, but refused by a guard that needs no input: no form is offered for it.
-    assert cases.allowed_events(f.id, PB) == ["accept", "object"] and open_events(cases, f.id, PB) == ["accept"]
+    assert tx.allowed_events(cases, f.id, PB) == ["accept", "object"] and open_events(cases, f.id, PB) == ["accept"]
     f.fire("accept", PB, "accepted")
     f.fire("start_work", PB, "in_progress")
     f.fire("report_result", PB, "result_reported", result="已清运", evidence=["清运台账"])
@@ -178,7 +179,7 @@ def test_coordination_fails_and_the_meeting_hears_it_then_refers_up(cases):
     assert [x.id for x in f.linked("agenda")] == [m.id] and [x.id for x in m.linked_from("agenda")] == [f.id]
     assert m.events()[-1] == "add_agenda_item" and "linked" in m.events()
     f.fire("refer_up", CONVENOR, "referred_up", reason="两市意见不一，报请省政府协调")
-    assert cases.verify() == []
+    assert tx.verify(cases) == []
 
 
 def test_objection_escalated_and_the_meeting_decides(cases):
@@ -212,7 +213,7 @@ def test_a_persistently_late_receiver_becomes_a_procuratorial_clue(cases):
     assert clue.case.parties == {"agency": ["gy_qz_gov"], "clue_source": ["two_lakes_office"],
                                  "procuratorate": ["gy_jcy"]}
     assert clue.case.data["clue_type"] == "国家机关转交"
-    assert cases.allowed_events(clue.id, OFFICE) == []
+    assert tx.allowed_events(cases, clue.id, OFFICE) == []
 
 
 @pytest.mark.parametrize("state", ["draft", "referred", "in_progress", "coordinating"])

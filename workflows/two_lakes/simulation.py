@@ -245,7 +245,8 @@ def minutes(sim: Sim, case: CaseRow) -> dict[str, Any]:
     for item in case.data.get("agenda_items", []):
         source = item.get("source")
         if source:  # an escalated referral: the meeting designates who handles it
-            ref = sim.cases.get(sim.number_to_id(source))
+            with sim.cases.db.read() as conn:
+                ref = sim.cases.load(conn, sim.number_to_id(source))
             unit = ref.data.get("proposed_receiver") or _local_government(sim)
             decisions.append({"text": f"{item['item']}，由{sim.name(unit)}牵头办理", "responsible_unit": unit,
                               "due": _due(sim, 30, 60), "case": source})
@@ -604,8 +605,9 @@ class Sim:
     def start(self, workflow: str, actor: Actor, title: str, parties: dict[str, list[str]] | None = None,
               **payload: Any) -> CaseRow:
         self._advance()
-        return self.cases.start(task_force=TF, workflow=workflow, actor=actor, title=title, payload=payload,
-                                parties=parties)
+        with self.cases.db.write() as conn:
+            return self.cases.start(conn, task_force=TF, workflow=workflow, actor=actor, title=title,
+                                    payload=payload, parties=parties)
 
     def open_meeting(self) -> str:
         """The next meeting still taking agenda items within 45 days; else an ad hoc one is called."""
@@ -642,7 +644,8 @@ class Sim:
 
     def decisions_done(self, case: CaseRow) -> bool:
         with self.cases.db.read() as conn:
-            return all(self.cases.get(other).closed for _, kind, other, _ in links(conn, case.id) if kind == "decision")
+            return all(self.cases.load(conn, other).closed for _, kind, other, _ in links(conn, case.id)
+                       if kind == "decision")
 
     def hearing_of(self, case: CaseRow) -> bool:
         with self.cases.db.read() as conn:
@@ -650,7 +653,9 @@ class Sim:
 
     def last(self, case: CaseRow, key: str) -> Any:
         """A value from the case's latest event payload that carried it."""
-        for row in reversed(self.cases.history(case.id)):
+        with self.cases.db.read() as conn:
+            rows = self.cases.history(conn, case.id)
+        for row in reversed(rows):
             if key in row.payload:
                 return row.payload[key]
         return None
@@ -719,18 +724,22 @@ class Sim:
         for case_id, workflow, version in rows:
             plan = self.plans.get(case_id)
             if plan is None or plan.version != version or (plan.recheck and plan.recheck <= self.today):
-                plan = self.plans[case_id] = self.plan(self.cases.get(case_id), workflow)
+                with self.cases.db.read() as conn:
+                    planned = self.cases.load(conn, case_id)
+                plan = self.plans[case_id] = self.plan(planned, workflow)
             if plan.at is None or plan.at > end_of_day or plan.step is None:
                 continue
             acted += 1
-            case = self.cases.get(case_id)
+            with self.cases.db.read() as conn:
+                case = self.cases.load(conn, case_id)
             if case.version != plan.version:  # moved since it was planned (e.g. its ladder was cancelled)
                 continue
             step = plan.step
             self._advance()
             try:
                 payload = step.payload(self, case) if step.payload else {}
-                self.cases.fire(case, step.event, self.actor(step.actor, case), payload)
+                with self.cases.db.write() as conn:
+                    self.cases.fire(conn, case, step.event, self.actor(step.actor, case), payload)
             except EngineError as exc:
                 self.report.refused[f"{workflow}.{step.event}: {exc.code}"] += 1
                 plan.refusals += 1
@@ -739,7 +748,9 @@ class Sim:
                 continue
             self.report.events += 1
             if step.then:
-                step.then(self, self.cases.get(case_id))
+                with self.cases.db.read() as conn:
+                    moved = self.cases.load(conn, case_id)
+                step.then(self, moved)
             if step.event == "lookback":
                 self.looked.setdefault(case_id, set()).add(payload["problem_no"])
         return acted
@@ -809,6 +820,6 @@ def run(cases: Cases, clock: FixedClock, *, year: int, seed: int, root, until: d
         fired = {(w, e): n for w, e, n in counted}
         for workflow, event, label in MILESTONES:
             report.milestones[label] = fired.get((workflow, event), 0)
-    report.problems = cases.verify()
+        report.problems = cases.verify(conn)
     report.seconds = _time.perf_counter() - started
     return report

@@ -25,6 +25,7 @@ from documents import excel
 from engine import delegation, views, worklist
 from engine.access import CaseAccess
 from engine.acting import ACTOR_NAME, ON_BEHALF_OF, user_id_of
+from engine.assessment import assess, behind_all
 from engine.assignment import NOTES as WORK_NOTES
 from engine.deadlines import provisional_dues, provisional_reason
 from engine.definition import DUE_SOON_DAYS, Definition, FieldSpec
@@ -540,16 +541,70 @@ def ladder(conn: Connection, access: CaseAccess, now: datetime) -> list[dict[str
     return sorted(out, key=lambda r: order[r["colour"]])
 
 
-def scorecards(conn: Connection, access: CaseAccess, year: int) -> list[dict[str, Any]]:
+def scorecards(conn: Connection, access: CaseAccess, year: int, now: datetime) -> list[dict[str, Any]]:
+    """Each unit's record for the year; 当前逾期 is the work overdue now (at the year's end for a past year)."""
     org = Organisation(conn, access.viewer.task_force)
     cards = views.scorecards(conn, access.viewer.task_force, start_of_local_day(date(year, 1, 1)),
-                             start_of_local_day(date(year + 1, 1, 1)))
+                             start_of_local_day(date(year + 1, 1, 1)), now)
     if not access.viewer.office:
         cards = {u: c for u, c in cards.items() if u == access.viewer.unit}
     return [{"unit": org.name(c.unit), "met": c.deadlines_met, "late": c.deadlines_late,
              "rate": c.on_time_rate,
              "rate_text": "—" if c.on_time_rate is None else f"{round(c.on_time_rate * 100, 1)}%", "overdue": c.open_overdue, "yellow": c.cards.get("yellow", 0),
              "red": c.cards.get("red", 0), "cards": dict(c.cards)} for c in sorted(cards.values(), key=lambda c: c.unit)]
+
+
+def points_text(value: Any, sign: str = "") -> str:
+    """1 → 1, 0.5 → 0.5, 2.50 → 2.5; with a sign for a deduction or bonus that is not zero."""
+    if value is None:
+        return "—"
+    text = f"{value:f}".rstrip("0").rstrip(".") if "." in f"{value:f}" else f"{value:f}"
+    return f"{sign}{text}" if sign and value else text
+
+
+def assessment(conn: Connection, access: CaseAccess, spec: Any, year: int, now: datetime) -> dict[str, Any] | None:
+    """The year's 考核细则 and each unit's points (ranked by score), or None when none is declared."""
+    rules = spec.assessment.get(year)
+    if rules is None:
+        return None
+    org = Organisation(conn, access.viewer.task_force)
+    scores = assess_units(conn, access, spec, year, now)
+    legend = [{"code": r.code, "title": r.title, "kind": "扣分" if r.kind == "deduct" else "加分",
+               "per": points_text(r.per_item) if r.per_item is not None else str(r.points.text),
+               "cap": points_text(r.cap) if r.cap is not None else "不设上限"} for r in rules.rules.values()]
+    rows = []
+    for s in sorted(scores, key=lambda s: (-(s.score or 0), s.unit)):
+        rows.append({"code": s.unit, "unit": org.name(s.unit), "score": points_text(s.score),
+                     "deductions": points_text(s.deductions, "−"), "bonuses": points_text(s.bonuses, "+"),
+                     "lines": [{"code": ln.code, "title": ln.title, "count": ln.count,
+                                "points": points_text(ln.points, "−" if ln.kind == "deduct" else "+")}
+                               for ln in s.lines]})
+    return {"title": rules.title, "base": points_text(rules.base), "legend": legend, "rows": rows,
+            "score_rule": str(rules.score.text)}
+
+
+def assess_units(conn: Connection, access: CaseAccess, spec: Any, year: int, now: datetime) -> list[Any]:
+    """The units' scores the viewer may see: the office every unit, a unit its own."""
+    scores = assess(conn, access.viewer.task_force, spec, year, now)
+    return scores if access.viewer.office else [s for s in scores if s.unit == access.viewer.unit]
+
+
+def assessment_of_unit(conn: Connection, access: CaseAccess, spec: Any, year: int, now: datetime,
+                       unit: str) -> dict[str, Any] | None:
+    """One unit's points with the cases behind every deduction and bonus (None: not the viewer's to see)."""
+    rules = spec.assessment.get(year)
+    found = next((s for s in assess_units(conn, access, spec, year, now) if s.unit == unit), None)
+    if rules is None or found is None:
+        return None
+    behind = behind_all(conn, access.viewer.task_force, spec, year, now, unit)
+    org = Organisation(conn, access.viewer.task_force)
+    return {"unit": org.name(unit), "code": unit, "title": rules.title, "base": points_text(rules.base),
+            "score": points_text(found.score), "deductions": points_text(found.deductions, "−"),
+            "bonuses": points_text(found.bonuses, "+"),
+            "lines": [{"code": ln.code, "title": ln.title, "kind": "扣分" if ln.kind == "deduct" else "加分",
+                       "count": ln.count, "points": points_text(ln.points, "−" if ln.kind == "deduct" else "+"),
+                       "cases": [{"id": b.case_id, "number": b.number, "title": b.title, "at": b.at}
+                                 for b in behind.get(ln.code, [])]} for ln in found.lines]}
 
 
 def calendar(conn: Connection, access: CaseAccess, now: datetime, year: int, month: int) -> dict[int, list[dict]]:

@@ -109,3 +109,10 @@ def claim_key(conn: Connection, *, task_force: str, workflow: str, key: str, cas
                                      keys_t.c.key == key)).scalar()
         return holder or "?"
     return None
+
+
+def cases_held(conn: Connection, n: Narrowing, role: str, unit: str) -> list[tuple]:
+    """(id, number, title, opened at) of the selected cases on which `unit` holds `role`."""
+    held = select(parties_t.c.case_id).where(parties_t.c.role == role, parties_t.c.unit_code == unit)
+    q = _narrowed(select(cases_t.c.id, cases_t.c.number, cases_t.c.title, cases_t.c.created_at), n)
+    return conn.execute(q.where(cases_t.c.id.in_(held)).order_by(cases_t.c.created_at, cases_t.c.id)).all()

@@ -359,13 +359,14 @@ class Behind:
     at: datetime | None
 
 
-def behind(conn: Connection, task_force: str, spec: Any, year: int, now: datetime, unit: str,
-           rule: Rule) -> list[Behind]:
-    """The cases one unit's count of one rule is made of (one row per item counted)."""
+def behind(conn: Connection, task_force: str, spec: Any, year: int, now: datetime, unit: str | None,
+           rule: Rule) -> dict[str, list[Behind]]:
+    """Unit → the cases its count of `rule` is made of, one row per item counted (`unit` None: every
+    unit's, in one statement)."""
     since, until = year_window(year)
     if rule.counts in ("late", "met"):
-        rows = [r[:4] for r in repo.deadline_cases(conn, task_force, since, until, unit, rule.counts, rule.workflows,
-                                                   rule.except_) if _assessed(r[4])]
+        rows = [r[:5] for r in repo.deadline_cases(conn, task_force, since, until, unit, rule.counts, rule.workflows,
+                                                   rule.except_) if _assessed(r[5])]
     elif rule.counts == "overdue":
         rows = repo.overdue_cases(conn, task_force, min(now, until), unit, rule.workflows, rule.except_)
     elif rule.counts.startswith("card:"):
@@ -374,13 +375,16 @@ def behind(conn: Connection, task_force: str, spec: Any, year: int, now: datetim
     else:
         narrowing = _narrowing(task_force, spec.selections[rule.counts.partition(":")[2]], year)
         rows = [] if narrowing is None else figures_repo.cases_held(conn, narrowing, rule.by, unit)
-    return [Behind(*r) for r in rows]
-
+    out: dict[str, list[Behind]] = {}
+    for r in rows:
+        out.setdefault(r[0], []).append(Behind(*r[1:]))
+    return out
 
 
 def behind_all(conn: Connection, task_force: str, spec: Any, year: int, now: datetime,
-               unit: str) -> dict[str, list[Behind]]:
-    """Rule code → the cases behind the unit's count of it (the year's rules; none declared: empty)."""
+               unit: str | None) -> dict[str, dict[str, list[Behind]]]:
+    """Rule code → unit → the cases behind the unit's count (the year's rules; none declared: empty).
+    One statement per rule, for one unit or (None) for all of them."""
     rules = spec.assessment.get(year)
     return {code: behind(conn, task_force, spec, year, now, unit, rule)
             for code, rule in (rules.rules.items() if rules else ())}

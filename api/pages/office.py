@@ -90,9 +90,8 @@ def scorecards(request: Request, user: PageUserDep, year: Annotated[int | None, 
     now = services.clock.now()
     year = year or local_date(now).year
     with services.db.read() as conn:
-        rows = views.scorecards(conn, user.access, year, now)
         spec = services.cases.figures.spec(conn, user.viewer.task_force)
-        points = views.assessment(conn, user.access, spec, year, now)
+        rows, points = views.scorecards(conn, user.access, spec, year, now)
         # The task force's declared figures (figures.yaml) put every unit side by side: the office's.
         figures = views.figure_rows(conn, services.cases.figures.table(conn, user.viewer.task_force)) \
             if user.viewer.office else []
@@ -106,12 +105,10 @@ def scorecards_xlsx(request: Request, user: PageUserDep,
     now = services.clock.now()
     year = year or local_date(now).year
     with services.db.read() as conn:
-        rows = views.scorecards(conn, user.access, year, now)
         spec = services.cases.figures.spec(conn, user.viewer.task_force)
-        points = views.assessment(conn, user.access, spec, year, now)
-        details = [views.assessment_of_unit(conn, user.access, spec, year, now, r["code"])
-                   for r in (points["rows"] if points else [])]
-    return office_sheets.download(office_sheets.scorecard_sheet(year, rows, points, details),
+        rows, points = views.scorecards(conn, user.access, spec, year, now)
+        behind = views.points_behind(conn, user.access, spec, year, now, points) if points else []
+    return office_sheets.download(office_sheets.scorecard_sheet(year, rows, points, behind),
                                   f"scorecards-{year}", now)
 
 

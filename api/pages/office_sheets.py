@@ -27,7 +27,7 @@ def ladder_sheet(rows: Sequence[dict[str, Any]]) -> list[Sheet]:
 
 
 def scorecard_sheet(year: int, rows: Sequence[dict[str, Any]], points: dict[str, Any] | None = None,
-                    details: Sequence[dict[str, Any] | None] = ()) -> list[Sheet]:
+                    behind: Sequence[dict[str, Any]] = ()) -> list[Sheet]:
     """The record sheet; with the year's 考核细则, the points (each rule's count and points, as the page
     shows them) and every case behind a count, by its number."""
     sheets = [Sheet(f"{year}年度履职情况", ("单位", "按期完成", "逾期完成或未完成", "按期率", "当前逾期", "黄牌", "红牌"),
@@ -41,8 +41,8 @@ def scorecard_sheet(year: int, rows: Sequence[dict[str, Any]], points: dict[str,
         [u["unit"], *(ln["count"] for ln in u["lines"]), *(ln["points"] for ln in u["lines"]), u["deductions"],
          u["bonuses"], u["score"]] for u in points["rows"]], (30, *(10,) * (2 * len(titles)), 8, 8, 8)))
     sheets.append(Sheet("扣分加分明细", ("单位", "考核项目", "类别", "编号", "事项", "日期"), [
-        [d["unit"], ln["title"], ln["kind"], c["number"], c["title"], zh_date(c["at"])]
-        for d in details if d for ln in d["lines"] for c in ln["cases"]], (30, 16, 6, 22, 40, 16)))
+        [b["unit"], b["rule"], b["kind"], b["number"], b["case"], zh_date(b["at"])] for b in behind],
+        (30, 16, 6, 22, 40, 16)))
     return sheets
 
 

@@ -63,4 +63,4 @@ def unit_assessment(access: AccessDep, services: ServicesDep,
         behind = assessment.behind_all(conn, access.viewer.task_force, spec, year, services.clock.now(), unit)
         names = assessment.unit_names(conn)
     return UnitAssessmentDetail(**_read(found, names), behind={
-        code: [CaseBehindRead(**b.__dict__) for b in rows] for code, rows in behind.items()})
+        code: [CaseBehindRead(**b.__dict__) for b in by_unit.get(unit, [])] for code, by_unit in behind.items()})

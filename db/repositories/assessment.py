@@ -48,18 +48,27 @@ def deadline_counts(conn: Connection, task_force: str, since: datetime, until: d
     owed whose outcome fell in the window. One statement for every unit."""
     outcome, joined, cond = _deadlines(since, until, task_force)
     assessed = deadlines_t.c.rule["assessed"].as_string().label("assessed")
-    q = (select(parties_t.c.unit_code, defs_t.c.name, outcome, assessed, func.count())
-         .select_from(joined).where(*cond).group_by(parties_t.c.unit_code, defs_t.c.name, outcome, assessed))
-    return [r for r in conn.execute(q) if r[2] is not None]
+    # Grouped over a subquery: PostgreSQL does not see an expression with bound values in SELECT and
+    # GROUP BY as the same one.
+    each = (select(parties_t.c.unit_code.label("unit"), defs_t.c.name.label("workflow"), outcome, assessed)
+            .select_from(joined).where(*cond).subquery())
+    q = (select(each.c.unit, each.c.workflow, each.c.outcome, each.c.assessed, func.count())
+         .where(each.c.outcome.is_not(None))
+         .group_by(each.c.unit, each.c.workflow, each.c.outcome, each.c.assessed))
+    return conn.execute(q).all()
 
 
-def deadline_cases(conn: Connection, task_force: str, since: datetime, until: datetime, unit: str, outcome: str,
-                   workflows: Sequence[str] | None, except_: Sequence[str]):
-    """(case id, number, title, when, assessed) of each deadline `unit` owed with that outcome in the window."""
+def deadline_cases(conn: Connection, task_force: str, since: datetime, until: datetime, unit: str | None,
+                   outcome: str, workflows: Sequence[str] | None, except_: Sequence[str]):
+    """(unit, case id, number, title, when, assessed) of each deadline `unit` (None: any unit) owed with
+    that outcome in the window."""
     out, joined, cond = _deadlines(since, until, task_force)
     when = func.coalesce(deadlines_t.c.stopped_at, deadlines_t.c.due_at)
-    q = (select(cases_t.c.id, cases_t.c.number, cases_t.c.title, when, deadlines_t.c.rule["assessed"].as_string())
-         .select_from(joined).where(*cond, parties_t.c.unit_code == unit, out == outcome))
+    q = (select(parties_t.c.unit_code, cases_t.c.id, cases_t.c.number, cases_t.c.title, when,
+                deadlines_t.c.rule["assessed"].as_string())
+         .select_from(joined).where(*cond, out == outcome))
+    if unit is not None:
+        q = q.where(parties_t.c.unit_code == unit)
     if workflows is not None:
         q = q.where(defs_t.c.name.in_(list(workflows)))
     if except_:
@@ -83,25 +92,27 @@ def card_counts(conn: Connection, task_force: str, since: datetime, until: datet
     if not card_events:
         return []
     kind, marked, joined = _cards(card_events)
-    kind = kind.label("kind")
-    q = (select(parties_t.c.unit_code, kind, func.count()).select_from(joined)
-         .where(cases_t.c.task_force_code == task_force, history_t.c.kind == "event", history_t.c.at >= since,
-                history_t.c.at < until, marked)
-         .group_by(parties_t.c.unit_code, kind))
-    return conn.execute(q).all()
+    each = (select(parties_t.c.unit_code.label("unit"), kind.label("kind")).select_from(joined)
+            .where(cases_t.c.task_force_code == task_force, history_t.c.kind == "event", history_t.c.at >= since,
+                   history_t.c.at < until, marked).subquery())
+    return conn.execute(select(each.c.unit, each.c.kind, func.count()).group_by(each.c.unit, each.c.kind)).all()
 
 
 def card_cases(conn: Connection, task_force: str, since: datetime, until: datetime,
-               card_events: Sequence[CardEvent], unit: str, card_kind: str):
-    """(case id, number, title, when) of each card of `card_kind` `unit` received in the window."""
+               card_events: Sequence[CardEvent], unit: str | None, card_kind: str):
+    """(unit, case id, number, title, when) of each card of `card_kind` `unit` (None: any) received in the
+    window."""
     chosen = [c for c in card_events if c[2] == card_kind]
     if not chosen:
         return []
     _, marked, joined = _cards(chosen)
-    q = (select(cases_t.c.id, cases_t.c.number, cases_t.c.title, history_t.c.at).select_from(joined)
+    q = (select(parties_t.c.unit_code, cases_t.c.id, cases_t.c.number, cases_t.c.title, history_t.c.at)
+         .select_from(joined)
          .where(cases_t.c.task_force_code == task_force, history_t.c.kind == "event", history_t.c.at >= since,
-                history_t.c.at < until, parties_t.c.unit_code == unit, marked)
+                history_t.c.at < until, marked)
          .order_by(history_t.c.at, history_t.c.id))
+    if unit is not None:
+        q = q.where(parties_t.c.unit_code == unit)
     return conn.execute(q).all()
 
 
@@ -125,12 +136,15 @@ def overdue_counts(conn: Connection, task_force: str, as_of: datetime):
     return conn.execute(q).all()
 
 
-def overdue_cases(conn: Connection, task_force: str, as_of: datetime, unit: str,
+def overdue_cases(conn: Connection, task_force: str, as_of: datetime, unit: str | None,
                   workflows: Sequence[str] | None, except_: Sequence[str]):
-    """(case id, number, title, due date) of `unit`'s open cases past due at `as_of`."""
-    q = (select(cases_t.c.id, cases_t.c.number, cases_t.c.title, cases_t.c.due_at)
+    """(unit, case id, number, title, due date) of `unit`'s (None: every unit's) open cases past due at
+    `as_of`."""
+    q = (select(cases_t.c.due_unit, cases_t.c.id, cases_t.c.number, cases_t.c.title, cases_t.c.due_at)
          .select_from(cases_t.join(defs_t, defs_t.c.id == cases_t.c.definition_id))
-         .where(*_overdue(task_force, as_of), cases_t.c.due_unit == unit))
+         .where(*_overdue(task_force, as_of), cases_t.c.due_unit.is_not(None)))
+    if unit is not None:
+        q = q.where(cases_t.c.due_unit == unit)
     if workflows is not None:
         q = q.where(defs_t.c.name.in_(list(workflows)))
     if except_:

@@ -399,8 +399,31 @@ def check_uses(spec: FiguresSpec, definitions: Iterable[Definition]) -> None:
                                                       f"case, not of {d.name}")
 
 
+# PostgreSQL's jsonb keeps a mapping's keys in its own order (shortest first), and the order of
+# figures and of assessment rules is the order a page shows them in: mappings are stored as pairs.
+PAIRS = "__pairs__"
+
+
+def _ordered(data: Any) -> Any:
+    if isinstance(data, Mapping):
+        return {PAIRS: [[k, _ordered(v)] for k, v in data.items()]}
+    if isinstance(data, list):
+        return [_ordered(v) for v in data]
+    return data
+
+
+def _unordered(data: Any) -> Any:
+    if isinstance(data, Mapping):
+        if set(data) == {PAIRS}:
+            return {k: _unordered(v) for k, v in data[PAIRS]}
+        return {k: _unordered(v) for k, v in data.items()}  # stored before pairs were
+    if isinstance(data, list):
+        return [_unordered(v) for v in data]
+    return data
+
+
 def store_figures(conn: Connection, task_force: str, spec: FiguresSpec) -> None:
-    trepo.put_setting(conn, SETTING_PREFIX + task_force, spec.raw)
+    trepo.put_setting(conn, SETTING_PREFIX + task_force, _ordered(spec.raw))
 
 
 # --- at run time --------------------------------------------------------------------------------
@@ -564,7 +587,7 @@ class Figures:
         cached = self._specs.get(task_force)
         if cached is None or time.monotonic() - cached[0] > REFRESH_SECONDS:
             stored = trepo.get_setting(conn, SETTING_PREFIX + task_force)
-            cached = (time.monotonic(), from_data(stored) if stored else FiguresSpec())
+            cached = (time.monotonic(), from_data(_unordered(stored)) if stored else FiguresSpec())
             with self._lock:
                 self._specs[task_force] = cached
         return cached[1]

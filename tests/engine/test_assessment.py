@@ -28,15 +28,21 @@ CARDS = ("yellow", "red", "circular", "summons", "transfer")
 COLUMNS = ("late", "missed_report", *CARDS, "on_time", "referrals")
 
 # Counted by hand from the simulated year (seed 1, 1 January – 30 June 2026), by the SQL in `_counted`:
-#            late  missed_report  yellow red circular summons transfer  on_time  referrals
+#                late  missed_report  yellow red circular summons transfer  on_time  referrals
 HAND = {
-    "UNIT_A": (0, 0, 0, 0, 0, 0, 0, 0, 0),
+    "as_xx_gov": (1, 1, 2, 2, 2, 2, 1, 1, 0),  # 西秀区政府: the ladder climbed to 移交 once
+    "as_pb_gov": (0, 0, 1, 1, 0, 0, 0, 5, 0),  # 平坝区政府
+    "ga_mc_gov": (0, 0, 0, 0, 0, 0, 0, 5, 1),  # 马场镇政府: referred a problem
 }
 # Each score by hand: 100 − min(late, 20) − min(missed_report, 10) − 2·yellow − 4·red − 6·circular − 8·summons
 # − 10·transfer + min(min(0.1·on_time, 3) + min(0.5·referrals, 3), 5), at least 0.
 SCORES = {
-    "UNIT_A": Decimal("100"),
+    "as_xx_gov": Decimal("48.1"),  # 100 − (1 + 1 + 4 + 8 + 12 + 16 + 10) + 0.1
+    "as_pb_gov": Decimal("94.5"),  # 100 − (2 + 4) + 0.5
+    "ga_mc_gov": Decimal("101.0"),  # 100 + 0.5 + 0.5
 }
+# 当前逾期 on 30 June: open and past due now, against the unit leading the due role.
+OVERDUE_NOW = {"as_xx_gov": 2, "as_pb_gov": 0, "ga_mc_gov": 0}
 
 
 def _counted(conn, unit: str) -> tuple[int, ...]:
@@ -79,6 +85,12 @@ def _counted(conn, unit: str) -> tuple[int, ...]:
     return (late, missed, *cards.values(), met, referrals)
 
 
+def _overdue_now(conn, unit: str, now: datetime) -> int:
+    c = Case.__table__
+    return len(conn.execute(select(c.c.id).where(c.c.task_force_code == TF, c.c.closed.is_(False),
+                                                 c.c.due_unit == unit, c.c.due_at < now)).all())
+
+
 def test_three_units_score_as_counted_by_hand_on_a_simulated_half_year(simulated_two_lakes):
     db, clock = simulated_two_lakes
     cases = Cases(db, clock)
@@ -92,6 +104,7 @@ def test_three_units_score_as_counted_by_hand_on_a_simulated_half_year(simulated
             assert tuple(ln.count for ln in got.lines) == row, unit
             assert [ln.code for ln in got.lines] == list(COLUMNS)
             assert got.score == SCORES[unit], unit
+            assert got.overdue_now == OVERDUE_NOW[unit] == _overdue_now(conn, unit, clock.now()), unit
             # Every deduction and bonus drills down to as many cases as it counts.
             for ln in got.lines:
                 rule = spec.assessment[2026].rules[ln.code]

@@ -360,7 +360,7 @@ class Behind:
 
 
 def behind(conn: Connection, task_force: str, spec: Any, year: int, now: datetime, unit: str | None,
-           rule: Rule) -> dict[str, list[Behind]]:
+           rule: Rule, cards: list[repo.CardEvent] | None = None) -> dict[str, list[Behind]]:
     """Unit → the cases its count of `rule` is made of, one row per item counted (`unit` None: every
     unit's, in one statement)."""
     since, until = year_window(year)
@@ -370,7 +370,8 @@ def behind(conn: Connection, task_force: str, spec: Any, year: int, now: datetim
     elif rule.counts == "overdue":
         rows = repo.overdue_cases(conn, task_force, min(now, until), unit, rule.workflows, rule.except_)
     elif rule.counts.startswith("card:"):
-        rows = repo.card_cases(conn, task_force, since, until, card_events(conn, task_force), unit,
+        rows = repo.card_cases(conn, task_force, since, until,
+                               cards if cards is not None else card_events(conn, task_force), unit,
                                rule.counts.partition(":")[2])
     else:
         narrowing = _narrowing(task_force, spec.selections[rule.counts.partition(":")[2]], year)
@@ -386,8 +387,10 @@ def behind_all(conn: Connection, task_force: str, spec: Any, year: int, now: dat
     """Rule code → unit → the cases behind the unit's count (the year's rules; none declared: empty).
     One statement per rule, for one unit or (None) for all of them."""
     rules = spec.assessment.get(year)
-    return {code: behind(conn, task_force, spec, year, now, unit, rule)
-            for code, rule in (rules.rules.items() if rules else ())}
+    if rules is None:
+        return {}
+    cards = card_events(conn, task_force)
+    return {code: behind(conn, task_force, spec, year, now, unit, rule, cards) for code, rule in rules.rules.items()}
 
 
 def unit_names(conn: Connection) -> dict[str, str]:

@@ -100,6 +100,7 @@ class FiguresSpec:
     figures: dict[str, Figure] = field(default_factory=dict)
     unique: dict[str, tuple[str, ...]] = field(default_factory=dict)  # workflow → key parts
     raw: dict[str, Any] = field(default_factory=dict, repr=False)
+    assessment: dict[int, Any] = field(default_factory=dict)  # year → engine.assessment.YearRules
 
     @functools.cached_property
     def reads(self) -> dict[str, tuple[str, ...]]:
@@ -133,6 +134,7 @@ class _Known:
     roles: dict[str, set[str]]  # workflow → party roles
     links: set[str]
     units: frozenset[str]
+    cards: set[str] = field(default_factory=set)  # kinds of `card:` an event records
 
     @classmethod
     def of(cls, definitions: Iterable[Definition], units: Iterable[str]) -> _Known:
@@ -140,8 +142,10 @@ class _Known:
         fields: dict[str, dict[str, str]] = {}
         roles: dict[str, set[str]] = {}
         links: set[str] = set()
+        cards: set[str] = set()
         for d in definitions:
             states.setdefault(d.name, set()).update(d.states)
+            cards.update(e.card[0] for e in d.events.values() if e.card)
             f = fields.setdefault(d.name, {})
             for spec in (*d.create.fields, *(x for e in d.events.values() for x in e.fields)):
                 f.setdefault(spec.name, spec.type)
@@ -152,7 +156,7 @@ class _Known:
                 if inv.name == "link_case" and args.get("kind"):
                     links.add(args["kind"])
             roles.setdefault(d.name, set()).update(r for r, s in d.roles.items() if s.kind == "party")
-        return cls(states, fields, roles, links, frozenset(units))
+        return cls(states, fields, roles, links, frozenset(units), cards)
 
 
 def parse_figures(path: Path, definitions: Iterable[Definition], units: Iterable[str]) -> FiguresSpec:
@@ -175,10 +179,10 @@ def read_figures(doc: Any, source: str, known: _Known | None) -> FiguresSpec:
     if doc is None:
         return FiguresSpec()
     if not isinstance(doc, Mapping):
-        fail(doc, "figures.yaml must be a mapping of selections, figures and unique")
-    extra = sorted(set(doc) - {"selections", "figures", "unique"})
+        fail(doc, "figures.yaml must be a mapping of selections, figures, unique and assessment")
+    extra = sorted(set(doc) - {"selections", "figures", "unique", "assessment"})
     if extra:
-        fail(doc, f"unknown key(s) {', '.join(extra)}; allowed: figures, selections, unique")
+        fail(doc, f"unknown key(s) {', '.join(extra)}; allowed: assessment, figures, selections, unique")
     workflows = sorted(known.states) if known else None
 
     def workflow(node: Any, name: Any, what: str) -> str:
@@ -335,7 +339,10 @@ def read_figures(doc: Any, source: str, known: _Known | None) -> FiguresSpec:
                     fail(parts, f"unique {wf}: {wf} has no {'party role' if kind == 'party' else 'field'} {name!r};"
                                 f" allowed: {', '.join(sorted(allowed))}")
         unique[wf] = tuple(str(p) for p in parts if str(p) != "workflow")
-    return FiguresSpec(selections, figures, unique, _plain(doc))
+    from engine.assessment import read_assessment  # it reads the selections read here
+
+    assessment = read_assessment(doc.get("assessment"), source, selections, known)
+    return FiguresSpec(selections, figures, unique, _plain(doc), assessment)
 
 
 def _check_cycles(figures: Mapping[str, Figure], source: str, raw: Any) -> None:
@@ -392,8 +399,31 @@ def check_uses(spec: FiguresSpec, definitions: Iterable[Definition]) -> None:
                                                       f"case, not of {d.name}")
 
 
+# PostgreSQL's jsonb keeps a mapping's keys in its own order (shortest first), and the order of
+# figures and of assessment rules is the order a page shows them in: mappings are stored as pairs.
+PAIRS = "__pairs__"
+
+
+def _ordered(data: Any) -> Any:
+    if isinstance(data, Mapping):
+        return {PAIRS: [[k, _ordered(v)] for k, v in data.items()]}
+    if isinstance(data, list):
+        return [_ordered(v) for v in data]
+    return data
+
+
+def _unordered(data: Any) -> Any:
+    if isinstance(data, Mapping):
+        if set(data) == {PAIRS}:
+            return {k: _unordered(v) for k, v in data[PAIRS]}
+        return {k: _unordered(v) for k, v in data.items()}  # stored before pairs were
+    if isinstance(data, list):
+        return [_unordered(v) for v in data]
+    return data
+
+
 def store_figures(conn: Connection, task_force: str, spec: FiguresSpec) -> None:
-    trepo.put_setting(conn, SETTING_PREFIX + task_force, spec.raw)
+    trepo.put_setting(conn, SETTING_PREFIX + task_force, _ordered(spec.raw))
 
 
 # --- at run time --------------------------------------------------------------------------------
@@ -557,7 +587,7 @@ class Figures:
         cached = self._specs.get(task_force)
         if cached is None or time.monotonic() - cached[0] > REFRESH_SECONDS:
             stored = trepo.get_setting(conn, SETTING_PREFIX + task_force)
-            cached = (time.monotonic(), from_data(stored) if stored else FiguresSpec())
+            cached = (time.monotonic(), from_data(_unordered(stored)) if stored else FiguresSpec())
             with self._lock:
                 self._specs[task_force] = cached
         return cached[1]

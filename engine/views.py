@@ -9,7 +9,8 @@ from typing import Any
 
 from sqlalchemy import Connection, and_, false, select
 
-from db.models import Case, CaseHistory, CaseLink, CaseParty, Deadline, Definition, Jurisdiction, Unit
+from db.models import Case, CaseHistory, CaseLink, CaseParty, Definition, Jurisdiction, Unit
+from engine.assessment import tallies
 from engine.localtime import start_of_local_day, to_local
 
 
@@ -72,51 +73,13 @@ class Scorecard:
         return self.deadlines_met / done if done else None
 
 
-def scorecards(conn: Connection, task_force: str, since: datetime, until: datetime) -> dict[str, Scorecard]:
-    """Per unit: deadlines met and missed in [since, until), open overdue work at `until`, cards received."""
-    cards: dict[str, Scorecard] = {}
-
-    def card(unit: str) -> Scorecard:
-        return cards.setdefault(unit, Scorecard(unit))
-
-    c, p, dl = Case.__table__, CaseParty.__table__, Deadline.__table__
-    rows = conn.execute(
-        select(p.c.unit_code, dl.c.status, dl.c.stopped_at, dl.c.due_at, dl.c.rule)
-        .select_from(dl.join(c, c.c.id == dl.c.case_id)
-                     .join(p, and_(p.c.case_id == dl.c.case_id, p.c.role == dl.c.owner_role)))
-        .where(c.c.task_force_code == task_force))
-    for unit, status, stopped_at, due_at, rule in rows:
-        if not rule.get("assessed", True):
-            continue
-        if status == "met" and stopped_at is not None and since <= stopped_at < until:
-            card(unit).deadlines_met += 1
-        elif (status == "late" and stopped_at is not None and since <= stopped_at < until) or (
-                status == "expired" and since <= due_at < until):
-            card(unit).deadlines_late += 1
-    for item in due_items(conn, until, task_force=task_force, overdue_only=True):
-        card(item.unit).open_overdue += 1
-    h = CaseHistory.__table__
-    # Events a definition marks `card: {kind, against}` count against the unit holding that party role.
-    for definition_id, event, kind, against in _card_events(conn, task_force):
-        for (unit,) in conn.execute(
-                select(p.c.unit_code)
-                .select_from(h.join(c, c.c.id == h.c.case_id).join(p, p.c.case_id == h.c.case_id))
-                .where(c.c.definition_id == definition_id, p.c.role == against, h.c.event == event,
-                       h.c.kind == "event", h.c.at >= since, h.c.at < until)):
-            card(unit).cards[kind] += 1
-    return cards
-
-
-def _card_events(conn: Connection, task_force: str) -> list[tuple[int, str, str, str]]:
-    """(definition id, event, card kind, party role) for every event a definition marks as a card."""
-    d = Definition.__table__
-    out = []
-    for definition_id, spec in conn.execute(select(d.c.id, d.c.spec).where(d.c.task_force_code == task_force)):
-        for event in (spec or {}).get("events") or []:
-            card = event.get("card")
-            if card:
-                out.append((definition_id, event["name"], card["kind"], card["against"]))
-    return out
+def scorecards(conn: Connection, task_force: str, since: datetime, until: datetime,
+               as_of: datetime | None = None) -> dict[str, Scorecard]:
+    """Per unit: deadlines met and missed in [since, until), cards received, and open work overdue at
+    `as_of` (now; at `until` when that is earlier — the year's work still open) — engine/assessment.py."""
+    found = tallies(conn, task_force, since, until, min(as_of or until, until))
+    return {u: Scorecard(u, sum(t.met.values()), sum(t.late.values()), sum(t.overdue.values()), Counter(t.cards))
+            for u, t in found.items()}
 
 
 def links(conn: Connection, case_id: int) -> list[tuple[str, str, int, str]]:

@@ -87,13 +87,15 @@ def ladder_xlsx(request: Request, user: OfficeUserDep) -> Response:
 def scorecards(request: Request, user: PageUserDep, year: Annotated[int | None, Query(ge=2000, le=2999)] = None
                ) -> HTMLResponse:
     services = _services(request)
-    year = year or local_date(services.clock.now()).year
+    now = services.clock.now()
+    year = year or local_date(now).year
     with services.db.read() as conn:
-        rows = views.scorecards(conn, user.access, year)
+        spec = services.cases.figures.spec(conn, user.viewer.task_force)
+        rows, points = views.scorecards(conn, user.access, spec, year, now)
         # The task force's declared figures (figures.yaml) put every unit side by side: the office's.
         figures = views.figure_rows(conn, services.cases.figures.table(conn, user.viewer.task_force)) \
             if user.viewer.office else []
-    return page(request, "scorecards.html", rows=rows, year=year, figures=figures)
+    return page(request, "scorecards.html", rows=rows, year=year, figures=figures, points=points)
 
 
 @router.get("/office/scorecards.xlsx")
@@ -103,8 +105,27 @@ def scorecards_xlsx(request: Request, user: PageUserDep,
     now = services.clock.now()
     year = year or local_date(now).year
     with services.db.read() as conn:
-        rows = views.scorecards(conn, user.access, year)
-    return office_sheets.download(office_sheets.scorecard_sheet(year, rows), f"scorecards-{year}", now)
+        spec = services.cases.figures.spec(conn, user.viewer.task_force)
+        rows, points = views.scorecards(conn, user.access, spec, year, now)
+        behind = views.points_behind(conn, user.access, spec, year, now, points) if points else []
+    return office_sheets.download(office_sheets.scorecard_sheet(year, rows, points, behind),
+                                  f"scorecards-{year}", now)
+
+
+@router.get("/office/scorecards/{unit}", response_class=HTMLResponse)
+def scorecard_of_unit(request: Request, user: PageUserDep,
+                      unit: Annotated[str, Path(max_length=40, pattern=r"^[A-Za-z0-9_\-]+$")],
+                      year: Annotated[int | None, Query(ge=2000, le=2999)] = None) -> HTMLResponse:
+    """One unit's deductions and bonuses, each with the cases behind it."""
+    services = _services(request)
+    now = services.clock.now()
+    year = year or local_date(now).year
+    with services.db.read() as conn:
+        spec = services.cases.figures.spec(conn, user.viewer.task_force)
+        detail = views.assessment_of_unit(conn, user.access, spec, year, now, unit)
+    if detail is None:
+        return page(request, "scorecard_unit.html", status=404, detail=None, year=year)
+    return page(request, "scorecard_unit.html", detail=detail, year=year)
 
 
 @router.get("/office/calendar", response_class=HTMLResponse)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Connection
@@ -25,10 +25,11 @@ from documents import excel
 from engine import delegation, views, worklist
 from engine.access import CaseAccess
 from engine.acting import ACTOR_NAME, ON_BEHALF_OF, user_id_of
+from engine.assessment import assess, behind_all
 from engine.assignment import NOTES as WORK_NOTES
 from engine.deadlines import provisional_dues, provisional_reason
 from engine.definition import DUE_SOON_DAYS, Definition, FieldSpec
-from engine.localtime import LOCAL_TZ, moment_of, start_of_local_day, to_local
+from engine.localtime import LOCAL_TZ, moment_of, to_local
 from engine.notices import CLOCK_NOTES
 
 FAR = datetime(2999, 1, 1, tzinfo=UTC)
@@ -540,16 +541,82 @@ def ladder(conn: Connection, access: CaseAccess, now: datetime) -> list[dict[str
     return sorted(out, key=lambda r: order[r["colour"]])
 
 
-def scorecards(conn: Connection, access: CaseAccess, year: int) -> list[dict[str, Any]]:
+def assess_units(conn: Connection, access: CaseAccess, spec: Any, year: int, now: datetime) -> list[Any]:
+    """The units' scores the viewer may see: the office every unit, a unit its own."""
+    scores = assess(conn, access.viewer.task_force, spec, year, now)
+    return scores if access.viewer.office else [s for s in scores if s.unit == access.viewer.unit]
+
+
+def scorecards(conn: Connection, access: CaseAccess, spec: Any, year: int, now: datetime
+               ) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
+    """Each unit's record for the year (当前逾期: the work overdue now; for a past year, past due at its
+    end and still open) and, when the year has 考核细则, the points ranked by score — one count for both."""
     org = Organisation(conn, access.viewer.task_force)
-    cards = views.scorecards(conn, access.viewer.task_force, start_of_local_day(date(year, 1, 1)),
-                             start_of_local_day(date(year + 1, 1, 1)))
-    if not access.viewer.office:
-        cards = {u: c for u, c in cards.items() if u == access.viewer.unit}
-    return [{"unit": org.name(c.unit), "met": c.deadlines_met, "late": c.deadlines_late,
-             "rate": c.on_time_rate,
-             "rate_text": "—" if c.on_time_rate is None else f"{round(c.on_time_rate * 100, 1)}%", "overdue": c.open_overdue, "yellow": c.cards.get("yellow", 0),
-             "red": c.cards.get("red", 0), "cards": dict(c.cards)} for c in sorted(cards.values(), key=lambda c: c.unit)]
+    scores = assess_units(conn, access, spec, year, now)
+    rows = [{"unit": org.name(s.unit), "met": s.deadlines_met, "late": s.deadlines_late, "rate": s.on_time_rate,
+             "rate_text": "—" if s.on_time_rate is None else f"{round(s.on_time_rate * 100, 1)}%",
+             "overdue": s.overdue_now, "yellow": s.tally.cards.get("yellow", 0), "red": s.tally.cards.get("red", 0),
+             "cards": dict(s.tally.cards)} for s in scores]
+    return rows, _points(org, spec.assessment.get(year), scores)
+
+
+def points_text(value: Any, sign: str = "") -> str:
+    """1 → 1, 0.5 → 0.5, 2.50 → 2.5; with a sign for a deduction or bonus that is not zero."""
+    if value is None:
+        return "—"
+    text = f"{value:f}"
+    text = text.rstrip("0").rstrip(".") if "." in text else text
+    return f"{sign}{text}" if sign and value else text
+
+
+def _lines(lines: Any) -> list[dict[str, Any]]:
+    return [{"code": ln.code, "title": ln.title, "count": ln.count, "kind": "扣分" if ln.kind == "deduct" else "加分",
+             "points": points_text(ln.points, "−" if ln.kind == "deduct" else "+")} for ln in lines]
+
+
+def _points(org: Organisation, rules: Any, scores: list[Any]) -> dict[str, Any] | None:
+    if rules is None:
+        return None
+    legend = [{"code": r.code, "title": r.title, "kind": "扣分" if r.kind == "deduct" else "加分",
+               "per": points_text(r.per_item) if r.per_item is not None else str(r.points.text),
+               "cap": points_text(r.cap) if r.cap is not None else "不设上限"} for r in rules.rules.values()]
+    rows = [{"code": s.unit, "unit": org.name(s.unit), "score": points_text(s.score),
+             "deductions": points_text(s.deductions, "−"), "bonuses": points_text(s.bonuses, "+"),
+             "lines": _lines(s.lines)} for s in sorted(scores, key=lambda s: (-(s.score or 0), s.unit))]
+    return {"title": rules.title, "base": points_text(rules.base), "legend": legend, "rows": rows,
+            "score_rule": str(rules.score.text)}
+
+
+def _cases(found: list[Any]) -> list[dict[str, Any]]:
+    return [{"id": b.case_id, "number": b.number, "title": b.title, "at": b.at} for b in found]
+
+
+def points_behind(conn: Connection, access: CaseAccess, spec: Any, year: int, now: datetime,
+                  points: dict[str, Any]) -> list[dict[str, Any]]:
+    """Every case behind a deduction or bonus of the units shown, one row each (for the export): one
+    statement per rule for all units."""
+    behind = behind_all(conn, access.viewer.task_force, spec, year, now, None if access.viewer.office
+                        else access.viewer.unit)
+    return [{"unit": u["unit"], "rule": ln["title"], "kind": ln["kind"], "number": c["number"], "case": c["title"],
+             "at": c["at"]}
+            for u in points["rows"] for ln in u["lines"] for c in _cases(behind[ln["code"]].get(u["code"], []))]
+
+
+def assessment_of_unit(conn: Connection, access: CaseAccess, spec: Any, year: int, now: datetime,
+                       unit: str) -> dict[str, Any] | None:
+    """One unit's points with the cases behind every deduction and bonus (None: not the viewer's to see)."""
+    rules = spec.assessment.get(year)
+    if rules is None or not (access.viewer.office or unit == access.viewer.unit):
+        return None
+    found = next((s for s in assess_units(conn, access, spec, year, now) if s.unit == unit), None)
+    if found is None:
+        return None
+    behind = behind_all(conn, access.viewer.task_force, spec, year, now, unit)
+    org = Organisation(conn, access.viewer.task_force)
+    return {"unit": org.name(unit), "code": unit, "title": rules.title, "base": points_text(rules.base),
+            "score": points_text(found.score), "deductions": points_text(found.deductions, "−"),
+            "bonuses": points_text(found.bonuses, "+"),
+            "lines": [{**ln, "cases": _cases(behind[ln["code"]].get(unit, []))} for ln in _lines(found.lines)]}
 
 
 def calendar(conn: Connection, access: CaseAccess, now: datetime, year: int, month: int) -> dict[int, list[dict]]:

@@ -6,6 +6,7 @@ from fastapi import APIRouter
 
 from api.routes import (
     accounts,
+    assessment,
     attachments,
     cases,
     definitions,
@@ -20,4 +21,4 @@ from api.routes import (
 
 def routers() -> list[APIRouter]:
     return [operations.router, accounts.router, definitions.router, cases.router, attachments.router,
-            documents.router, figures.router, time.router, notices.router, unit_work.router]
+            documents.router, figures.router, assessment.router, time.router, notices.router, unit_work.router]

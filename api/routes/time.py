@@ -80,7 +80,7 @@ def unit_scorecards(access: AccessDep, services: ServicesDep,
                year: Annotated[int, Query(ge=2000, le=2999)] = 2026) -> list[ScorecardRead]:
     since, until = start_of_local_day(date(year, 1, 1)), start_of_local_day(date(year + 1, 1, 1))
     with services.db.read() as conn:
-        cards = views.scorecards(conn, access.viewer.task_force, since, until)
+        cards = views.scorecards(conn, access.viewer.task_force, since, until, services.clock.now())
     # The office assesses every unit; a unit sees its own record.
     if not access.viewer.office:
         cards = {u: c for u, c in cards.items() if u == access.viewer.unit}

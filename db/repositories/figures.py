@@ -109,3 +109,14 @@ def claim_key(conn: Connection, *, task_force: str, workflow: str, key: str, cas
                                      keys_t.c.key == key)).scalar()
         return holder or "?"
     return None
+
+
+def cases_held(conn: Connection, n: Narrowing, role: str, unit: str | None) -> list[tuple]:
+    """(unit, id, number, title, opened at) of the selected cases, once per unit holding `role` on it
+    (only `unit`, when given)."""
+    q = _narrowed(select(parties_t.c.unit_code, cases_t.c.id, cases_t.c.number, cases_t.c.title,
+                         cases_t.c.created_at).select_from(cases_t).join(
+        parties_t, and_(parties_t.c.case_id == cases_t.c.id, parties_t.c.role == role)), n)
+    if unit is not None:
+        q = q.where(parties_t.c.unit_code == unit)
+    return conn.execute(q.distinct().order_by(cases_t.c.created_at, cases_t.c.id)).all()

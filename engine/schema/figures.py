@@ -54,6 +54,30 @@ class Figure(Model):
     unit: str | None = Field(default=None, description="计量单位：件、分、元、%")
 
 
+class Rule(Model):
+    """考核细则的一项：每个单位计多少件，每件扣（加）多少分，最多扣（加）多少分。"""
+
+    title: str = Field(description="名称（考核页、导出表上显示）")
+    counts: str = Field(description="计数：late（逾期办结或未办结）、met（按期办结）、overdue（当前逾期）、"
+                                    "card:种类（如 card:yellow）、selection:选取名（须写 by）")
+    by: Name | None = Field(default=None, description="selection 计数时：单位在所选案件中担任的当事角色")
+    workflows: list[Name] | None = Field(default=None, description="只计这些流程（late、met、overdue）")
+    except_: list[Name] | None = Field(default=None, alias="except", description="不计这些流程（late、met、overdue）")
+    deduct: str | int | float | None = Field(default=None, description="扣分：每件分值，或以 n（件数）写的表达式")
+    bonus: str | int | float | None = Field(default=None, description="加分：每件分值，或以 n（件数）写的表达式")
+    cap: int | float | None = Field(default=None, description="本项最多扣（加）的分数")
+
+
+class AssessmentYear(Model):
+    """一个年度的考核细则。"""
+
+    title: str | None = Field(default=None, description="名称，如 2026年度考核细则")
+    base: int | float = Field(default=100, description="基础分")
+    rules: dict[Name, Rule] = Field(default_factory=dict, description="扣分项和加分项")
+    score: str | None = Field(default=None, description="得分表达式，可用 base、deductions、bonuses 和各项代码；"
+                                                        "默认 base − deductions + bonuses")
+
+
 class Figures(Model):
     """专班声明的跨案件数字与唯一性。"""
 
@@ -61,3 +85,4 @@ class Figures(Model):
     figures: dict[Name, Figure] = Field(default_factory=dict, description="数字")
     unique: dict[Name, list[str]] = Field(
         default_factory=dict, description="流程 → 唯一键（workflow、party:角色、field:字段），重复开办被拒绝")
+    assessment: dict[int, AssessmentYear] = Field(default_factory=dict, description="年度 → 考核细则（各单位得分）")

@@ -85,12 +85,36 @@ def test_the_overdue_ladder_and_scorecard_sheets_hold_the_rows_each_page_shows(c
 
     cards = client.get("/office/scorecards?year=2026").text
     assert 'href="/office/scorecards.xlsx?year=2026"' in cards
-    (sheet,) = _sheets(client, "/office/scorecards.xlsx?year=2026").values()
+    sheets = _sheets(client, "/office/scorecards.xlsx?year=2026")
+    assert list(sheets) == ["2026年度履职情况", "考核得分", "扣分加分明细"]
+    sheet = sheets["2026年度履职情况"]
     assert sheet[0] == ["单位", "按期完成", "逾期完成或未完成", "按期率", "当前逾期", "黄牌", "红牌"]
     shown = _table(cards, "scorecards")
     assert shown and sheet[1:] == shown
     qz = next(r for r in shown if r[0] == "清镇市政府")
     assert qz[-2:] == ["1", "0"]  # one yellow card, no red
+    assert qz[4] == "1"  # 当前逾期: the referral not signed for within 3 working days, overdue now
+
+    # The points: each rule's count and points as the page shows them, and every case behind a count.
+    points = _table(cards, "assessment")
+    titles = [r[0] for r in _table(cards, "rules")]
+    assert titles[:3] == ["逾期办结或未办结", "未按期报送", "黄牌督办"]
+    assert sheets["考核得分"][0] == ["单位", *(f"{t}（件）" for t in titles), *(f"{t}（分）" for t in titles),
+                                  "扣分", "加分", "得分"]
+    n = len(titles)
+    shown_points = [[r[0], *(c.removesuffix("件") for c in r[1:2 * n + 1:2]),
+                     *(c.removesuffix("分") for c in r[2:2 * n + 1:2]), *r[-3:]] for r in points]
+    assert shown_points and shown_points == sheets["考核得分"][1:]
+    qz_points = next(r for r in points if r[0] == "清镇市政府")
+    assert qz_points[5:7] == ["1件", "−2分"]  # the yellow card: 2 points
+    detail_link = re.search(r'<a href="(/office/scorecards/gy_qz_gov\?year=2026#rule-yellow)">1件</a>', cards)
+    assert detail_link
+    detail = client.get(detail_link.group(1).split("#")[0]).text
+    behind = _table(detail, "behind-yellow")
+    assert [r[1] for r in behind] == ["督办：清镇市政府逾期未签收"]
+    assert f'<a href="/case/{card["id"]}">' in detail
+    assert ["清镇市政府", "黄牌督办", "扣分", behind[0][0], "督办：清镇市政府逾期未签收", behind[0][2]] in \
+        sheets["扣分加分明细"][1:]
 
 
 def test_a_lookback_campaign_downloads_its_table_and_other_cases_offer_none(client, api, db, clock):

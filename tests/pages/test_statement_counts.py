@@ -57,3 +57,21 @@ def test_my_work_and_search_read_a_page_in_a_fixed_number_of_statements(client, 
     assert page.count("统计语句事项") >= 12  # every case is on the page that was counted
     with db.read() as conn:
         assert conn.execute(select(func.count()).select_from(CaseLink)).scalar_one() >= 12  # and linked
+
+
+def test_the_scorecards_page_counts_every_unit_in_a_fixed_number_of_statements(client, api, db, clock):
+    sign_in(client, "office")
+    api.referral("gy_sthjj", "gy_qz_gov", title="考核语句事项0")
+    clock.advance(timedelta(days=6))
+    run_due(Cases(db, clock))
+    few = _statements(client, db, "/office/scorecards", year=2026)
+    # More units with records, more cases, more cards: the same statements.
+    for i, receiver in enumerate(("as_pb_gov", "as_xx_gov", "gy_by_gov", "gy_hx_gov", "gy_qz_gov") * 2):
+        api.referral("as_sthjj", receiver, title=f"考核语句事项{i + 1}")
+    clock.advance(timedelta(days=6))
+    run_due(Cases(db, clock))
+    many = _statements(client, db, "/office/scorecards", year=2026)
+    assert many == few, (few, many)
+    assert few < 20, few
+    page = client.get("/office/scorecards", params={"year": 2026}).text
+    assert page.count('data-testid="unit-detail"') >= 6

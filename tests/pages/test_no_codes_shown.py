@@ -105,3 +105,59 @@ def test_no_page_shows_a_code(site, username):
     print(_summary(username, pages, cases))
     assert len(pages) >= 4, f"{username} reached only {sorted(pages)}"
     assert not any(pages.values()) and not any(cases.values()), _summary(username, pages, cases)
+
+
+OTHERS = ("chongchuan", "daxinganling", "huzhou", "xiangtan")
+
+
+@pytest.fixture(scope="module")
+def other_task_forces(backend, fresh_url, tmp_path_factory):
+    """The other four task forces over a year of their own: every cadence's duties of that year and
+    every items file opened as cases, an office account per task force."""
+    from datetime import UTC, date, datetime
+
+    from db.session import Database
+    from engine.bootstrap import init_database
+    from engine.cases import Cases
+    from engine.items import load_items
+    from engine.organisation import parse_organisation
+    from engine.scheduler import schedule
+    from engine.schema import kind_of
+
+    db = Database(fresh_url(backend))
+    clock = FixedClock(datetime(2018, 1, 1, tzinfo=UTC), step=timedelta(seconds=1))
+    init_database(db, ROOT, clock)
+    cases = Cases(db, clock)
+    service = Accounts(hasher("cheapest"), timedelta(hours=12))
+    offices = {}
+    for tf in OTHERS:
+        folder = ROOT / tf
+        org = parse_organisation(folder / "organisation.yaml")
+        for path in sorted(folder.glob("*.yaml")):
+            if kind_of(path, folder) == "items":
+                load_items(cases, org.code, path)
+        unit = next(u["code"] for u in org.units if u.get("kind") == "office")
+        role = next(r["code"] for r in org.roles if r["code"] == "office")
+        with db.write() as conn:
+            service.create_user(conn, username=f"{tf}_office", display_name=f"{tf}专班办公室", unit=unit,
+                                task_force=org.code, roles=[role], password=PASSWORD, now=clock.now())
+        offices[tf] = f"{tf}_office"
+    for year in (2017, 2018, 2019, 2026):
+        schedule(cases, ROOT, date(year, 1, 1), date(year, 12, 31), OTHERS)
+    clock.set(datetime(2026, 6, 30, tzinfo=UTC))
+    settings = Settings(environment="test", data_dir=tmp_path_factory.mktemp("crawl4"), password_profile="cheapest",
+                        log_level="WARNING")
+    with db.read() as conn:
+        case_ids = list(conn.execute(select(Case.id).order_by(Case.id)).scalars())
+    yield create_app(settings, db, clock), case_ids, offices
+    db.dispose()
+
+
+@pytest.mark.parametrize("task_force", OTHERS)
+def test_no_page_of_the_other_task_forces_shows_a_code(other_task_forces, task_force):
+    app, case_ids, offices = other_task_forces
+    client = _signed_in(app, offices[task_force])
+    pages, cases = _crawl(client, case_ids)
+    print(_summary(task_force, pages, cases))
+    assert cases, f"{task_force}'s office sees no case"
+    assert not any(pages.values()) and not any(cases.values()), _summary(task_force, pages, cases)

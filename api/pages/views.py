@@ -420,8 +420,10 @@ def case_page(conn: Connection, access: CaseAccess, case_id: int, now: datetime,
             if h.event in CLOCK_NOTES and h.payload.get("title"):  # the clock's notes name their deadline
                 what = f"{what}：{h.payload['title']}"
             reason = h.payload.get("reason") or h.payload.get("comment") or h.payload.get("result") or ""
-            details = [(titles.get(k, k), shown(v, specs.get(k), org)) for k, v in h.payload.items()
-                       if k in titles and v not in (None, "", []) and k not in ("reason", "result", "comment")]
+            # A clock note's payload is the engine's own (its deadline by code), not fields of the case.
+            details = [] if h.event in CLOCK_NOTES else [
+                (titles.get(k, k), shown(v, specs.get(k), org)) for k, v in h.payload.items()
+                if k in titles and v not in (None, "", []) and k not in ("reason", "result", "comment")]
         role = d.roles[h.actor_role].title if h.actor_role in d.roles else (h.actor_role or "")
         timeline.append({"at": h.at, "who": org.name(h.actor_unit) if h.actor_unit else "系统", "role": role,
                          "person": person_of(h.payload),

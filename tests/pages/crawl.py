@@ -14,7 +14,8 @@ from collections.abc import Iterable
 from html.parser import HTMLParser
 from urllib.parse import urljoin, urlsplit
 
-_HIDDEN = {"script", "style", "template", "head"}
+# Not read: what no one sees, and <code> — what a person types as it stands (a command, a password).
+_HIDDEN = {"script", "style", "template", "head", "code"}
 
 CODES = {
     "period": re.compile(r"(?<![\w-])\d{4}-(?:Q[1-4]|H[12]|M\d{2})(?![\w-])"),
@@ -69,6 +70,13 @@ def offences(text: str, allowed: Iterable[str] = ()) -> dict[str, list[str]]:
         if hits:
             found[kind] = sorted(set(hits))
     return found
+
+
+def context(text: str, found: dict[str, list[str]], width: int = 40) -> str:
+    """The words around the first code found, to say where on the page it stands."""
+    word = next(w for ws in found.values() for w in ws)
+    at = text.find(word)
+    return text[max(0, at - width):at + len(word) + width]
 
 
 def same_site_paths(base: str, hrefs: Iterable[str]) -> list[str]:

@@ -22,7 +22,7 @@ from db.repositories import accounts as accounts_repo
 from db.settings import Settings
 from engine.clock import FixedClock
 from tests.pages.browser import PASSWORD
-from tests.pages.crawl import offences, read, same_site_paths
+from tests.pages.crawl import context, offences, read, same_site_paths
 from workflows import ROOT
 
 DEMO = yaml.safe_load((ROOT / "two_lakes" / "demo_accounts.yaml").read_text(encoding="utf-8"))["accounts"]
@@ -57,6 +57,12 @@ def _signed_in(app, username: str) -> TestClient:
     return client
 
 
+def _found(text: str) -> dict:
+    """The codes on a page, with where the first stands ("where")."""
+    found = offences(text, USERNAMES)
+    return {**found, "where": [context(text, found)]} if found else {}
+
+
 def _crawl(client: TestClient, case_ids: list[int]) -> tuple[dict[str, dict], dict[str, dict]]:
     """(page → offences, case page → offences) for every page read."""
     pages: dict[str, dict] = {}
@@ -74,22 +80,23 @@ def _crawl(client: TestClient, case_ids: list[int]) -> tuple[dict[str, dict], di
         if r.status_code != 200 or not r.headers.get("content-type", "").startswith("text/html"):
             continue
         text, links = read(r.text)
-        pages[path] = offences(text, USERNAMES)
+        pages[path] = _found(text)
         if path.count("/") <= 2:  # the nav's pages and those they link to
             queue += same_site_paths(str(r.url), links)
     cases: dict[str, dict] = {}
     for case_id in case_ids:
         r = client.get(f"/case/{case_id}")
         if r.status_code == 200:
-            cases[f"/case/{case_id}"] = offences(read(r.text)[0], USERNAMES)
+            cases[f"/case/{case_id}"] = _found(read(r.text)[0])
     return pages, cases
 
 
 def _summary(username: str, pages: dict[str, dict], cases: dict[str, dict]) -> str:
     bad_pages = {p: o for p, o in pages.items() if o}
     bad_cases = {p: o for p, o in cases.items() if o}
-    per_kind = Counter(k for o in bad_cases.values() for k in o)
-    words = Counter(w for o in [*bad_pages.values(), *bad_cases.values()] for ws in o.values() for w in ws)
+    per_kind = Counter(k for o in bad_cases.values() for k in o if k != "where")
+    words = Counter(w for o in [*bad_pages.values(), *bad_cases.values()] for k, ws in o.items() if k != "where"
+                    for w in ws)
     lines = [f"{username}: {len(bad_pages)} of {len(pages)} pages and {len(bad_cases)} of {len(cases)} case pages "
              f"show codes; case pages by kind: {dict(per_kind)}; commonest: {words.most_common(25)}"]
     lines += [f"  {p}: {o}" for p, o in list(bad_pages.items())[:30]]
@@ -136,11 +143,12 @@ def other_task_forces(backend, fresh_url, tmp_path_factory):
         for path in sorted(folder.glob("*.yaml")):
             if kind_of(path, folder) == "items":
                 load_items(cases, org.code, path)
-        unit = next(u["code"] for u in org.units if u.get("kind") == "office")
-        role = next(r["code"] for r in org.roles if r["code"] == "office")
+        # The office is a unit of kind office, or a department that hosts it (office_hosts).
+        hosts = list(org.task_force.get("office_hosts") or ()) + [u["code"] for u in org.units
+                                                                   if u.get("kind") == "office"]
         with db.write() as conn:
-            service.create_user(conn, username=f"{tf}_office", display_name=f"{tf}专班办公室", unit=unit,
-                                task_force=org.code, roles=[role], password=PASSWORD, now=clock.now())
+            service.create_user(conn, username=f"{tf}_office", display_name=f"{tf}专班办公室", unit=hosts[0],
+                                task_force=org.code, roles=["office"], password=PASSWORD, now=clock.now())
         offices[tf] = f"{tf}_office"
     for year in range(2016, 2021):  # the years the four mechanisms ran
         schedule(cases, ROOT, date(year, 1, 1), date(year, 12, 31), OTHERS)

@@ -26,9 +26,9 @@ from engine.cases import SYSTEM, Cases
 from engine.errors import DefinitionError
 from engine.loader import NAME_RE, parse_yaml
 from engine.localtime import at_local, local_date
+from engine.periods import period_code, period_title
 
 EVERY = ("month", "quarter", "half_year", "year")
-_CN_Q = "一二三四"
 
 
 @dataclass(frozen=True)
@@ -117,7 +117,7 @@ def periods(cadence: Cadence, first: date, last: date) -> Iterator[Period]:
                                                  datetime.combine(last + timedelta(days=400), time()), inc=True)]
         for a, b in zip(starts, starts[1:], strict=False):
             if first <= a <= last:
-                yield Period(a.isoformat(), f"{a.year}年{a.month}月{a.day}日起", a, b - timedelta(days=1))
+                yield _period("rrule", a, b - timedelta(days=1))
         return
     months = {"month": 1, "quarter": 3, "half_year": 6, "year": 12}[cadence.every]
     d = date(first.year, 1, 1)
@@ -129,16 +129,8 @@ def periods(cadence: Cadence, first: date, last: date) -> Iterator[Period]:
 
 
 def _period(every: str, start: date, end: date) -> Period:
-    y = start.year
-    if every == "month":
-        return Period(f"{y}-M{start.month:02d}", f"{y}年{start.month}月", start, end)
-    if every == "quarter":
-        q = (start.month - 1) // 3 + 1
-        return Period(f"{y}-Q{q}", f"{y}年第{_CN_Q[q - 1]}季度", start, end)
-    if every == "half_year":
-        h = 1 if start.month <= 6 else 2
-        return Period(f"{y}-H{h}", f"{y}年{'上' if h == 1 else '下'}半年", start, end)
-    return Period(str(y), f"{y}年", start, end)
+    code = period_code(every, start)
+    return Period(code, period_title(code), start, end)
 
 
 def due_day(cadence: Cadence, period: Period, calendar: WorkCalendar) -> date:

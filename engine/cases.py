@@ -163,7 +163,7 @@ class Cases:
             "head_hash": GENESIS, "created_at": now, "updated_at": now, "state_entered_at": now, "due_at": None,
         })
         ctx = FireContext(conn, case_id, initial, initial, "create", actor, fields, now, dict(fields),
-                          dict(clean_parties), None, cases=self)
+                          dict(clean_parties), None, cases=self, definition=d)
         repo.replace_parties(conn, case_id, clean_parties, clean_parties.keys())
         for named, kwargs in m.create_effects:
             named.fn(ctx, **kwargs)
@@ -234,7 +234,7 @@ class Cases:
         ops = m.deadline_ops.get((case.state, event))
         if ev.guards or ev.effects or ops or ev.cross:
             ctx = FireContext(conn, case.id, case.state, dest, event, actor, clean, now, case.data,
-                              case.parties, case.due_at, cases=self)
+                              case.parties, case.due_at, cases=self, definition=m.definition)
             for named, kwargs in ev.guards:
                 reason = named.fn(ctx, **kwargs)
                 if reason:
@@ -418,7 +418,7 @@ class Cases:
             refused = None
             if ev.pre_guards:
                 ctx = FireContext(conn, case.id, case.state, m.dest[(case.state, name)], name, actor, {}, now,
-                                  case.data, case.parties, case.due_at, cases=self)
+                                  case.data, case.parties, case.due_at, cases=self, definition=m.definition)
                 refused = next((r for named, kwargs in ev.pre_guards if (r := named.fn(ctx, **kwargs))), None)
             out.append((name, refused))
         return out

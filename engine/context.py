@@ -32,6 +32,8 @@ class FireContext:
     new_due: Any = _UNSET
     # The case service, for effects that reach other cases (spawn, link); set only when they run.
     cases: Any = None
+    # The case's definition, so that a refusal names a field by its title, not its code.
+    definition: Any = None
 
     def set_data(self, key: str, value: Any) -> None:
         self.changed_data[key] = value
@@ -49,6 +51,20 @@ class FireContext:
     def due_changed(self) -> bool:
         return self.new_due is not _UNSET
 
+    def title(self, name: str) -> str:
+        """What a person reads for a field (of the event, the case or any event of the definition)."""
+        d = self.definition
+        if d is None:
+            return name
+        ev = d.events.get(self.event)
+        for fields in ((ev.fields if ev else ()), d.create.fields, *(e.fields for e in d.events.values())):
+            for f in fields:
+                if f.name == name and f.title:
+                    return f.title
+        return name
+
     # Guards and effects reach the local-time rules through the context they are given.
     local_date = staticmethod(localtime.local_date)
     end_of_local_day = staticmethod(localtime.end_of_local_day)
+    zh_date = staticmethod(localtime.zh_date)
+    zh_datetime = staticmethod(localtime.zh_datetime)

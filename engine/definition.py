@@ -7,7 +7,7 @@ from typing import Any
 
 FIELD_TYPES = frozenset(
     {"string", "text", "integer", "number", "boolean", "date", "datetime", "unit", "units", "choice", "choices",
-     "strings", "items"}
+     "strings", "items", "period"}
 )
 # An `items` field is a list of records; its own fields may be of any type but `items`.
 ITEM_FIELD_TYPES = FIELD_TYPES - {"items"}
@@ -44,6 +44,14 @@ class FieldSpec:
     choices: tuple[str, ...] = ()
     items: tuple[FieldSpec, ...] = ()  # the fields of each record of an `items` field
     max_length: int | None = None  # characters of a string or text (of each line of `strings`)
+    # What a person reads for each of `choices`, in the same order (`choices: {code: title}`); () when the
+    # choices are written as they read.
+    choice_titles: tuple[str, ...] = ()
+
+    def choice_title(self, code: Any) -> str:
+        """A choice as a person reads it: its declared title, else the choice itself."""
+        titles = dict(zip(self.choices, self.choice_titles, strict=False))
+        return titles.get(str(code)) or str(code)
 
     @property
     def text_limit(self) -> int | None:
@@ -180,6 +188,8 @@ class Definition:
     content_hash: str
     source: str = "<memory>"
     due_soon_days: int = DUE_SOON_DAYS
+    # The kinds of link this definition's cases make, with what a person reads for each (`links:`).
+    links: dict[str, str] = field(default_factory=dict)
     raw: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     @property

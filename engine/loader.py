@@ -316,7 +316,12 @@ class _Checker:
             ftype = spec.get("type")
             if ftype not in types:
                 self.fail(spec, f"field {fname!r} has unknown type {ftype!r}; types: {', '.join(sorted(types))}")
-            choices = tuple(spec.get("choices") or ())
+            given = spec.get("choices") or ()
+            # `choices: {code: title}` records the code and shows the title; a list is both.
+            choices = tuple(str(k) for k in given)
+            titles = tuple(str(v) for v in given.values()) if isinstance(given, Mapping) else ()
+            if isinstance(given, Mapping) and not all(t.strip() for t in titles):
+                self.fail(spec, f"field {fname!r}: every choice needs a title in choices: {{code: title}}")
             if ftype in ("choice", "choices") and not choices:
                 self.fail(spec, f"field {fname!r} of type {ftype} needs choices")
             sub: tuple[FieldSpec, ...] = ()
@@ -333,7 +338,7 @@ class _Checker:
                 if not isinstance(limit, int) or isinstance(limit, bool) or not 1 <= limit <= MAX_TEXT_LIMIT:
                     self.fail(spec, f"field {fname!r}: max_length must be an integer from 1 to {MAX_TEXT_LIMIT}")
             out.append(FieldSpec(fname, ftype, bool(spec.get("required", False)), str(spec.get("title", "")), choices,
-                                 sub, limit))
+                                 sub, limit, titles))
         return tuple(out)
 
     def roles_ref(self, node: Mapping, names: Any, declared: Mapping[str, RoleSpec], what: str) -> tuple[str, ...]:
@@ -360,7 +365,7 @@ def load_definition(
         schema.refuse("definition", doc, source)
     c.mapping(doc, "a definition")
     c.unknown_keys(doc, {"name", "version", "title", "description", "number_prefix", "roles", "states",
-                         "events", "create", "deadlines", "due_soon_days"}, "the definition")
+                         "events", "create", "deadlines", "due_soon_days", "links"}, "the definition")
     name = c.name(doc, c.require(doc, "name", "the definition"), "definition name")
     version = c.require(doc, "version", "the definition")
     if not isinstance(version, int) or version < 1:
@@ -496,6 +501,14 @@ def load_definition(
     soon = doc.get("due_soon_days", DUE_SOON_DAYS)
     if not isinstance(soon, int) or isinstance(soon, bool) or not 0 <= soon <= 365:
         c.fail(doc, f"due_soon_days must be a whole number of days (0–365), not {soon!r}")
+    links_node = doc.get("links") or {}
+    c.mapping(links_node, "links", doc)
+    links = {}
+    for kind, title in links_node.items():
+        c.name(links_node, kind, "link kind")
+        if not isinstance(title, str) or not title.strip():
+            c.fail(links_node, f"link kind {kind!r} needs a title (what a person reads for it)")
+        links[kind] = title
     raw = _plain(doc)
     return Definition(
         name=name,
@@ -509,6 +522,7 @@ def load_definition(
         deadlines=deadlines,
         content_hash=content_hash(raw),
         due_soon_days=soon,
+        links=links,
         source=source,
         raw=raw,
     )

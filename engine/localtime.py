@@ -88,3 +88,28 @@ def start_of_local_day(day: date) -> datetime:
 def end_of_local_day(day: date) -> datetime:
     """23:59:59.999999 Beijing time on ``day``, in UTC: a deadline in days ends at that day's 24:00."""
     return at_local(day, time.max)
+
+
+def zh_date(value: datetime | date | str | None) -> str:
+    """2026年3月1日 (in Asia/Shanghai for moments)."""
+    if value is None or value == "":
+        return ""
+    if isinstance(value, str):
+        try:
+            value = moment_of(value) if "T" in value else date.fromisoformat(value)
+        except ValueError:
+            return value
+    if isinstance(value, datetime):
+        value = local_date(moment_of(value))
+    return f"{value.year}年{value.month}月{value.day}日"
+
+
+def zh_datetime(value: datetime | str | None) -> str:
+    """2026年3月1日 09:30 (Asia/Shanghai)."""
+    if value is None or value == "":
+        return ""
+    try:
+        local = to_local(moment_of(value))
+    except ValueError:
+        return str(value)
+    return f"{zh_date(local)} {local:%H:%M}"

@@ -57,6 +57,8 @@ _PY_TYPES: dict[str, Any] = {
     "datetime": _Moment,
     "unit": _CODE,
     "units": Annotated[list[_CODE], Field(max_length=LIST_LIMIT)],  # type: ignore[valid-type]
+    # A duty's period code (engine/periods.py): 2026, 2026-H2, 2026-Q3, 2026-M03 or a first day.
+    "period": Annotated[str, Field(pattern=r"^\d{4}(-(H[12]|Q[1-4]|M(0[1-9]|1[0-2])|\d{2}-\d{2}))?$")],
 }
 
 

@@ -150,7 +150,7 @@ def flag_set(ctx: FireContext, *, flag: str, reason: str = "") -> str | None:
 def before_due(ctx: FireContext) -> str | None:
     """The case's current due date has not passed."""
     if ctx.due_at is not None and ctx.now >= ctx.due_at:
-        return f"the due date {ctx.due_at.isoformat()} has passed"
+        return f"办理期限{ctx.zh_date(ctx.due_at)}已过 / the due date {ctx.due_at.isoformat()} has passed"
     return None
 
 
@@ -166,8 +166,13 @@ def field_after(ctx: FireContext, *, field: str, than: str = "due", days: int = 
         return None
     earliest = ctx.local_date(limit) + timedelta(days=days)
     if _local_day(value) < earliest:
-        return reason or f"{field} {value} must be on or after {earliest.isoformat()}"
+        return reason or (f"{ctx.title(field)}（{_zh_day_or_time(ctx, value)}）不得早于{ctx.zh_date(earliest)}"
+                          f" / {field} {value} must be on or after {earliest.isoformat()}")
     return None
+
+
+def _zh_day_or_time(ctx: FireContext, value: Any) -> str:
+    return ctx.zh_datetime(value) if isinstance(value, datetime) or len(str(value)) > 10 else ctx.zh_date(value)
 
 
 @guard("not_before")
@@ -216,7 +221,7 @@ def within_deadline(ctx: FireContext, *, deadline: str, reason: str = "") -> str
 def past_due(ctx: FireContext, *, reason: str = "") -> str | None:
     """The case's current due date has passed (e.g. only a persistently late item goes further)."""
     if ctx.due_at is None or ctx.now < ctx.due_at:
-        return reason or "the case is not past its due date"
+        return reason or "办理期限尚未届满 / the case is not past its due date"
     return None
 
 
@@ -225,7 +230,8 @@ def field_in(ctx: FireContext, *, field: str, values: list[Any], reason: str = "
     """A payload (else case data) value is one of `values`."""
     value = value_of(ctx, field)
     if value not in values:
-        return reason or f"{field} is {value!r}, not one of {', '.join(map(str, values))}"
+        return reason or (f"{ctx.title(field)}不符合办理条件 / {field} is {value!r}, "
+                          f"not one of {', '.join(map(str, values))}")
     return None
 
 
@@ -233,7 +239,7 @@ def field_in(ctx: FireContext, *, field: str, values: list[Any], reason: str = "
 def field_present(ctx: FireContext, *, field: str, reason: str = "") -> str | None:
     """A payload (else case data) value is given and not empty."""
     if value_of(ctx, field) in (None, "", []):
-        return reason or f"{field} is required here"
+        return reason or f"此处须填写{ctx.title(field)} / {field} is required here"
     return None
 
 
@@ -250,7 +256,8 @@ def min_count(ctx: FireContext, *, field: str, count: int, kinds: list[str] | No
         facts = units_repo.facts(ctx.conn, entries)
         entries = {u for u in entries if u in facts and facts[u][0] in kinds}
     if len(entries) < count:
-        return reason or f"{field} needs at least {count}, has {len(entries)}"
+        return reason or (f"{ctx.title(field)}至少{count}项，现有{len(entries)}项"
+                          f" / {field} needs at least {count}, has {len(entries)}")
     return None
 
 

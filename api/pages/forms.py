@@ -238,6 +238,12 @@ class Widget:
     rows: int = 0
     # A field that takes another case's number: the cases the viewer may pick, (number, title).
     cases: tuple[tuple[str, str], ...] | None = None
+    choice_titles: tuple[str, ...] = ()  # what a person reads for each of `choices`, when declared
+
+    @property
+    def options(self) -> list[tuple[str, str]]:
+        """(code, title) of each choice."""
+        return [(c, t or c) for c, t in zip(self.choices, self.choice_titles or self.choices, strict=False)]
 
 
 def widgets(specs: Iterable[FieldSpec],
@@ -245,4 +251,4 @@ def widgets(specs: Iterable[FieldSpec],
     cases = cases or {}
     return [Widget(s.name, s.type, s.title or s.name, s.required, s.choices,
                    tuple(widgets(s.items)), ITEM_ROWS if s.type == "items" else 0,
-                   tuple(cases[s.name]) if s.name in cases else None) for s in specs]
+                   tuple(cases[s.name]) if s.name in cases else None, s.choice_titles) for s in specs]

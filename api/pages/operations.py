@@ -11,6 +11,7 @@ from fastapi.responses import HTMLResponse
 from api.metrics import latency_summary
 from api.pages.office import OfficeUserDep
 from api.pages.render import page
+from db.repositories import cases as cases_repo
 from db.repositories import operations as repo
 from documents.contexts import kinds
 
@@ -33,6 +34,15 @@ def _age(seconds: float) -> str:
     return f"{seconds // 86400}天前"
 
 
+def _deadline_title(conn, services, timer: repo.DueTimer) -> str:
+    """The timer's deadline as its case's definition titles it."""
+    case = cases_repo.load(conn, timer.case_id)
+    if case is None:
+        return ""
+    spec = services.cases.machine(conn, case.definition_id).definition.deadlines.get(timer.deadline)
+    return spec.title if spec and spec.title else ""
+
+
 @router.get("/office/operations", response_class=HTMLResponse)
 def operations(request: Request, user: OfficeUserDep) -> HTMLResponse:
     services = request.app.state.services
@@ -44,6 +54,7 @@ def operations(request: Request, user: OfficeUserDep) -> HTMLResponse:
         documents = repo.outbox_backlog(conn, "document", tf)
         notices = repo.outbox_backlog(conn, "notice", tf)
         timer = repo.oldest_due_timer(conn, now, tf)
+        deadline = _deadline_title(conn, services, timer) if timer and timer.deadline else ""
         events = repo.events_since(conn, now - timedelta(minutes=1))
     requests, p50, p95 = latency_summary()
     newest = {}
@@ -58,5 +69,5 @@ def operations(request: Request, user: OfficeUserDep) -> HTMLResponse:
                 failures=[{"row": f, "task": TASKS.get(f.task, f.task)} for f in failures],
                 documents=documents, notices=notices, channels=CHANNELS,
                 document_titles={name: k.title for name, k in kinds().items()},
-                timer=timer, timer_action=TIMER_ACTIONS.get(timer.action, timer.action) if timer else "",
+                timer=timer, timer_deadline=deadline, timer_action=TIMER_ACTIONS.get(timer.action, timer.action) if timer else "",
                 timer_age=_age((now - timer.due_at).total_seconds()) if timer else "")

@@ -4,7 +4,7 @@ Times read in Beijing time by `engine.localtime`'s rules: a recorded time withou
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -13,35 +13,10 @@ from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 from api.pages.forms import item_rows
-from engine.localtime import local_date, moment_of, to_local
+from engine.localtime import local_date, zh_date, zh_datetime
 from engine.thumbnails import IMAGE_TYPES, PREVIEWABLE
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
-
-
-def zh_date(value: datetime | date | str | None) -> str:
-    """2026年3月1日 (in Asia/Shanghai for moments)."""
-    if value is None or value == "":
-        return ""
-    if isinstance(value, str):
-        try:
-            value = moment_of(value) if "T" in value else date.fromisoformat(value)
-        except ValueError:
-            return value
-    if isinstance(value, datetime):
-        value = local_date(moment_of(value))
-    return f"{value.year}年{value.month}月{value.day}日"
-
-
-def zh_datetime(value: datetime | str | None) -> str:
-    """2026年3月1日 09:30 (Asia/Shanghai)."""
-    if value is None or value == "":
-        return ""
-    try:
-        local = to_local(moment_of(value))
-    except ValueError:
-        return str(value)
-    return f"{zh_date(local)} {local:%H:%M}"
 
 
 def days_left(due: datetime | None, now: datetime) -> int | None:

@@ -31,6 +31,7 @@ from engine.deadlines import provisional_dues, provisional_reason
 from engine.definition import DUE_SOON_DAYS, Definition, FieldSpec
 from engine.localtime import LOCAL_TZ, moment_of, to_local
 from engine.notices import CLOCK_NOTES
+from engine.periods import period_title
 
 FAR = datetime(2999, 1, 1, tzinfo=UTC)
 # The card a ladder level reads as; which states are at which level is the definitions' (a state's
@@ -339,19 +340,8 @@ class CasePage:
     card: str = ""  # 黄牌 / 红牌 / ""
 
 
-LINK_TITLES = {"decision": "议定事项", "settles": "办结事项", "supervision": "督办", "escalation": "提请会议研究",
-               "clue": "检察线索", "finding": "发现问题", "reopens": "回头看"}
 DEADLINE_STATUS = {"running": "计时中", "paused": "已暂停", "met": "期限内已办理", "late": "超期后办理",
                    "expired": "已逾期", "cancelled": "已取消"}
-
-
-# Definitions name some choices by code; until they carry titles, the pages read these in Chinese.
-CHOICE_WORDS = {
-    "plenary": "全体会议", "topical": "专题会议", "ad_hoc": "临时会议", "comprehensive": "综合执法", "sector": "专项执法",
-    "water_quality": "水质异常", "emergency": "突发事件", "self_inspection": "季度自查", "water_data": "水质数据",
-    "risk_info": "风险信息", "project_list": "项目清单", "enforcement_report": "执法情况", "joint_inspection": "联合排查",
-    "enforcement": "联合执法", "anomaly": "异常情况", "other": "其他",
-}
 
 
 def shown(value: Any, spec: FieldSpec | None, org: Organisation) -> Any:
@@ -366,9 +356,11 @@ def shown(value: Any, spec: FieldSpec | None, org: Organisation) -> Any:
         return zh_date(value)
     if kind == "datetime" and isinstance(value, str):
         return zh_datetime(value)
-    if kind in ("choice", "choices"):
+    if kind in ("choice", "choices") and spec is not None:
         values = value if isinstance(value, list) else [value]
-        return "、".join(CHOICE_WORDS.get(str(v), str(v)) for v in values)
+        return "、".join(spec.choice_title(v) for v in values)
+    if kind == "period" and isinstance(value, str):
+        return period_title(value)
     return display(value, org)
 
 
@@ -422,15 +414,17 @@ def case_page(conn: Connection, access: CaseAccess, case_id: int, now: datetime,
             what, reason, details = work_note(h.event, h.payload, org), "", []
         elif h.event == "linked":  # an annotation: another case was linked to this one
             other = h.payload.get("to") or h.payload.get("from") or ""
-            what = f"关联{LINK_TITLES.get(h.payload.get('kind', ''), '案件')}"
+            what = f"关联{d.links.get(h.payload.get('kind', ''), '案件')}"
             reason, details = "", [("关联案件", other)]
         else:
             what = ev.title if ev else ("创建" if h.kind == "create" else CLOCK_NOTES.get(h.event, h.event))
             if h.event in CLOCK_NOTES and h.payload.get("title"):  # the clock's notes name their deadline
                 what = f"{what}：{h.payload['title']}"
             reason = h.payload.get("reason") or h.payload.get("comment") or h.payload.get("result") or ""
-            details = [(titles.get(k, k), shown(v, specs.get(k), org)) for k, v in h.payload.items()
-                       if k in titles and v not in (None, "", []) and k not in ("reason", "result", "comment")]
+            # A clock note's payload is the engine's own (its deadline by code), not fields of the case.
+            details = [] if h.event in CLOCK_NOTES else [
+                (titles.get(k, k), shown(v, specs.get(k), org)) for k, v in h.payload.items()
+                if k in titles and v not in (None, "", []) and k not in ("reason", "result", "comment")]
         role = d.roles[h.actor_role].title if h.actor_role in d.roles else (h.actor_role or "")
         timeline.append({"at": h.at, "who": org.name(h.actor_unit) if h.actor_unit else "系统", "role": role,
                          "person": person_of(h.payload),
@@ -455,7 +449,8 @@ def case_page(conn: Connection, access: CaseAccess, case_id: int, now: datetime,
         row = cases_repo.load(conn, other)
         if row is not None and access.visible(conn, row):
             od = access.machine(conn, row).definition
-            links.append({"id": other, "number": number, "kind": LINK_TITLES.get(kind, kind),
+            # Titled by the definition that makes the link: this case's, or the other's.
+            links.append({"id": other, "number": number, "kind": d.links.get(kind) or od.links.get(kind) or "关联案件",
                           "direction": direction, "title": row.title, "state": od.states[row.state].title})
     events = []
     done_before = {h.event for h in history}

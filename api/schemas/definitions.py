@@ -13,10 +13,12 @@ class FieldInfo(BaseModel):
     required: bool
     title: str
     choices: list[str] = []
+    choice_titles: list[str] = []  # what a person reads for each of `choices`, when the definition says
 
     @classmethod
     def of(cls, f: FieldSpec) -> FieldInfo:
-        return cls(name=f.name, type=f.type, required=f.required, title=f.title, choices=list(f.choices))
+        return cls(name=f.name, type=f.type, required=f.required, title=f.title, choices=list(f.choices),
+                   choice_titles=list(f.choice_titles))
 
 
 class RoleInfo(BaseModel):

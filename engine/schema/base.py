@@ -142,7 +142,13 @@ def problems_of(exc: ValidationError, model: type[BaseModel], doc: Any, source: 
     """Each error of a validation, once per place, as a problem with its line."""
     out: dict[tuple[Any, ...], Problem] = {}
     numbers: dict[tuple[Any, ...], list[Any]] = {}
-    for err in exc.errors():
+    errors = exc.errors()
+    for err in errors:
+        # A list given where a union takes a list or a mapping (`choices`): the list's own errors say
+        # what is wrong; that it is no mapping says nothing.
+        if err["type"] == "dict_type" and isinstance(err.get("input"), list) and any(
+                o is not err and o["loc"][:len(err["loc"]) - 1] == err["loc"][:-1] for o in errors):
+            continue
         if err["type"] == "invalid_key":  # a key that is no text (`on:` and `yes:` read as true)
             err = {**err, "type": "extra_forbidden", "loc": (*err["loc"][:-1], err["input"])}
         path, owner, field = _resolve(model, doc, err["loc"])

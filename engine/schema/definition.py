@@ -33,7 +33,8 @@ class FieldSpec(Model):
     type: FieldType = Field(description="字段类型")
     required: bool = Field(False, description="是否必填")
     title: str = Field("", description="字段名称（中文）")
-    choices: list[str] | None = Field(None, description="choice / choices 字段的可选值（文字，数字须加引号）")
+    choices: list[str] | dict[Name, str] | None = Field(
+        None, description="choice / choices 字段的可选值：文字的列表，或 {代码: 名称}（页面显示名称，记录代码）")
     fields: dict[Name, FieldEntry] | None = Field(None, description="items 字段每条记录的字段")
     max_length: int | None = Field(None, ge=1, description="最多字数（string、text、strings）")
 
@@ -174,3 +175,4 @@ class Definition(Model):
     states: list[State] = Field(min_length=1, description="状态")
     create: Create = Field(description="新建案件")
     events: list[Event] = Field(description="事件")
+    links: dict[Name, str] | None = Field(None, description="本流程的案件建立的关联种类：{种类: 名称}（页面显示名称）")

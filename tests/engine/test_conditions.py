@@ -88,8 +88,9 @@ def test_past_due_and_a_date_far_enough_ahead(db):
         tx.fire(cases, case.id, "chase", OFFICE)
     clock.set(local(2026, 3, 4, 0, 1))
     tx.fire(cases, case.id, "chase", OFFICE)
-    with pytest.raises(GuardFailed, match="must be on or after 2026-03-07"):
+    with pytest.raises(GuardFailed, match="must be on or after 2026-03-07") as refused:
         tx.fire(cases, case.id, "plan", OFFICE, {"day": "2026-03-06"})
+    assert refused.value.reason.startswith("day（2026年3月6日）不得早于2026年3月7日 / ")  # Chinese first
     tx.fire(cases, case.id, "plan", OFFICE, {"day": "2026-03-07"})
 
 

@@ -121,3 +121,23 @@ def test_a_version_that_cites_one_deadline_source_cites_every_one():
     # A version without any source still loads (published before sources were asked for).
     assert load_definition(GOOD.replace("create:", "deadlines:\n  reply: {amount: 5, unit: working_day}\ncreate:"),
                            "t.yaml").deadlines["reply"].source is None
+
+
+def test_choices_links_and_periods_carry_what_a_person_reads():
+    d = load_definition(bad("create: {roles: [office]}", "links: {agenda: 提请会议研究}\n"
+                            "create:\n  roles: [office]\n  fields:\n"
+                            "    kind: {type: choice, choices: {plenary: 全体会议, ad_hoc: 临时会议}}\n"
+                            "    period: {type: period}"), "t.yaml")
+    kind, period = d.create.fields
+    assert kind.choices == ("plenary", "ad_hoc") and kind.choice_title("ad_hoc") == "临时会议"
+    assert kind.choice_title("other") == "other" and period.type == "period"
+    assert d.links == {"agenda": "提请会议研究"}
+    with pytest.raises(DefinitionError, match="link kind 'agenda' needs a title"):
+        load_definition(bad("create: {roles: [office]}", "links: {agenda: ''}\ncreate: {roles: [office]}"), "t.yaml")
+
+
+def test_a_period_reads_in_chinese():
+    from engine.periods import period_title
+
+    assert [period_title(c) for c in ("2026-Q1", "2026-H2", "2026-M03", "2026", "2026-03-01", "第三季度")] == [
+        "2026年第一季度", "2026年下半年", "2026年3月", "2026年", "2026年3月1日起", "第三季度"]

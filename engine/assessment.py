@@ -30,6 +30,7 @@ selection a rule counts), never one per unit.
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -52,6 +53,15 @@ RULE_KEYS = frozenset({"title", "counts", "by", "workflows", "except", "deduct",
 YEAR_KEYS = frozenset({"title", "base", "rules", "score"})
 DEFAULT_SCORE = "base - deductions + bonuses"
 SCORE_NAMES = ("base", "deductions", "bonuses")
+# How the score formula reads on a page: its own three names and each rule's title stand for the codes.
+SCORE_TITLES = {"base": "基础分", "deductions": "扣分合计", "bonuses": "加分合计", "max": "取大", "min": "取小",
+                "round": "四舍五入"}
+
+
+def score_text(rules: YearRules) -> str:
+    """The score formula in words (得分 = 取大(0, 基础分 − 扣分合计 + 取小(加分合计, 5)))."""
+    titles = {**SCORE_TITLES, **{code: rule.title for code, rule in rules.rules.items()}}
+    return re.sub(r"[A-Za-z_][A-Za-z0-9_]*", lambda m: titles.get(m.group(0), m.group(0)), str(rules.score.text))
 YEAR_FIELD = "year"  # what a selection's `period: {in: year}` reads when a rule counts it
 
 

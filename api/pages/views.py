@@ -25,7 +25,7 @@ from documents import excel
 from engine import delegation, views, worklist
 from engine.access import CaseAccess
 from engine.acting import ACTOR_NAME, ON_BEHALF_OF, user_id_of
-from engine.assessment import assess, behind_all
+from engine.assessment import assess, behind_all, score_text
 from engine.assignment import NOTES as WORK_NOTES
 from engine.deadlines import provisional_dues, provisional_reason
 from engine.definition import DUE_SOON_DAYS, Definition, FieldSpec
@@ -579,7 +579,7 @@ def _points(org: Organisation, rules: Any, scores: list[Any]) -> dict[str, Any] 
              "deductions": points_text(s.deductions, "−"), "bonuses": points_text(s.bonuses, "+"),
              "lines": _lines(s.lines)} for s in sorted(scores, key=lambda s: (-(s.score or 0), s.unit))]
     return {"title": rules.title, "base": points_text(rules.base), "legend": legend, "rows": rows,
-            "score_rule": str(rules.score.text)}
+            "score_rule": score_text(rules)}
 
 
 def _cases(found: list[Any]) -> list[dict[str, Any]]:

@@ -85,6 +85,8 @@ def test_the_overdue_ladder_and_scorecard_sheets_hold_the_rows_each_page_shows(c
 
     cards = client.get("/office/scorecards?year=2026").text
     assert 'href="/office/scorecards.xlsx?year=2026"' in cards
+    # The score formula reads in words: the rules' own names stand for the codes of figures.yaml.
+    assert "得分 = 取大(0, 基础分 − 扣分合计 + 取小(加分合计, 5))" in cards and "deductions" not in cards
     sheets = _sheets(client, "/office/scorecards.xlsx?year=2026")
     assert list(sheets) == ["2026年度履职情况", "考核得分", "扣分加分明细"]
     sheet = sheets["2026年度履职情况"]

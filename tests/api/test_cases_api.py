@@ -29,7 +29,7 @@ def test_create_read_and_fire(api, client, login):
     events = api.get("gy_qz_gov", f"/cases/{created['id']}/events").json()
     assert [e["name"] for e in events] == ["accept", "object"]
     assert events[1]["fields"][0] == {"name": "reason", "type": "text", "required": True, "title": "退回理由",
-                                      "choices": []}
+                                      "choices": [], "choice_titles": []}
 
 
 def test_create_refusals(api, client, login):

@@ -50,7 +50,7 @@ def test_each_mechanism_loads_as_data_and_the_engine_names_none(db, tmp_path):
     first = CliRunner().invoke(app, ["init", "--database-url", url])
     assert first.exit_code == 0, first.output
     for tf in MECHANISMS:
-        assert re.search(rf"专班 {tf}: organisation loaded, (\d) of \1 definitions newly published", first.output)
+        assert re.search(rf"专班 {tf}: organisation loaded, (\d+) of \1 definitions newly published", first.output)
     again = CliRunner().invoke(app, ["init", "--database-url", url])
     assert "0 of" in again.output and "loaded," not in again.output
 

@@ -96,6 +96,11 @@ class CaseAccess:
         self.cases = cases
         self.viewer = viewer
         self._scope: Scope | None = None
+        # (case id, the viewer's unit is a party) -> how the viewer acts on it, within one transaction
+        # (a writer's connection outlives many): a request asks twice — to fire, then for the reply's open events — and only
+        # 分办 changes the answer inside it (it forgets it).
+        self._acting: dict[tuple[int, bool], Acting] = {}
+        self._acting_in: object = None
 
     def definitions(self, conn: Connection):
         """The published definitions of the viewer's task force (other task forces' are not listed)."""
@@ -147,8 +152,21 @@ class CaseAccess:
     def acting(self, conn: Connection, case: CaseRow | CaseRecord) -> Acting:
         """The viewer as it acts on this case: itself, a delegate of the unit's 承办人, or without its
         unit's party roles while the case is a colleague's (engine/acting.py)."""
-        return acting_on(conn, self.viewer.actor_on(case.task_force_code), case.id, case.parties,
-                         self.cases.clock.now())
+        unit = self.viewer.unit
+        unit_of_work = conn.get_transaction() or conn
+        if unit_of_work is not self._acting_in:
+            self._acting, self._acting_in = {}, unit_of_work
+        key = (case.id, unit is not None and any(unit in units for units in case.parties.values()))
+        found = self._acting.get(key)
+        if found is None:
+            found = self._acting[key] = acting_on(conn, self.viewer.actor_on(case.task_force_code), case.id,
+                                                  case.parties, self.cases.clock.now())
+        return found
+
+    def forget_acting(self, case_id: int) -> None:
+        """The case's assignment changed: how the viewer acts on it is asked again."""
+        for key in [k for k in self._acting if k[0] == case_id]:
+            del self._acting[key]
 
     def allowed(self, conn: Connection, case: CaseRow | CaseRecord) -> list[str]:
         """What the viewer may fire now (guards that need no input already judged)."""

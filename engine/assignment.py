@@ -115,6 +115,7 @@ class UnitWork:
             payload.update(previous=f"user:{previous.user_id}", previous_name=previous.name)
         row = self.access.cases.annotate(conn, case, note, self.viewer.actor_on(case.task_force_code), payload)
         assign_repo.put(conn, case.id, self.viewer.unit, user_id, self.access.cases.clock.now())
+        self.access.forget_acting(case.id)
         return row
 
     def share(self, conn: Connection, case_id: int, units: Iterable[str]) -> CaseRow:

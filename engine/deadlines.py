@@ -237,6 +237,16 @@ def provisional_reason(rule: Mapping[str, Any] | None, due_at: datetime) -> str:
     return f"暂定：{'、'.join(f'{y}年' for y in years)}节假日安排尚未公布，按周末推算"
 
 
+def provisional_due_among(rows, due_at: datetime | None) -> str:
+    """Why the case's current due date is provisional, read from its deadline rows already in hand
+    (what provisional_dues asks the database for one case) — or "" when it is not."""
+    for row in rows:
+        if (due_at is not None and row.provisional and row.due_at == due_at
+                and row.status in ("running", "paused", "expired")):
+            return provisional_reason(row.rule, row.due_at)
+    return ""
+
+
 def provisional_dues(conn: Connection, case_ids: Iterable[int]) -> dict[int, str]:
     """Case id → why its current due date is provisional, for those of `case_ids` whose is (one query)."""
     return {case_id: provisional_reason(rule, due_at)

@@ -33,7 +33,7 @@ from api.schemas.time import DeadlineRead
 from db.repositories import time as time_repo
 from db.repositories.case_queries import CaseFilter
 from engine.access import CaseAccess
-from engine.deadlines import provisional_dues
+from engine.deadlines import provisional_due_among, provisional_dues
 from engine.errors import StaleVersion
 from engine.export import case_export
 from engine.localtime import start_of_local_day
@@ -74,9 +74,9 @@ def _expected_version(if_match: str | None, in_body: int | None) -> int | None:
 def _case_reply(conn: Connection, access: CaseAccess, case_id: int, now: datetime, status: int) -> Reply:
     record = access.record_after_acting(conn, case_id)
     d = access.machine(conn, record).definition
-    read = CaseRead.of_case(record, d, now, access.allowed(conn, record),
-                            [DeadlineRead.of(row, d) for row in time_repo.deadlines_of(conn, case_id)],
-                            provisional_dues(conn, [case_id]).get(case_id, ""))
+    rows = time_repo.deadlines_of(conn, case_id)
+    read = CaseRead.of_case(record, d, now, access.allowed(conn, record), [DeadlineRead.of(row, d) for row in rows],
+                            provisional_due_among(rows, record.due_at))
     headers = {"ETag": _etag(record.version)}
     if status == 201:
         headers["Location"] = f"/cases/{case_id}"

@@ -9,7 +9,8 @@ from typing import Any
 
 from sqlalchemy import Connection, and_, false, select
 
-from db.models import Case, CaseHistory, CaseLink, CaseParty, Definition, Jurisdiction, Unit
+from db.models import Case, CaseHistory, CaseParty, Definition, Jurisdiction, Unit
+from db.repositories import time as trepo
 from engine.assessment import tallies
 from engine.localtime import start_of_local_day, to_local
 
@@ -84,14 +85,7 @@ def scorecards(conn: Connection, task_force: str, since: datetime, until: dateti
 
 def links(conn: Connection, case_id: int) -> list[tuple[str, str, int, str]]:
     """(direction, kind, other case id, other number) for every link of a case, from either end."""
-    lt, c = CaseLink.__table__, Case.__table__
-    out = []
-    for from_id, to_id, kind in conn.execute(select(lt.c.from_case_id, lt.c.to_case_id, lt.c.kind).where(
-            (lt.c.from_case_id == case_id) | (lt.c.to_case_id == case_id)).order_by(lt.c.id)):
-        other = to_id if from_id == case_id else from_id
-        number = conn.execute(select(c.c.number).where(c.c.id == other)).scalar_one()
-        out.append(("to" if from_id == case_id else "from", kind, other, number))
-    return out
+    return trepo.links_with_numbers(conn, case_id)
 
 
 @dataclass(frozen=True)

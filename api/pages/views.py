@@ -445,8 +445,10 @@ def case_page(conn: Connection, access: CaseAccess, case_id: int, now: datetime,
                           "provisional": provisional_reason(row.rule, row.due_at) if row.provisional else "",
                           "source": spec.source.text if spec and spec.source else ""})
     links = []
-    for direction, kind, other, number in views.links(conn, case_id):
-        row = cases_repo.load(conn, other)
+    linked = views.links(conn, case_id)
+    others = cases_repo.load_many(conn, (other for _d, _k, other, _n in linked))
+    for direction, kind, other, number in linked:
+        row = others.get(other)
         if row is not None and access.visible(conn, row):
             od = access.machine(conn, row).definition
             # Titled by the definition that makes the link: this case's, or the other's.

@@ -107,8 +107,10 @@ def case_links(case_id: CaseId, access: AccessDep, services: ServicesDep) -> lis
     with services.db.read() as conn:
         access.load(conn, case_id)
         out = []
-        for direction, kind, other, number in views.links(conn, case_id):
-            case = cases_repo.load(conn, other)
+        linked = views.links(conn, case_id)
+        others = cases_repo.load_many(conn, (other for _d, _k, other, _n in linked))
+        for direction, kind, other, number in linked:
+            case = others.get(other)
             if case is not None and access.visible(conn, case):
                 out.append(LinkRead(direction=direction, kind=kind, case_id=other, number=number))
     return out

@@ -80,6 +80,14 @@ def load(conn: Connection, case_id: int, *, lock: bool = False) -> CaseRow | Non
     return CaseRow(*row) if row else None
 
 
+def load_many(conn: Connection, case_ids: Iterable[int]) -> dict[int, CaseRow]:
+    """id -> case for those of `case_ids` that exist, in one statement."""
+    ids = sorted(set(case_ids))
+    if not ids:
+        return {}
+    return {row[0]: CaseRow(*row) for row in conn.execute(select(*_CASE_COLS).where(cases.c.id.in_(ids)))}
+
+
 def insert_case(conn: Connection, values: dict[str, Any]) -> int:
     return conn.execute(insert(cases).returning(cases.c.id), values).scalar_one()
 

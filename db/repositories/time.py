@@ -7,7 +7,7 @@ from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, delete, false, func, insert, or_, select, update
+from sqlalchemy import Connection, and_, case, delete, false, func, insert, or_, select, update
 
 from db.models import CadenceRun, Case, CaseLink, CaseParty, Deadline, Setting, Timer, Unit
 
@@ -140,6 +140,17 @@ def link(conn: Connection, from_case: int, to_case: int, kind: str, now: datetim
 def links_of(conn: Connection, case_id: int):
     return conn.execute(select(links_t).where(or_(links_t.c.from_case_id == case_id, links_t.c.to_case_id == case_id))
                         .order_by(links_t.c.id)).all()
+
+
+def links_with_numbers(conn: Connection, case_id: int) -> list[tuple[str, str, int, str]]:
+    """(direction, kind, other case id, other case's number) for every link of a case, from either end,
+    in the order they were made — one statement, the other case's number joined in."""
+    other = cases_t.alias("other")
+    outgoing = links_t.c.from_case_id == case_id
+    stmt = (select(outgoing, links_t.c.kind, other.c.id, other.c.number)
+            .join(other, other.c.id == case((outgoing, links_t.c.to_case_id), else_=links_t.c.from_case_id))
+            .where(or_(outgoing, links_t.c.to_case_id == case_id)).order_by(links_t.c.id))
+    return [("to" if out else "from", kind, other_id, number) for out, kind, other_id, number in conn.execute(stmt)]
 
 
 def open_linked(conn: Connection, from_case: int, kind: str, deadline: str) -> list[int]:

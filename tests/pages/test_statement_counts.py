@@ -75,3 +75,30 @@ def test_the_scorecards_page_counts_every_unit_in_a_fixed_number_of_statements(c
     assert few < 20, few
     page = client.get("/office/scorecards", params={"year": 2026}).text
     assert page.count('data-testid="unit-detail"') >= 6
+
+
+def test_a_case_page_reads_its_links_in_a_fixed_number_of_statements(client, api, db, clock):
+    from db.repositories import time as trepo
+
+    sign_in(client, "office")
+    case_id = api.referral("gy_sthjj", "gy_qz_gov", title="链接语句事项")["id"]
+    others = [api.referral("gy_sthjj", "gy_qz_gov", title=f"关联事项{i}")["id"] for i in range(5)]
+    with db.write() as conn:
+        trepo.link(conn, case_id, others[0], "related", clock.now())
+    one = _statements(client, db, f"/case/{case_id}")
+    with db.write() as conn:
+        for other in others[1:3]:
+            trepo.link(conn, case_id, other, "related", clock.now())
+        for other in others[3:]:
+            trepo.link(conn, other, case_id, "related", clock.now())  # links from the other end count too
+    five = _statements(client, db, f"/case/{case_id}")
+    assert five == one, (one, five)
+    page = client.get(f"/case/{case_id}").text
+    assert all(number in page for number in _numbers(db, others))  # every linked case is on the page that was counted
+
+
+def _numbers(db, ids):
+    from db.models import Case
+
+    with db.read() as conn:
+        return list(conn.execute(select(Case.__table__.c.number).where(Case.__table__.c.id.in_(ids))).scalars())

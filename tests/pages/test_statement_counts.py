@@ -102,3 +102,18 @@ def _numbers(db, ids):
 
     with db.read() as conn:
         return list(conn.execute(select(Case.__table__.c.number).where(Case.__table__.c.id.in_(ids))).scalars())
+
+
+OFFICE_PAGES = ("/office/ladder", "/office/overdue", "/office/calendar", "/office/ledgers", "/messages",
+                "/office/operations")
+
+
+def test_the_office_pages_read_a_page_in_a_fixed_number_of_statements(client, api, db, clock):
+    sign_in(client, "office")
+    client.get("/")
+    _referrals(api, db, clock, 3)
+    few = {path: _statements(client, db, path) for path in OFFICE_PAGES}
+    _referrals(api, db, clock, 9)  # nine more cases, each with its supervision case and link
+    many = {path: _statements(client, db, path) for path in OFFICE_PAGES}
+    assert many == few, (few, many)
+    assert client.get("/office/ladder").text.count("统计语句事项") >= 12  # the ladder lists every one counted

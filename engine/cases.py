@@ -265,31 +265,23 @@ class Cases:
             if ops:
                 self._check_owners(conn, case.id, m.definition, ops, ctx.parties)
         closed = dest in m.final
-        values = {
-            "state": dest, "version": seq, "head_hash": row.hash, "updated_at": now,
-            "state_entered_at": now if dest != case.state else case.state_entered_at,
-        }
-        # `closed` is indexed: write it only when it changes, through the general statement.
+        change = repo.CaseMove(dest, seq, row.hash, now, now if dest != case.state else case.state_entered_at)
+        # `closed` is indexed: written only when it changes.
         if closed != case.closed:
-            values["closed"] = closed
+            change.changes["closed"] = closed
         if ctx is not None:
             if ctx.changed_data:
-                values["data"] = ctx.data
+                change.changes["data"] = ctx.data
             if ctx.changed_parties:
-                values["parties"] = ctx.parties
+                change.changes["parties"] = ctx.parties
             if ctx.due_changed:
-                values["due_at"] = ctx.new_due
+                change.changes["due_at"] = ctx.new_due
             if due_role is not case_due_role:
-                values["due_role"] = due_role
-            if "due_role" in values or "parties" in values:
-                role = values.get("due_role", case.due_role)
-                values["due_unit"] = _lead(values.get("parties", case.parties), role)
-        if len(values) > 5:
-            moved = repo.advance_with(conn, case.id, case.version, values)
-            if moved:
-                repo.append_history(conn, row)
-        else:
-            moved = repo.advance_and_append(conn, case.id, case.version, values, row)
+                change.changes["due_role"] = due_role
+            if "due_role" in change.changes or "parties" in change.changes:
+                role = change.changes.get("due_role", case.due_role)
+                change.changes["due_unit"] = _lead(change.changes.get("parties", case.parties), role)
+        moved = repo.move(conn, case.id, case.version, change, row)
         if not moved:
             current = self.load(conn, case.id)
             raise StaleVersion(case.id, case.version, current.version, current.state)
@@ -299,7 +291,7 @@ class Cases:
             repo.replace_parties(conn, case.id, ctx.parties, ctx.changed_parties.keys())
         self.notifier.record(conn, task_force=case.task_force_code, definition=m.definition, case_id=case.id,
                              number=case.number, title=case.title, seq=seq, cause=event, state=dest,
-                             parties=values.get("parties", case.parties), payload=clean, actor_unit=actor.unit,
+                             parties=change.changes.get("parties", case.parties), payload=clean, actor_unit=actor.unit,
                              now=now)
         if ev.cross:
             # Other cases are opened, linked or moved once this event stands; their notes follow its row.
@@ -308,9 +300,9 @@ class Cases:
             return self.load(conn, case.id)
         return CaseRow(
             case.id, case.number, case.task_force_code, case.definition_id, dest, seq, closed,
-            case.title, values.get("data", case.data), values.get("parties", case.parties), row.hash,
-            values.get("due_at", case.due_at), values["state_entered_at"], values.get("due_role", case.due_role),
-            now,
+            case.title, change.changes.get("data", case.data), change.changes.get("parties", case.parties), row.hash,
+            change.changes.get("due_at", case.due_at), change.state_entered_at,
+            change.changes.get("due_role", case.due_role), now,
         )
 
     def _cancel_episode(self, conn: Connection):

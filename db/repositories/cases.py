@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -189,6 +189,32 @@ def advance_and_append(conn: Connection, case_id: int, seen_version: int, values
         return True
     cur.execute(sql.advance_and_insert, moved + record)
     return cur.rowcount == 1
+
+
+@dataclass(slots=True)
+class CaseMove:
+    """What an event writes on the case row: always its state, version, hash and times; `changes` holds
+    the columns the event changed besides (closed, data, parties, due_at, due_role, due_unit)."""
+    state: str
+    version: int
+    head_hash: str
+    updated_at: datetime
+    state_entered_at: datetime
+    changes: dict[str, Any] = field(default_factory=dict)
+
+
+def move(conn: Connection, case_id: int, seen_version: int, change: CaseMove, row: HistoryRow) -> bool:
+    """Move the case row and append its history row, as one unit: False (and nothing written) when
+    another writer got there first. Most events change only the state, version, hash and times; they
+    take the prepared statements of advance_and_append, the others the general UPDATE."""
+    values = {"state": change.state, "version": change.version, "head_hash": change.head_hash,
+              "updated_at": change.updated_at, "state_entered_at": change.state_entered_at}
+    if not change.changes:
+        return advance_and_append(conn, case_id, seen_version, values, row)
+    if not advance_with(conn, case_id, seen_version, {**values, **change.changes}):
+        return False
+    append_history(conn, row)
+    return True
 
 
 def advance_with(conn: Connection, case_id: int, seen_version: int, values: dict[str, Any]) -> bool:

@@ -3,9 +3,11 @@ database on the PostgreSQL server at --pg, dropped afterwards — so each bench 
 
 from __future__ import annotations
 
+import statistics
 import tempfile
+import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 from sqlalchemy import create_engine, text
@@ -36,3 +38,21 @@ def each_backend(pg_url: str, only: str | None) -> Iterator[tuple[str, str]]:
     if only in (None, "postgresql"):
         with fresh_postgres(pg_url) as url:
             yield "postgresql", url
+
+
+def percentile(values: list[float], p: float) -> float:
+    """The p-th percentile of `values` (seconds) in milliseconds, nearest rank."""
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, int(round(p / 100 * len(ordered))) - 1))] * 1000
+
+
+def timed(fn: Callable[[], object], repeats: int) -> tuple[float, float, object]:
+    """(median ms, p95 ms, the last result) of `repeats` calls of `fn`, after one call that warms caches
+    and plans."""
+    fn()
+    times, out = [], None
+    for _ in range(repeats):
+        t = time.perf_counter()
+        out = fn()
+        times.append(time.perf_counter() - t)
+    return statistics.median(times) * 1000, percentile(times, 95), out

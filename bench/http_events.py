@@ -32,9 +32,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import httpx  # noqa: E402
+from backends import each_backend, percentile  # noqa: E402
 from fire_throughput import RECEIVER, make_cases  # noqa: E402
-from sqlalchemy import create_engine, text  # noqa: E402
-from sqlalchemy.engine import make_url  # noqa: E402
 
 from api.accounts import Accounts, hasher  # noqa: E402
 from db.session import Database  # noqa: E402
@@ -134,11 +133,6 @@ def round_(base: str, token: str, ids: list[int], n: int, idempotent: bool) -> t
     return [x for per in latencies for x in per], elapsed
 
 
-def pct(values: list[float], p: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(p / 100 * len(ordered))) - 1)] * 1000
-
-
 def bench(label: str, url: str, clients: int, n: int, workers: int | None) -> None:
     ids = prepare(url, clients)
     port = free_port()
@@ -155,7 +149,7 @@ def bench(label: str, url: str, clients: int, n: int, workers: int | None) -> No
                 lat, elapsed = round_(base, token, ids, n, idempotent)
                 kind = "with Idempotency-Key" if idempotent else "plain"
                 print(f"{label:<13} {kind:<21} {len(lat):5d} events, {clients} clients: {len(lat) / elapsed:7.0f}/s  "
-                      f"p50 {pct(lat, 50):6.1f} ms  p95 {pct(lat, 95):6.1f} ms  p99 {pct(lat, 99):6.1f} ms  "
+                      f"p50 {percentile(lat, 50):6.1f} ms  p95 {percentile(lat, 95):6.1f} ms  p99 {percentile(lat, 99):6.1f} ms  "
                       f"max {max(lat) * 1000:6.1f} ms  mean {statistics.mean(lat) * 1000:5.1f} ms")
         finally:
             proc.terminate()
@@ -172,21 +166,8 @@ def main() -> None:
     args = ap.parse_args()
     print(f"POST /cases/{{id}}/events over HTTP (uvicorn, 127.0.0.1; ×N = worker processes), {os.cpu_count()} cores; "
           f"target p99 < 50 ms")
-    if args.only in (None, "sqlite"):
-        with tempfile.TemporaryDirectory() as tmp:
-            bench("sqlite", f"sqlite:///{tmp}/bench.sqlite3", args.clients, args.n, args.workers)
-    if args.only in (None, "postgresql") and args.pg:
-        name = f"gongzhi_bench_{uuid.uuid4().hex[:8]}"
-        admin = create_engine(args.pg, isolation_level="AUTOCOMMIT")
-        with admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-        try:
-            bench("postgresql", make_url(args.pg).set(database=name).render_as_string(hide_password=False),
-                  args.clients, args.n, args.workers)
-        finally:
-            with admin.connect() as conn:
-                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-            admin.dispose()
+    for name, url in each_backend(args.pg, args.only or (None if args.pg else "sqlite")):
+        bench(name, url, args.clients, args.n, args.workers)
 
 
 if __name__ == "__main__":

@@ -15,10 +15,8 @@ from __future__ import annotations
 
 import argparse
 import os
-import statistics
 import sys
 import time
-from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -27,7 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from sqlalchemy import func, select  # noqa: E402
 
 from api.pages.views import my_work  # noqa: E402
-from bench.backends import each_backend  # noqa: E402
+from bench.backends import each_backend, timed  # noqa: E402
 from bench.overdue_query import fill  # noqa: E402
 from db.models import Case, CaseParty  # noqa: E402
 from db.repositories.case_queries import CaseFilter  # noqa: E402
@@ -42,17 +40,6 @@ from workflows import ROOT  # noqa: E402
 NOW = datetime(2026, 9, 1, tzinfo=UTC)
 OFFICE = Viewer("bench:office", "专班办公室", "two_lakes_office", "two_lakes", frozenset({"office", "office_head"}),
                 office=True)
-
-
-def timed(fn: Callable[[], object], repeats: int) -> tuple[float, float, object]:
-    fn()  # warm caches and plans
-    times, out = [], None
-    for _ in range(repeats):
-        t = time.perf_counter()
-        out = fn()
-        times.append(time.perf_counter() - t)
-    times.sort()
-    return statistics.median(times) * 1000, times[max(0, int(len(times) * 0.95) - 1)] * 1000, out
 
 
 def measure(db: Database, repeats: int) -> list[tuple[str, float, float, str]]:

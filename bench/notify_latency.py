@@ -24,7 +24,6 @@ import sys
 import tempfile
 import threading
 import time
-import uuid
 from datetime import timedelta
 from pathlib import Path
 
@@ -33,10 +32,11 @@ sys.path.insert(0, str(ROOT))
 
 import httpx  # noqa: E402
 from aiosmtpd.controller import Controller  # noqa: E402
+from backends import each_backend  # noqa: E402
+from backends import percentile as pct  # noqa: E402
 from fire_throughput import RECEIVER, REFERRER, make_cases  # noqa: E402
-from http_events import free_port, pct, wait_for_health  # noqa: E402
-from sqlalchemy import create_engine, func, insert, select, text  # noqa: E402
-from sqlalchemy.engine import make_url  # noqa: E402
+from http_events import free_port, wait_for_health  # noqa: E402
+from sqlalchemy import func, insert, select  # noqa: E402
 
 from api.accounts import Accounts, hasher  # noqa: E402
 from db.models import Channel, OutboxItem  # noqa: E402
@@ -191,21 +191,8 @@ def main() -> None:
     ap.add_argument("--only", choices=["sqlite", "postgresql"])
     args = ap.parse_args()
     print(f"event commit → notice, {args.rate:g} events/s for {args.seconds:g} s, {os.cpu_count()} cores")
-    if args.only in (None, "sqlite"):
-        with tempfile.TemporaryDirectory() as tmp:
-            bench("sqlite", f"sqlite:///{tmp}/bench.sqlite3", args.rate, args.seconds)
-    if args.only in (None, "postgresql") and args.pg:
-        name = f"gongzhi_bench_{uuid.uuid4().hex[:8]}"
-        admin = create_engine(args.pg, isolation_level="AUTOCOMMIT")
-        with admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-        try:
-            bench("postgresql", make_url(args.pg).set(database=name).render_as_string(hide_password=False),
-                  args.rate, args.seconds)
-        finally:
-            with admin.connect() as conn:
-                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-            admin.dispose()
+    for name, url in each_backend(args.pg, args.only or (None if args.pg else "sqlite")):
+        bench(name, url, args.rate, args.seconds)
 
 
 if __name__ == "__main__":

@@ -47,17 +47,36 @@ class Site:
         self.url, self.db, self.clock = url, db, clock
 
 
-@contextmanager
-def running_site(tmp: Path) -> Iterator[Site]:
-    db = Database(f"sqlite:///{tmp / 'pages.db'}")
-    clock = FixedClock(datetime(2026, 3, 2, 1, 0, tzinfo=UTC), step=timedelta(seconds=1))
-    init_database(db, ROOT)
+def demo_accounts(db: Database, clock) -> None:
+    """The demo accounts of every packaged task force, each signing in with PASSWORD."""
     service = Accounts(hasher("cheapest"), timedelta(hours=12))
     made = create_demo_accounts(db, service, ROOT, clock)
     with db.write() as conn:
         for demo in made:
             account, _ = accounts_repo.by_username(conn, demo.username)
             accounts_repo.set_password_hash(conn, account.id, service.passwords.hash(PASSWORD))
+
+
+def signed_in_page(browser, url: str, username: str, **context_options):
+    """(context, page) of a Chromium context signed in as `username` through the sign-in form, on 我的待办."""
+    from playwright.sync_api import expect
+
+    context = browser.new_context(base_url=url, locale="zh-CN", timezone_id="Asia/Shanghai", **context_options)
+    page = context.new_page()
+    page.goto("/login")
+    page.fill("#username", username)
+    page.fill("#password", PASSWORD)
+    page.click("main button[type=submit]")
+    expect(page.locator("h1")).to_have_text("我的待办")
+    return context, page
+
+
+@contextmanager
+def running_site(tmp: Path) -> Iterator[Site]:
+    db = Database(f"sqlite:///{tmp / 'pages.db'}")
+    clock = FixedClock(datetime(2026, 3, 2, 1, 0, tzinfo=UTC), step=timedelta(seconds=1))
+    init_database(db, ROOT)
+    demo_accounts(db, clock)
     settings = Settings(environment="test", data_dir=tmp, password_profile="cheapest", log_level="WARNING")
     try:
         with serving(create_app(settings, db, clock)) as port:

@@ -14,7 +14,7 @@ import pytest
 from documents.outbox import process_pending
 from engine.cases import Cases
 from tests import tx
-from tests.pages.browser import ARTEFACTS, PASSWORD, running_site
+from tests.pages.browser import ARTEFACTS, running_site, signed_in_page
 from tests.workflows.flow import GY_CHIEF, GY_PROC, OFFICE
 
 expect = playwright.expect
@@ -32,14 +32,7 @@ class Person:
     """One signed-in person in their own browser context."""
 
     def __init__(self, browser, site, username: str, viewport=LAPTOP) -> None:
-        self.context = browser.new_context(base_url=site.url, locale="zh-CN", timezone_id="Asia/Shanghai",
-                                           viewport=viewport)
-        self.page = self.context.new_page()
-        self.page.goto("/login")
-        self.page.fill("#username", username)
-        self.page.fill("#password", PASSWORD)
-        self.page.click("main button[type=submit]")
-        expect(self.page.locator("h1")).to_have_text("我的待办")
+        self.context, self.page = signed_in_page(browser, site.url, username, viewport=viewport)
 
     def shot(self, name: str) -> None:
         ARTEFACTS.mkdir(exist_ok=True)

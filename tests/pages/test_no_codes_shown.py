@@ -16,12 +16,10 @@ from sqlalchemy import select
 
 from api.accounts import Accounts, hasher
 from api.app import create_app
-from api.demo import create_demo_accounts
 from db.models import Case
-from db.repositories import accounts as accounts_repo
 from db.settings import Settings
 from engine.clock import FixedClock
-from tests.pages.browser import PASSWORD
+from tests.pages.browser import PASSWORD, demo_accounts
 from tests.pages.crawl import context, offences, read, same_site_paths
 from workflows import ROOT
 
@@ -39,11 +37,7 @@ _KINDS_PER_PATH = 3  # pages of one kind (digits and queries aside) read beyond 
 def site(simulated_two_lakes, tmp_path_factory):
     db, sim_clock = simulated_two_lakes
     clock = FixedClock(sim_clock.now() + timedelta(hours=1), step=timedelta(seconds=1))
-    service = Accounts(hasher("cheapest"), timedelta(hours=12))
-    for demo in create_demo_accounts(db, service, ROOT, clock):
-        with db.write() as conn:
-            account, _ = accounts_repo.by_username(conn, demo.username)
-            accounts_repo.set_password_hash(conn, account.id, service.passwords.hash(PASSWORD))
+    demo_accounts(db, clock)
     settings = Settings(environment="test", data_dir=tmp_path_factory.mktemp("crawl"), password_profile="cheapest",
                         log_level="WARNING")
     with db.read() as conn:

@@ -13,20 +13,16 @@ import pytest
 from openpyxl import load_workbook
 from sqlalchemy import select
 
-from api.accounts import Accounts, hasher
 from api.app import create_app
-from api.demo import create_demo_accounts
 from api.pages.render import days_left
 from db.models import Case
-from db.repositories import accounts as accounts_repo
 from db.repositories import case_queries
 from db.settings import Settings
 from engine.access import CaseAccess, Viewer
 from engine.awaited import optional_events
 from engine.cases import Cases
 from engine.clock import FixedClock
-from tests.pages.browser import CHROMIUM, CHROMIUM_ARGS, PASSWORD, serving
-from workflows import ROOT
+from tests.pages.browser import CHROMIUM, CHROMIUM_ARGS, demo_accounts, serving, signed_in_page
 
 expect = playwright.expect
 PEOPLE = {  # username → the viewer the engine judges for (demo_accounts.yaml)
@@ -43,11 +39,7 @@ PEOPLE = {  # username → the viewer the engine judges for (demo_accounts.yaml)
 def site(simulated_two_lakes, tmp_path_factory):
     db, sim_clock = simulated_two_lakes
     clock = FixedClock(sim_clock.now() + timedelta(hours=1), step=timedelta(seconds=1))
-    service = Accounts(hasher("cheapest"), timedelta(hours=12))
-    for demo in create_demo_accounts(db, service, ROOT, clock):
-        with db.write() as conn:
-            account, _ = accounts_repo.by_username(conn, demo.username)
-            accounts_repo.set_password_hash(conn, account.id, service.passwords.hash(PASSWORD))
+    demo_accounts(db, clock)
     # The half-year leaves the procuratorate nothing to do: a clue reaches it from a department.
     with db.write() as conn:
         CaseAccess(Cases(db, clock), PEOPLE["gy_sthjj"]).start(
@@ -65,17 +57,6 @@ def browser():
         b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield b
         b.close()
-
-
-def _signed_in(browser, url: str, username: str):
-    context = browser.new_context(base_url=url, locale="zh-CN", timezone_id="Asia/Shanghai")
-    page = context.new_page()
-    page.goto("/login")
-    page.fill("#username", username)
-    page.fill("#password", PASSWORD)
-    page.click("main button[type=submit]")
-    expect(page.locator("h1")).to_have_text("我的待办")
-    return context, page
 
 
 def _expected(db, clock, viewer: Viewer) -> dict[int, int | None]:
@@ -112,7 +93,7 @@ def _listed(page) -> list[int]:
 def test_each_persons_work_is_exactly_where_the_engine_awaits_them(site, browser, username):
     url, db, clock = site
     expected = _expected(db, clock, PEOPLE[username])
-    context, page = _signed_in(browser, url, username)
+    context, page = signed_in_page(browser, url, username)
     counters = page.get_by_test_id("counters").inner_text()
     listed = _listed(page)
     context.close()
@@ -131,7 +112,7 @@ def test_a_clerk_finds_a_case_by_number_and_word_and_exports_what_is_shown(site,
         number, case_id, title = conn.execute(
             select(Case.number, Case.id, Case.title).where(Case.task_force_code == "two_lakes", Case.title.like("%红枫湖%"))
             .order_by(Case.id)).first()
-    context, page = _signed_in(browser, url, "office")
+    context, page = signed_in_page(browser, url, "office")
     page.fill("header input[name=q]", number)
     page.keyboard.press("Enter")
     page.wait_for_url(f"**/case/{case_id}")

@@ -445,7 +445,8 @@ def render_pending(limit: Annotated[int, typer.Option(help="at most this many do
 @app.command()
 def simulate(year: Annotated[int, typer.Option(help="the year to simulate, e.g. 2026")],
              seed: Annotated[int, typer.Option(help="seed of every random choice: same seed, same year")] = 1,
-             task_force: Annotated[str, typer.Option(help="the task force whose simulation.yaml drives it")] = "two_lakes",
+             task_force: Annotated[str | None, typer.Option(
+                 help="the task force whose simulation.yaml drives it (default: the only one with such a file)")] = None,
              until: Annotated[str | None, typer.Option(help="stop after this day (default: the year's last)")] = None,
              database_url: DbOption = None) -> None:
     """模拟运行一年 / run a task force's mechanism for a simulated year on an empty database and summarise it."""
@@ -456,6 +457,11 @@ def simulate(year: Annotated[int, typer.Option(help="the year to simulate, e.g. 
     from workflows import ROOT
 
     last = _day(until) if until else None
+    if task_force is None:
+        having = sorted(p.parent.name for p in ROOT.glob(f"*/{FILE}"))
+        if len(having) != 1:
+            raise typer.BadParameter(f"choose --task-force among: {', '.join(having) or '(none has a simulation file)'}")
+        task_force = having[0]
     if not (ROOT / task_force / FILE).is_file():
         raise typer.BadParameter(f"task force {task_force!r} has no {(ROOT / task_force / FILE).relative_to(ROOT.parent)}")
     db = _database(database_url)

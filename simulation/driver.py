@@ -106,6 +106,7 @@ class Report:
     seed: int
     task_force: str = ""
     milestones_spec: tuple = ()
+    card_columns: tuple = ()  # (card kind, column title) from the file's `cards`
     until: date | None = None
     seconds: float = 0.0
     events: int = 0
@@ -133,7 +134,7 @@ class Report:
         for (workflow, state), n in sorted(self.by_state.items()):
             out.append(f"{workflow:<20}{state:<26}{n:>6}")
         out.append(f"{'total':<46}{sum(self.by_state.values()):>6}")
-        columns = ("overdue", "missed", "黄牌", "红牌", "通报", "约谈", "移交")
+        columns = ("overdue", "missed", *(title for _, title in self.card_columns))
         out += ["", f"Late units: items overdue at the end of {self.until} (by the lead unit of the late role), "
                 "deadlines missed during the year, and the ladder's cards",
                 _pad("unit", 24) + "".join(_pad(c, 8, right=True) for c in columns)]
@@ -141,8 +142,7 @@ class Report:
                  if self.overdue[u] or self.late[u] or sum(self.cards.get(u, Counter()).values())}
         for unit in sorted(units, key=lambda u: (-self.overdue[u], -self.late[u], u)):
             c = self.cards.get(unit, Counter())
-            values = (self.overdue[unit], self.late[unit], c["yellow"], c["red"], c["circular"], c["summons"],
-                      c["transfer"])
+            values = (self.overdue[unit], self.late[unit], *(c[kind] for kind, _ in self.card_columns))
             out.append(_pad(self.unit_names.get(unit, unit), 24) + "".join(_pad(str(v), 8, right=True) for v in values))
         out.append(_pad("total", 24) + _pad(str(sum(self.overdue.values())), 8, right=True)
                    + _pad(str(sum(self.late.values())), 8, right=True))
@@ -172,7 +172,8 @@ class Sim:
         self.plans: dict[int, Plan] = {}
         self.today = date(year, 1, 1)
         self.tick = 0
-        self.report = Report(year, seed, milestones_spec=tuple(spec.get("milestones") or ()))
+        self.report = Report(year, seed, milestones_spec=tuple(spec.get("milestones") or ()),
+                             card_columns=tuple((c["kind"], c["title"]) for c in spec.get("cards") or ()))
         with cases.db.read() as conn:
             codes = list(conn.execute(select(TaskForceUnit.unit_code).where(TaskForceUnit.task_force_code == tf))
                          .scalars())

@@ -49,5 +49,6 @@ class Simulation(Model):
     pools: dict[Name, Any] = Field(default_factory=dict, description="随机取用的文字与表")
     queries: dict[Name, dict[str, Any]] = Field(default_factory=dict, description="查找其他案件：workflow、states 等")
     initiatives: list[dict[str, Any]] = Field(default_factory=list, description="不由定期义务产生的立案（某日、某些月份、按概率）")
+    cards: list[dict[str, str]] = Field(default_factory=list, description="摘要中各单位的督办卡列：kind（卡的类型）、title")
     milestones: list[dict[str, str]] = Field(default_factory=list, description="摘要中统计的事件：workflow、event、label")
     workflows: dict[Name, list[Step]] = Field(description="流程 → 可办理的事件")

@@ -445,21 +445,25 @@ def render_pending(limit: Annotated[int, typer.Option(help="at most this many do
 @app.command()
 def simulate(year: Annotated[int, typer.Option(help="the year to simulate, e.g. 2026")],
              seed: Annotated[int, typer.Option(help="seed of every random choice: same seed, same year")] = 1,
-             task_force: Annotated[str, typer.Option(help="the task force whose simulation.py drives it")] = "two_lakes",
+             task_force: Annotated[str | None, typer.Option(
+                 help="the task force whose simulation.yaml drives it (default: the only one with such a file)")] = None,
              until: Annotated[str | None, typer.Option(help="stop after this day (default: the year's last)")] = None,
              database_url: DbOption = None) -> None:
     """模拟运行一年 / run a task force's mechanism for a simulated year on an empty database and summarise it."""
-    import importlib.util
-
     from engine.bootstrap import init_database
     from engine.cases import Cases
     from engine.clock import FixedClock
+    from simulation.driver import FILE, run
     from workflows import ROOT
 
     last = _day(until) if until else None
-    module_path = ROOT / task_force / "simulation.py"
-    if not module_path.is_file():
-        raise typer.BadParameter(f"task force {task_force!r} has no {module_path.relative_to(ROOT.parent)}")
+    if task_force is None:
+        having = sorted(p.parent.name for p in ROOT.glob(f"*/{FILE}"))
+        if len(having) != 1:
+            raise typer.BadParameter(f"choose --task-force among: {', '.join(having) or '(none has a simulation file)'}")
+        task_force = having[0]
+    if not (ROOT / task_force / FILE).is_file():
+        raise typer.BadParameter(f"task force {task_force!r} has no {(ROOT / task_force / FILE).relative_to(ROOT.parent)}")
     db = _database(database_url)
     init_database(db, ROOT)
     with db.read() as conn:
@@ -474,12 +478,8 @@ def simulate(year: Annotated[int, typer.Option(help="the year to simulate, e.g. 
                    "simulate on an empty database (--database-url sqlite:///data/simulation.sqlite3)", err=True)
         sys.exit(2)
     _claim(db, "simulated", "gongzhi simulate")
-    spec = importlib.util.spec_from_file_location(f"simulation_{task_force}", module_path)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up while it loads
-    spec.loader.exec_module(module)
     clock = FixedClock(datetime(year, 1, 1, tzinfo=UTC))
-    report = module.run(Cases(db, clock), clock, year=year, seed=seed, root=ROOT, until=last)
+    report = run(Cases(db, clock), clock, task_force=task_force, year=year, seed=seed, root=ROOT, until=last)
     from engine.scheduler import note_simulated_position
 
     note_simulated_position(db, clock.now(), "gongzhi simulate")

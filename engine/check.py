@@ -131,7 +131,7 @@ def check_folder(folder: Path, *, others: Sequence[Path] = (), document_kinds: C
             continue
         kind = schema.kind_of(path, folder)
         check = {"cadences": _cadences, "items": _items, "demo_accounts": lambda f, p, _: _demo(f, p),
-                 "notifications": _notifications, "worklist": _worklist,
+                 "notifications": _notifications, "worklist": _worklist, "simulation": _simulation,
                  "figures": lambda f, p, _: _figures(f, p)}.get(kind)
         if check is not None:
             _guarded(f, path, lambda check=check, path=path: check(f, path, sketches))
@@ -637,6 +637,25 @@ def _worklist(f: _Folder, path: Path, latest: Mapping[str, _Sketch]) -> None:
         for j, name in enumerate(names):
             if name not in events.get(workflow, ()):
                 f.add(path, ["optional", workflow, j], f"{workflow} has no event {name!r} in any version"
+                      f"{near(name, events.get(workflow, ()))}", f"its events: {_listed(events.get(workflow, ()))}")
+
+
+def _simulation(f: _Folder, path: Path, latest: Mapping[str, _Sketch]) -> None:
+    """Every step of the simulation names a workflow and an event of its latest version."""
+    if path in f.invalid:
+        return
+    events: dict[str, set[str]] = {}
+    for p, doc in f.docs.items():
+        if p.parent.name == "definitions" and isinstance(doc, Mapping) and isinstance(doc.get("events"), list):
+            events.setdefault(doc.get("name"), set()).update(
+                e.get("name") for e in doc["events"] if isinstance(e, Mapping))
+    for workflow, steps in (f.docs[path].get("workflows") or {}).items():
+        if _workflow(f, path, ["workflows", workflow], workflow, latest) is None:
+            continue
+        for j, step in enumerate(steps):
+            name = step.get("event")
+            if name not in events.get(workflow, ()):
+                f.add(path, ["workflows", workflow, j, "event"], f"{workflow} has no event {name!r}"
                       f"{near(name, events.get(workflow, ()))}", f"its events: {_listed(events.get(workflow, ()))}")
 
 

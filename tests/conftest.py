@@ -198,19 +198,14 @@ def simulated_two_lakes(backend, fresh_url):
     """One simulated year of the two-lakes mechanism per backend, run to 30 June 2026 (the half the
     lists are busiest in), shared by the tests that check 我的待办 against the engine. The clock stands
     at the simulation's end; tests that act on it add their own cases and judge against the engine."""
-    import importlib.util
-    import sys
-
     from engine.cases import Cases
+    from simulation.driver import run
     from workflows import ROOT
 
     db = Database(fresh_url(backend))
     init_database(db, ROOT)
-    spec = importlib.util.spec_from_file_location("simulation_two_lakes_shared", ROOT / "two_lakes" / "simulation.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
     clock = FixedClock(datetime(2026, 1, 1, tzinfo=UTC))
-    module.run(Cases(db, clock), clock, year=2026, seed=1, root=ROOT, until=datetime(2026, 6, 30).date())
+    run(Cases(db, clock), clock, task_force="two_lakes", year=2026, seed=1, root=ROOT,
+        until=datetime(2026, 6, 30).date())
     yield db, clock
     db.dispose()

@@ -74,6 +74,12 @@ def _figures():
     return Figures
 
 
+def _simulation():
+    from engine.schema.simulation import Simulation
+
+    return Simulation
+
+
 def _demo():
     from engine.schema.demo_accounts import DemoAccounts
 
@@ -90,10 +96,11 @@ KINDS: dict[str, FileKind] = {k.name: k for k in (
     FileKind("figures", "figures.yaml", "跨案件的数字与唯一性", _figures),
     FileKind("items", "<list>.yaml", "清单（每行开一件案件）", _items),
     FileKind("demo_accounts", "demo_accounts.yaml", "演示账号", _demo),
+    FileKind("simulation", "simulation.yaml", "模拟运行一年（gongzhi simulate）", _simulation),
 )}
 _FIXED = {"organisation.yaml": "organisation", "cadences.yaml": "cadences", "notifications.yaml": "notifications",
           "naming.yaml": "naming", "demo_accounts.yaml": "demo_accounts", "worklist.yaml": "worklist",
-          "figures.yaml": "figures"}
+          "figures.yaml": "figures", "simulation.yaml": "simulation"}
 
 
 def kind_of(path: Path, folder: Path) -> str | None:

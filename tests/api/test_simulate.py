@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import re
-import sys
 from collections import Counter
 from datetime import UTC, date, datetime
-from importlib import util
 
 import pytest
 from sqlalchemy import func, select
@@ -20,6 +18,7 @@ from documents.records import load
 from engine.bootstrap import init_database
 from engine.cases import Cases
 from engine.clock import FixedClock
+from simulation.driver import run
 from tests.conftest import BACKENDS
 from workflows import ROOT
 
@@ -71,15 +70,12 @@ def test_a_simulated_year_runs_the_whole_mechanism(fresh_url):
 
 
 def _quarter(url: str):
-    spec = util.spec_from_file_location("simulation_two_lakes_test", ROOT / "two_lakes" / "simulation.py")
-    module = util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
     db = Database(url)
     try:
         init_database(db, ROOT)
         clock = FixedClock(datetime(2026, 1, 1, tzinfo=UTC))
-        report = module.run(Cases(db, clock), clock, year=2026, seed=7, root=ROOT, until=date(2026, 3, 31))
+        report = run(Cases(db, clock), clock, task_force="two_lakes", year=2026, seed=7, root=ROOT,
+                     until=date(2026, 3, 31))
         with db.read() as conn:
             total = conn.execute(select(func.count()).select_from(Case)).scalar_one()
     finally:

@@ -30,19 +30,19 @@ COLUMNS = ("late", "missed_report", *CARDS, "on_time", "referrals")
 # Counted by hand from the simulated year (seed 1, 1 January – 30 June 2026), by the SQL in `_counted`:
 #                late  missed_report  yellow red circular summons transfer  on_time  referrals
 HAND = {
-    "as_xx_gov": (1, 1, 2, 2, 2, 2, 1, 1, 0),  # 西秀区政府: the ladder climbed to 移交 once
-    "as_pb_gov": (0, 0, 1, 1, 0, 0, 0, 5, 0),  # 平坝区政府
-    "ga_mc_gov": (0, 0, 0, 0, 0, 0, 0, 5, 1),  # 马场镇政府: referred a problem
+    "as_xx_gov": (2, 1, 3, 2, 2, 2, 0, 2, 0),  # 西秀区政府: the ladder climbed to 约谈 twice
+    "gy_qz_gov": (1, 0, 1, 0, 0, 0, 0, 7, 0),  # 清镇市政府: one yellow card
+    "gy_nyncj": (0, 0, 0, 0, 0, 0, 0, 6, 1),  # 贵阳市农业农村局: referred a problem
 }
 # Each score by hand: 100 − min(late, 20) − min(missed_report, 10) − 2·yellow − 4·red − 6·circular − 8·summons
 # − 10·transfer + min(min(0.1·on_time, 3) + min(0.5·referrals, 3), 5), at least 0.
 SCORES = {
-    "as_xx_gov": Decimal("48.1"),  # 100 − (1 + 1 + 4 + 8 + 12 + 16 + 10) + 0.1
-    "as_pb_gov": Decimal("94.5"),  # 100 − (2 + 4) + 0.5
-    "ga_mc_gov": Decimal("101.0"),  # 100 + 0.5 + 0.5
+    "as_xx_gov": Decimal("55.2"),  # 100 − (2 + 1 + 6 + 8 + 12 + 16) + 0.2
+    "gy_qz_gov": Decimal("97.7"),  # 100 − (1 + 2) + 0.7
+    "gy_nyncj": Decimal("101.1"),  # 100 + 0.6 + 0.5
 }
 # 当前逾期 on 30 June: open and past due now, against the unit leading the due role.
-OVERDUE_NOW = {"as_xx_gov": 2, "as_pb_gov": 0, "ga_mc_gov": 0}
+OVERDUE_NOW = {"as_xx_gov": 3, "gy_qz_gov": 0, "gy_nyncj": 0}
 
 
 def _counted(conn, unit: str) -> tuple[int, ...]:

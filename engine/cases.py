@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, NoReturn
 
 from sqlalchemy import Connection
 
@@ -43,6 +43,8 @@ from engine.notices import Notifier
 SYSTEM = SYSTEM_ACTOR
 _COMPILED_BY_HASH: dict[str, CompiledMachine] = {}
 _COMPILE_LOCK = threading.Lock()
+# The due role an event's deadlines leave when they leave it as it was (None is a value: no due role).
+_UNCHANGED = object()
 
 
 def compile_spec(spec: Mapping[str, Any], source: str) -> CompiledMachine:
@@ -205,15 +207,63 @@ class Cases:
                 note: Mapping[str, Any] | None = None) -> CaseRow:
         """Apply one event. A CaseRow may be passed to skip the read: the version check still holds.
         `note` adds reserved keys to the history row only (who acted for whom), never to the payload
-        effects and guards see."""
+        effects and guards see.
+
+        The steps, each below: the event is permitted and its payload checked (nothing read from the
+        clock yet); guards are judged and recorded figures computed; the history row is built;
+        deadlines and effects run; the case row moves at its version with the row appended; then what
+        follows a standing event (documents, parties, notices, effects on other cases)."""
         if isinstance(case, int):
             case = self.load(conn, case)
         if expected_version is not None and expected_version != case.version:
-            current = self.load(conn, case.id)
-            raise StaleVersion(case.id, expected_version, current.version, current.state)
+            self._stale(conn, case.id, expected_version)
         m = self.machine(conn, case.definition_id)
         held = actor.roles_on(case.parties)
         ev = self._permitted(m, case.state, event, held)
+        clean = self._checked_payload(conn, case, m, ev, actor, payload)
+        dest = m.dest[(case.state, event)]
+        now = self.clock.now()
+        if case.updated_at is not None and now < case.updated_at:
+            raise ClockBehind(case.id, now, case.updated_at)
+        ops = m.deadline_ops.get((case.state, event))
+        ctx, note = self._judged(conn, case, m, ev, dest, actor, clean, now, ops, note)
+        role = next((r for r in ev.spec.roles if r in held), None)
+        seq = case.version + 1
+        row = self.history_row(case.id, seq, "event", event, case.state, dest, actor, role,
+                               {**clean, **note} if note else clean, now, case.head_hash)
+        due_role = self._run_effects(conn, case, m, ev, ctx, ops, clean, now) if ctx is not None else _UNCHANGED
+        change = self._case_move(case, dest, seq, row.hash, now, dest in m.final, ctx, due_role)
+        if not repo.move(conn, case.id, case.version, change, row):
+            self._stale(conn, case.id, case.version)
+        parties = change.changes.get("parties", case.parties)
+        if ev.spec.documents:
+            outbox.enqueue(conn, [("document", case.id, seq, {"kind": kind}) for kind in ev.spec.documents], now)
+        if ctx is not None and ctx.changed_parties:
+            repo.replace_parties(conn, case.id, ctx.parties, ctx.changed_parties.keys())
+        self.notifier.record(conn, task_force=case.task_force_code, definition=m.definition, case_id=case.id,
+                             number=case.number, title=case.title, seq=seq, cause=event, state=dest,
+                             parties=parties, payload=clean, actor_unit=actor.unit, now=now)
+        if ev.cross:
+            # Other cases are opened, linked or moved once this event stands; their notes follow its row.
+            for named, kwargs in ev.cross:
+                named.fn(ctx, **kwargs)
+            return self.load(conn, case.id)
+        return CaseRow(
+            case.id, case.number, case.task_force_code, case.definition_id, dest, seq, dest in m.final,
+            case.title, change.changes.get("data", case.data), parties, row.hash,
+            change.changes.get("due_at", case.due_at), change.state_entered_at,
+            change.changes.get("due_role", case.due_role), now,
+        )
+
+    def _stale(self, conn: Connection, case_id: int, seen_version: int) -> NoReturn:
+        current = self.load(conn, case_id)
+        raise StaleVersion(case_id, seen_version, current.version, current.state)
+
+    def _checked_payload(self, conn: Connection, case: CaseRow, m: CompiledMachine, ev: CompiledEvent,
+                         actor: Actor, payload: Mapping[str, Any] | None) -> dict[str, Any]:
+        """The event's payload typed and checked: its fields, the units it names, the parties it sets on
+        this case and on the cases it opens."""
+        event = ev.spec.name
         clean = m.validate(ev, payload)
         if ev.spec.fields:
             self.naming.check_unit_fields(conn, case.task_force_code, ev.spec.fields, clean)
@@ -226,47 +276,53 @@ class Cases:
             sets = self._spawns_of(conn, case.task_force_code, case.definition_id, m).get(event)
             if sets:
                 self.naming.check_spawns(conn, case.task_force_code, sets, clean, case.data, actor)
-        dest = m.dest[(case.state, event)]
-        now = self.clock.now()
-        if case.updated_at is not None and now < case.updated_at:
-            raise ClockBehind(case.id, now, case.updated_at)
-        ctx = None
-        ops = m.deadline_ops.get((case.state, event))
-        if ev.guards or ev.effects or ops or ev.cross:
-            ctx = FireContext(conn, case.id, case.state, dest, event, actor, clean, now, case.data,
-                              case.parties, case.due_at, cases=self, definition=m.definition)
-            for named, kwargs in ev.guards:
-                reason = named.fn(ctx, **kwargs)
-                if reason:
-                    raise GuardFailed(named.name, reason)
-            # Figures an effect records are computed now and written into the event's own row, so a
-            # replay (a document rebuilt later) reads the value of this moment, never a new one.
-            recorded = self.figures.recorded(ctx, ev.effects)
-            if recorded:
-                note = {**(note or {}), RECORDED: recorded}
-                ctx.payload = {**clean, RECORDED: recorded}
-        role = next((r for r in ev.spec.roles if r in held), None)
-        seq = case.version + 1
-        row = self.history_row(case.id, seq, "event", event, case.state, dest, actor, role,
-                               {**clean, **note} if note else clean, now, case.head_hash)
-        due_role = case_due_role = object()
-        if ctx is not None:
-            # Deadline operations write rows before the case moves: hold the row at this version first.
-            if ops and not repo.claim(conn, case.id, case.version):
-                current = self.load(conn, case.id)
-                raise StaleVersion(case.id, case.version, current.version, current.state)
-            if ops:
-                due = self.deadlines.apply(conn, case_id=case.id, definition=m.definition, ops=ops, payload=clean,
-                                           data=ctx.data, now=now, cancel_episode=self._cancel_episode(conn))
-                ctx.set_due(due.due_at)
-                due_role = due.due_role
-            for named, kwargs in ev.effects:
-                named.fn(ctx, **kwargs)
-            if ops:
-                self._check_owners(conn, case.id, m.definition, ops, ctx.parties)
-        closed = dest in m.final
-        change = repo.CaseMove(dest, seq, row.hash, now, now if dest != case.state else case.state_entered_at)
-        # `closed` is indexed: written only when it changes.
+        return clean
+
+    def _judged(self, conn: Connection, case: CaseRow, m: CompiledMachine, ev: CompiledEvent, dest: str,
+                actor: Actor, clean: dict[str, Any], now, ops,
+                note: Mapping[str, Any] | None) -> tuple[FireContext | None, Mapping[str, Any] | None]:
+        """(the context guards and effects share, the history row's note): guards refuse here, before
+        anything is written. No context is built for an event with no guard, effect or deadline."""
+        if not (ev.guards or ev.effects or ops or ev.cross):
+            return None, note
+        ctx = FireContext(conn, case.id, case.state, dest, ev.spec.name, actor, clean, now, case.data,
+                          case.parties, case.due_at, cases=self, definition=m.definition)
+        for named, kwargs in ev.guards:
+            reason = named.fn(ctx, **kwargs)
+            if reason:
+                raise GuardFailed(named.name, reason)
+        # Figures an effect records are computed now and written into the event's own row, so a
+        # replay (a document rebuilt later) reads the value of this moment, never a new one.
+        recorded = self.figures.recorded(ctx, ev.effects)
+        if recorded:
+            note = {**(note or {}), RECORDED: recorded}
+            ctx.payload = {**clean, RECORDED: recorded}
+        return ctx, note
+
+    def _run_effects(self, conn: Connection, case: CaseRow, m: CompiledMachine, ev: CompiledEvent,
+                     ctx: FireContext, ops, clean: dict[str, Any], now):
+        """Deadlines first (their rows are written before the case moves, so the row is held at its
+        version), then the event's effects. Returns the due role the deadlines leave, or _UNCHANGED."""
+        due_role = _UNCHANGED
+        if ops:
+            if not repo.claim(conn, case.id, case.version):
+                self._stale(conn, case.id, case.version)
+            due = self.deadlines.apply(conn, case_id=case.id, definition=m.definition, ops=ops, payload=clean,
+                                       data=ctx.data, now=now, cancel_episode=self._cancel_episode(conn))
+            ctx.set_due(due.due_at)
+            due_role = due.due_role
+        for named, kwargs in ev.effects:
+            named.fn(ctx, **kwargs)
+        if ops:
+            self._check_owners(conn, case.id, m.definition, ops, ctx.parties)
+        return due_role
+
+    @staticmethod
+    def _case_move(case: CaseRow, dest: str, seq: int, head_hash: str, now, closed: bool,
+                   ctx: FireContext | None, due_role) -> repo.CaseMove:
+        """What the event writes on the case row: its new state, version and hash, and only the columns
+        it changed (`closed` is indexed: written only when it changes)."""
+        change = repo.CaseMove(dest, seq, head_hash, now, now if dest != case.state else case.state_entered_at)
         if closed != case.closed:
             change.changes["closed"] = closed
         if ctx is not None:
@@ -276,34 +332,12 @@ class Cases:
                 change.changes["parties"] = ctx.parties
             if ctx.due_changed:
                 change.changes["due_at"] = ctx.new_due
-            if due_role is not case_due_role:
+            if due_role is not _UNCHANGED:
                 change.changes["due_role"] = due_role
             if "due_role" in change.changes or "parties" in change.changes:
                 role = change.changes.get("due_role", case.due_role)
                 change.changes["due_unit"] = _lead(change.changes.get("parties", case.parties), role)
-        moved = repo.move(conn, case.id, case.version, change, row)
-        if not moved:
-            current = self.load(conn, case.id)
-            raise StaleVersion(case.id, case.version, current.version, current.state)
-        if ev.spec.documents:
-            outbox.enqueue(conn, [("document", case.id, seq, {"kind": kind}) for kind in ev.spec.documents], now)
-        if ctx is not None and ctx.changed_parties:
-            repo.replace_parties(conn, case.id, ctx.parties, ctx.changed_parties.keys())
-        self.notifier.record(conn, task_force=case.task_force_code, definition=m.definition, case_id=case.id,
-                             number=case.number, title=case.title, seq=seq, cause=event, state=dest,
-                             parties=change.changes.get("parties", case.parties), payload=clean, actor_unit=actor.unit,
-                             now=now)
-        if ev.cross:
-            # Other cases are opened, linked or moved once this event stands; their notes follow its row.
-            for named, kwargs in ev.cross:
-                named.fn(ctx, **kwargs)
-            return self.load(conn, case.id)
-        return CaseRow(
-            case.id, case.number, case.task_force_code, case.definition_id, dest, seq, closed,
-            case.title, change.changes.get("data", case.data), change.changes.get("parties", case.parties), row.hash,
-            change.changes.get("due_at", case.due_at), change.state_entered_at,
-            change.changes.get("due_role", case.due_role), now,
-        )
+        return change
 
     def _cancel_episode(self, conn: Connection):
         """Meeting or extending a deadline ends its supervision episode: the open ladder case is cancelled."""
